@@ -1,0 +1,22 @@
+//! jixiao (绩效): budget performance management for finance offices. Reads the three standard
+//! forms that departments send, checks and scores them, and explains every problem by cell.
+
+pub mod cellref;
+pub mod check;
+pub mod cli;
+pub mod definitions;
+pub mod indicator;
+pub mod ods;
+pub mod reader;
+pub mod result;
+pub mod review;
+pub mod rules;
+pub mod score;
+pub mod templates;
+pub mod text;
+pub mod workbook;
+
+pub use check::{Checked, Checker};
+pub use definitions::{Definitions, FormKind};
+pub use result::CheckResult;
+pub use workbook::Limits;

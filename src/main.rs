@@ -1,0 +1,19 @@
+use clap::Parser;
+
+fn main() {
+    let cli = jixiao::cli::Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("JIXIAO_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match jixiao::cli::run(cli) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("jixiao: {e:#}");
+            std::process::exit(2);
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! The review conclusion (审核结论) of an accepted target declaration.
+
+use crate::definitions::Definitions;
+use crate::reader::RawForm;
+use crate::result::Review;
+use crate::rules::review_findings;
+
+/// Findings that keep a project out of the next budget step.
+const BLOCKING: [&str; 2] = ["no_quantity_indicator", "no_benefit_indicator"];
+
+/// 不通过 without a 数量指标 or any 效益指标; 修改后通过 with any other finding; else 通过.
+pub fn review(form: &RawForm, defs: &Definitions) -> Review {
+    let findings = review_findings(form, defs);
+    let conclusion = if findings.iter().any(|f| BLOCKING.contains(&f.code)) {
+        "不通过"
+    } else if !findings.is_empty() {
+        "修改后通过"
+    } else {
+        "通过"
+    };
+    Review {
+        conclusion: conclusion.to_string(),
+        findings,
+    }
+}

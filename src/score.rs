@@ -1,0 +1,153 @@
+//! The verified score of a self-evaluation (财预〔2020〕10号): 预算执行率 plus each indicator, each
+//! part rounded to 2 decimals half away from zero, the total the sum of the rounded parts.
+
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::{Decimal, RoundingStrategy};
+
+use crate::definitions::Definitions;
+use crate::indicator::{Target, comparable, parse_actual, parse_target, points as earned};
+use crate::reader::RawForm;
+use crate::result::{IndicatorScore, Issue, Score};
+use crate::rules::{amount, execution_weight, points};
+
+/// Rounds to 2 decimals, half away from zero.
+pub fn round2(d: Decimal) -> Decimal {
+    d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+}
+
+fn f(d: Decimal) -> f64 {
+    d.to_f64().unwrap_or(0.0)
+}
+
+fn show(d: Decimal) -> String {
+    d.normalize().to_string()
+}
+
+/// Scores an accepted self-evaluation and returns the findings on the way (claimed total or grade
+/// differing, units that cannot be compared).
+pub fn score(form: &RawForm, defs: &Definitions) -> (Score, Vec<Issue>) {
+    let fw = &defs.framework;
+    let mut findings = Vec::new();
+    let annual = amount(&form.fund("total", "annual"))
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let spent = amount(&form.fund("total", "spent"))
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let rate = if annual > Decimal::ZERO {
+        spent / annual
+    } else {
+        Decimal::ZERO
+    };
+    let exec_weight = execution_weight(form, defs);
+    let execution_score = round2(exec_weight * rate.min(Decimal::ONE));
+    let execution_rate = round2(rate * Decimal::ONE_HUNDRED);
+
+    let mut total = execution_score;
+    let mut indicators = Vec::new();
+    for row in &form.indicators {
+        let weight = points(&row.get("weight")).unwrap_or_default();
+        let claimed = points(&row.get("score")).unwrap_or_default();
+        let cost = fw.is_cost(&row.get("level2").norm());
+        let target_slot = row.get("target");
+        let actual_slot = row.get("actual");
+        let name = row.get("level3").text().unwrap_or_default();
+        let (computed, verified, explanation) = match parse_target(&target_slot, cost, fw) {
+            Some(Target::Quantitative {
+                comparator,
+                quantity,
+            }) => match parse_actual(&actual_slot) {
+                Some((actual, _)) if comparable(&quantity, &actual) => {
+                    let pts = round2(earned(comparator, quantity.value, actual.value, weight));
+                    let why = format!(
+                        "目标{}{}{}，实际{}{}",
+                        comparator.symbol(),
+                        show(quantity.value),
+                        quantity.unit,
+                        show(actual.value),
+                        if actual.unit.is_empty() {
+                            &quantity.unit
+                        } else {
+                            &actual.unit
+                        }
+                    );
+                    (pts, true, why)
+                }
+                Some((actual, _)) => {
+                    findings.push(Issue::new(
+                        &form.sheet,
+                        actual_slot.cell,
+                        "实际完成值",
+                        "unit_mismatch",
+                        format!(
+                            "指标“{name}”实际完成值的单位“{}”与指标值单位“{}”不一致，无法核定，保留自评得分",
+                            if actual.unit.is_empty() { "无" } else { &actual.unit },
+                            quantity.unit
+                        ),
+                    ));
+                    (
+                        round2(claimed),
+                        false,
+                        "单位不一致，保留自评得分".to_string(),
+                    )
+                }
+                None => (
+                    round2(claimed),
+                    false,
+                    "定性完成情况，保留自评得分".to_string(),
+                ),
+            },
+            _ => (round2(claimed), false, "定性指标，保留自评得分".to_string()),
+        };
+        total += computed;
+        indicators.push(IndicatorScore {
+            name,
+            level1: row.get("level1").text().unwrap_or_default(),
+            level2: row.get("level2").text().unwrap_or_default(),
+            target: target_slot.text().unwrap_or_default(),
+            actual: actual_slot.text().unwrap_or_default(),
+            weight: f(weight),
+            claimed: f(claimed),
+            computed: f(computed),
+            verified,
+            explanation,
+        });
+    }
+    let grade = fw.grade(f(total));
+    let claimed = points(&form.total_score);
+    let claimed_grade = form.grade.text();
+    if let Some(c) = claimed
+        && round2(c) != total
+    {
+        findings.push(Issue::new(
+            &form.sheet,
+            form.total_score.cell,
+            "总分",
+            "score_differs",
+            format!("自评总分{}分，核定得分{}分", show(c), show(total)),
+        ));
+    }
+    if let Some(g) = &claimed_grade
+        && crate::text::normalize(g) != grade
+    {
+        findings.push(Issue::new(
+            &form.sheet,
+            form.grade.cell,
+            "自评等级",
+            "grade_differs",
+            format!("自评等级为“{g}”，核定等级为“{grade}”"),
+        ));
+    }
+    let score = Score {
+        claimed: claimed.map(f),
+        claimed_grade,
+        computed: f(total),
+        execution_rate: f(execution_rate),
+        execution_score: f(execution_score),
+        grade,
+        indicators,
+    };
+    (score, findings)
+}

@@ -1,0 +1,105 @@
+//! Text as departments type it: normalising labels and reading numbers written in many ways.
+
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use unicode_normalization::UnicodeNormalization;
+
+/// NFKC, then every kind of white space removed (including the full-width space U+3000), so that
+/// `其中：财政拨款` equals ` 其中: 财政拨款 `.
+pub fn normalize(text: &str) -> String {
+    if text.is_ascii() {
+        return text.chars().filter(|c| !c.is_whitespace()).collect();
+    }
+    text.nfkc().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// Whether a text stands for "no value": empty, or a dash used as a placeholder (`—`, `-`, `/`).
+pub fn is_placeholder(norm: &str) -> bool {
+    matches!(norm, "" | "—" | "——" | "-" | "--" | "/" | "－" | "–" | "无")
+}
+
+/// A decimal number written as text: `1200`, `1,200.00`, `１２００．００` (after NFKC), `-3`.
+/// Returns `None` for anything else. `norm` must already be normalised.
+pub fn parse_decimal(norm: &str) -> Option<Decimal> {
+    let s = norm.replace(',', "");
+    let body = s.strip_prefix(['-', '+']).unwrap_or(&s);
+    if body.is_empty()
+        || body.starts_with('.')
+        || body.ends_with('.')
+        || !body.chars().all(|c| c.is_ascii_digit() || c == '.')
+        || body.matches('.').count() > 1
+        || body.len() > 24
+    {
+        return None;
+    }
+    Decimal::from_str(&s).ok()
+}
+
+/// The shortest decimal form of a floating-point cell value (`1132.6`, not `1132.5999…`).
+pub fn decimal_from_f64(v: f64) -> Option<Decimal> {
+    if !v.is_finite() || v.abs() > 1e20 {
+        return None;
+    }
+    let s = format!("{v}");
+    Decimal::from_str(&s)
+        .ok()
+        .or_else(|| Decimal::from_scientific(&format!("{v:e}")).ok())
+}
+
+/// Splits a normalised text into a leading number and the rest: `3150人次` → (3150, "人次").
+/// Commas inside the number are accepted (`20,000户`).
+pub fn split_number(norm: &str) -> Option<(Decimal, &str)> {
+    let bytes = norm.as_bytes();
+    let mut end = 0;
+    if end < bytes.len() && (bytes[end] == b'-' || bytes[end] == b'+') {
+        end += 1;
+    }
+    let start_digits = end;
+    while end < bytes.len()
+        && (bytes[end].is_ascii_digit() || bytes[end] == b'.' || bytes[end] == b',')
+    {
+        end += 1;
+    }
+    if end == start_digits {
+        return None;
+    }
+    // A trailing separator belongs to the rest ("3,") — give it back.
+    while end > start_digits && (bytes[end - 1] == b'.' || bytes[end - 1] == b',') {
+        end -= 1;
+    }
+    let number = parse_decimal(&norm[..end])?;
+    Some((number, &norm[end..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_labels() {
+        assert_eq!(normalize(" 其中：财政拨款 "), "其中:财政拨款");
+        assert_eq!(normalize("项目\u{3000}名称"), "项目名称");
+        assert_eq!(normalize("（2026年度）"), "(2026年度)");
+        assert_eq!(normalize("１２００．００"), "1200.00");
+    }
+
+    #[test]
+    fn parses_numbers_as_written() {
+        let d = |s: &str| Decimal::from_str(s).unwrap();
+        assert_eq!(parse_decimal("1,200.00"), Some(d("1200.00")));
+        assert_eq!(
+            parse_decimal(&normalize("１２００．００")),
+            Some(d("1200.00"))
+        );
+        assert_eq!(parse_decimal("-3"), Some(d("-3")));
+        assert_eq!(parse_decimal("12a"), None);
+        assert_eq!(parse_decimal("1.2.3"), None);
+        assert_eq!(parse_decimal(""), None);
+        assert_eq!(decimal_from_f64(1132.6), Some(d("1132.6")));
+        assert_eq!(decimal_from_f64(0.1 + 0.2), Some(d("0.30000000000000004")));
+        assert_eq!(split_number("3150人次"), Some((d("3150"), "人次")));
+        assert_eq!(split_number("20,000户"), Some((d("20000"), "户")));
+        assert_eq!(split_number("持续提升"), None);
+    }
+}

@@ -1,0 +1,548 @@
+//! Opening workbooks safely: `.xlsx`, `.xls` and `.ods` read with calamine into plain sheets of
+//! cells, after the file has passed the limits that keep a broken, foreign or malicious file from
+//! costing more than a moment and a bounded amount of memory.
+
+use std::io::{Cursor, Read};
+
+use calamine::{Data, Reader, Xls, Xlsx};
+
+use crate::cellref::Pos;
+use crate::text::normalize;
+
+/// Limits on what a file may cost to read. The defaults are documented in the README.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest file accepted at all.
+    pub max_file_bytes: u64,
+    /// Largest inflated size of any one entry of a zip-based workbook.
+    pub max_entry_bytes: u64,
+    /// Largest inflated size of all entries together.
+    pub max_total_bytes: u64,
+    /// Most sheets in a workbook.
+    pub max_sheets: usize,
+    /// Most non-empty cells on a sheet.
+    pub max_cells: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_file_bytes: 20 * 1024 * 1024,
+            max_entry_bytes: 50 * 1024 * 1024,
+            max_total_bytes: 100 * 1024 * 1024,
+            max_sheets: 64,
+            max_cells: 100_000,
+        }
+    }
+}
+
+/// Why a file cannot be read as a workbook. Each says what the department should do.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum OpenError {
+    #[error("文件为空（0字节），请重新保存表格后再提交")]
+    Empty,
+    #[error("文件过大（{size}字节，上限{limit}字节），请只提交填好的一张绩效表")]
+    TooLarge { size: u64, limit: u64 },
+    #[error("不是Excel或WPS表格文件（{0}），请提交.xlsx、.xls或.ods格式的绩效表")]
+    NotWorkbook(String),
+    #[error("文件不完整或已损坏（{0}），请重新保存后再提交")]
+    Damaged(String),
+    #[error("文件设有打开密码，无法读取，请取消密码后再提交")]
+    Password,
+    #[error("文件解压后过大（{what}超过{limit}字节），可能是恶意文件，已拒收")]
+    Bomb { what: String, limit: u64 },
+    #[error("工作表过多（{count}张，上限{limit}张），请只保留绩效表")]
+    TooManySheets { count: usize, limit: usize },
+    #[error("工作表“{sheet}”内容过多（超过{limit}个单元格），请只保留绩效表内容")]
+    TooManyCells { sheet: String, limit: usize },
+}
+
+impl OpenError {
+    /// The stable code of the rejection.
+    pub fn code(&self) -> &'static str {
+        match self {
+            OpenError::Empty => "empty_file",
+            OpenError::TooLarge { .. } => "file_too_large",
+            OpenError::NotWorkbook(_) => "not_a_workbook",
+            OpenError::Damaged(_) => "damaged_file",
+            OpenError::Password => "password_protected",
+            OpenError::Bomb { .. } => "inflates_too_much",
+            OpenError::TooManySheets { .. } => "too_many_sheets",
+            OpenError::TooManyCells { .. } => "too_many_cells",
+        }
+    }
+}
+
+/// A cell's value as the reader sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Empty,
+    Text(String),
+    /// A number; `percent` when the cell is shown with a percent format (0.962 shown as 96.2%).
+    Number {
+        v: f64,
+        percent: bool,
+    },
+    Bool(bool),
+    /// An error value such as `#DIV/0!`.
+    Error(String),
+}
+
+/// A non-empty cell.
+#[derive(Debug, Clone)]
+pub struct Cell {
+    pub pos: Pos,
+    pub value: Value,
+    /// The normalised text of a text cell (see [`normalize`]); empty for other values.
+    pub norm: String,
+}
+
+/// One sheet: its non-empty cells in row-major order, and its merged ranges when the format
+/// carries them.
+#[derive(Debug, Clone, Default)]
+pub struct Sheet {
+    pub name: String,
+    pub cells: Vec<Cell>,
+    pub merges: Vec<(Pos, Pos)>,
+    /// False for formats whose merge information the reader cannot see (`.ods`).
+    pub has_merge_info: bool,
+}
+
+impl Sheet {
+    pub fn new(name: &str, mut cells: Vec<Cell>) -> Sheet {
+        cells.sort_unstable_by_key(|c| c.pos);
+        Sheet {
+            name: name.to_string(),
+            cells,
+            merges: Vec::new(),
+            has_merge_info: false,
+        }
+    }
+
+    pub fn get(&self, pos: Pos) -> Option<&Cell> {
+        self.cells
+            .binary_search_by_key(&pos, |c| c.pos)
+            .ok()
+            .map(|i| &self.cells[i])
+    }
+
+    pub fn value(&self, pos: Pos) -> &Value {
+        self.get(pos).map(|c| &c.value).unwrap_or(&Value::Empty)
+    }
+
+    /// The merged range whose top-left cell is `pos`.
+    pub fn merge_from(&self, pos: Pos) -> Option<(Pos, Pos)> {
+        self.merges.iter().copied().find(|(a, _)| *a == pos)
+    }
+
+    /// The non-empty cells of one row, left to right.
+    pub fn row(&self, row: u32) -> &[Cell] {
+        let start = self.cells.partition_point(|c| c.pos.0 < row);
+        let end = self.cells.partition_point(|c| c.pos.0 <= row);
+        &self.cells[start..end]
+    }
+
+    /// The last row with a non-empty cell.
+    pub fn last_row(&self) -> Option<u32> {
+        self.cells.last().map(|c| c.pos.0)
+    }
+}
+
+fn cell(pos: Pos, value: Value) -> Option<Cell> {
+    let norm = match &value {
+        Value::Empty => return None,
+        Value::Text(t) => {
+            if t.trim().is_empty() {
+                return None;
+            }
+            normalize(t)
+        }
+        _ => String::new(),
+    };
+    Some(Cell { pos, value, norm })
+}
+
+enum Inner<'a> {
+    Xlsx(Box<Xlsx<Cursor<&'a [u8]>>>),
+    Xls(Box<Xls<Cursor<&'a [u8]>>>),
+    Ods(Box<calamine::Ods<Cursor<&'a [u8]>>>, crate::ods::OdsExtras),
+}
+
+/// An open workbook whose sheets are loaded one at a time.
+pub struct Workbook<'a> {
+    inner: Inner<'a>,
+    names: Vec<String>,
+    limits: Limits,
+}
+
+/// What kind of file the bytes are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Xlsx,
+    Xls,
+    Ods,
+}
+
+impl<'a> Workbook<'a> {
+    /// Opens a workbook from its bytes after checking them against the limits.
+    pub fn open(bytes: &'a [u8], limits: Limits) -> Result<Workbook<'a>, OpenError> {
+        if bytes.is_empty() {
+            return Err(OpenError::Empty);
+        }
+        if bytes.len() as u64 > limits.max_file_bytes {
+            return Err(OpenError::TooLarge {
+                size: bytes.len() as u64,
+                limit: limits.max_file_bytes,
+            });
+        }
+        let (inner, names) = match sniff(bytes)? {
+            Format::Xlsx => {
+                check_zip(bytes, &limits)?;
+                let wb = Xlsx::new(Cursor::new(bytes)).map_err(xlsx_error)?;
+                let names = wb.sheet_names();
+                (Inner::Xlsx(Box::new(wb)), names)
+            }
+            Format::Ods => {
+                check_zip(bytes, &limits)?;
+                let extras = crate::ods::scan(bytes).map_err(OpenError::Damaged)?;
+                let wb = calamine::Ods::new(Cursor::new(bytes))
+                    .map_err(|e| OpenError::Damaged(format!("ODS: {e}")))?;
+                let names = wb.sheet_names();
+                (Inner::Ods(Box::new(wb), extras), names)
+            }
+            Format::Xls => {
+                let wb = Xls::new(Cursor::new(bytes)).map_err(|e| match e {
+                    calamine::XlsError::Password => OpenError::Password,
+                    other => OpenError::Damaged(format!("XLS: {other}")),
+                })?;
+                let names = wb.sheet_names();
+                (Inner::Xls(Box::new(wb)), names)
+            }
+        };
+        if names.len() > limits.max_sheets {
+            return Err(OpenError::TooManySheets {
+                count: names.len(),
+                limit: limits.max_sheets,
+            });
+        }
+        Ok(Workbook {
+            inner,
+            names,
+            limits,
+        })
+    }
+
+    pub fn format(&self) -> Format {
+        match self.inner {
+            Inner::Xlsx(_) => Format::Xlsx,
+            Inner::Xls(_) => Format::Xls,
+            Inner::Ods(..) => Format::Ods,
+        }
+    }
+
+    pub fn sheet_names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Loads the cells of one sheet (not yet its merged ranges).
+    pub fn load_sheet(&mut self, name: &str) -> Result<Sheet, OpenError> {
+        let max = self.limits.max_cells;
+        let too_many = || OpenError::TooManyCells {
+            sheet: name.to_string(),
+            limit: max,
+        };
+        match &mut self.inner {
+            Inner::Xlsx(wb) => {
+                let mut reader = wb.worksheet_cells_reader(name).map_err(xlsx_error)?;
+                let percent: Vec<bool> = reader
+                    .styles()
+                    .iter()
+                    .map(|s| {
+                        s.number_format
+                            .as_ref()
+                            .is_some_and(|f| is_percent_format(&f.format_code))
+                    })
+                    .collect();
+                let mut cells = Vec::new();
+                let mut seen = 0usize;
+                while let Some((c, style)) = reader.next_cell_with_style_id().map_err(xlsx_error)? {
+                    seen += 1;
+                    if seen > max * 4 {
+                        return Err(too_many());
+                    }
+                    let pct = percent.get(style).copied().unwrap_or(false);
+                    let value = match c.get_value() {
+                        calamine::DataRef::Empty => continue,
+                        calamine::DataRef::String(s) => Value::Text(s.clone()),
+                        calamine::DataRef::SharedString(s) => Value::Text(s.to_string()),
+                        calamine::DataRef::Float(f) => Value::Number {
+                            v: *f,
+                            percent: pct,
+                        },
+                        calamine::DataRef::Int(i) => Value::Number {
+                            v: *i as f64,
+                            percent: pct,
+                        },
+                        calamine::DataRef::Bool(b) => Value::Bool(*b),
+                        calamine::DataRef::DateTime(d) => Value::Number {
+                            v: d.as_f64(),
+                            percent: false,
+                        },
+                        calamine::DataRef::DateTimeIso(s) | calamine::DataRef::DurationIso(s) => {
+                            Value::Text(s.clone())
+                        }
+                        calamine::DataRef::Error(e) => Value::Error(e.to_string()),
+                    };
+                    if let Some(cell) = cell(c.get_position(), value) {
+                        cells.push(cell);
+                        if cells.len() > max {
+                            return Err(too_many());
+                        }
+                    }
+                }
+                Ok(Sheet::new(name, cells))
+            }
+            Inner::Xls(wb) => {
+                let range = wb
+                    .worksheet_range(name)
+                    .map_err(|e| OpenError::Damaged(format!("XLS: {e}")))?;
+                range_to_sheet(name, &range, max, |_| false)
+            }
+            Inner::Ods(wb, extras) => {
+                let range = wb
+                    .worksheet_range(name)
+                    .map_err(|e| OpenError::Damaged(format!("ODS: {e}")))?;
+                let sheet_extras = extras.sheets.get(name);
+                let mut sheet = range_to_sheet(name, &range, max, |pos| {
+                    sheet_extras.is_some_and(|x| x.percent.contains(&pos))
+                })?;
+                if let Some(x) = sheet_extras {
+                    sheet.merges = x.merges.clone();
+                    sheet.has_merge_info = true;
+                }
+                Ok(sheet)
+            }
+        }
+    }
+
+    /// Adds the merged ranges to a loaded sheet, where the format carries them.
+    pub fn load_merges(&mut self, sheet: &mut Sheet) -> Result<(), OpenError> {
+        let dims = match &mut self.inner {
+            Inner::Xlsx(wb) => wb
+                .merge_cells_by_sheet_name(&sheet.name)
+                .map_err(xlsx_error)?,
+            Inner::Xls(wb) => wb
+                .merge_cells_by_sheet_name(&sheet.name)
+                .map_err(|e| OpenError::Damaged(format!("XLS: {e}")))?,
+            Inner::Ods(..) => return Ok(()),
+        };
+        sheet.merges = dims.iter().map(|d| (d.start, d.end)).collect();
+        sheet.has_merge_info = true;
+        Ok(())
+    }
+}
+
+fn range_to_sheet(
+    name: &str,
+    range: &calamine::Range<Data>,
+    max: usize,
+    percent: impl Fn(Pos) -> bool,
+) -> Result<Sheet, OpenError> {
+    let (r0, c0) = range.start().unwrap_or((0, 0));
+    let mut cells = Vec::new();
+    for (r, c, data) in range.used_cells() {
+        let pos = (r0 + r as u32, c0 + c as u32);
+        let value = match data {
+            Data::Empty => continue,
+            Data::String(s) => Value::Text(s.clone()),
+            Data::Float(f) => Value::Number {
+                v: *f,
+                percent: percent(pos),
+            },
+            Data::Int(i) => Value::Number {
+                v: *i as f64,
+                percent: percent(pos),
+            },
+            Data::Bool(b) => Value::Bool(*b),
+            Data::DateTime(d) => Value::Number {
+                v: d.as_f64(),
+                percent: false,
+            },
+            Data::DateTimeIso(s) | Data::DurationIso(s) => Value::Text(s.clone()),
+            Data::Error(e) => Value::Error(e.to_string()),
+        };
+        if let Some(cell) = cell(pos, value) {
+            cells.push(cell);
+            if cells.len() > max {
+                return Err(OpenError::TooManyCells {
+                    sheet: name.to_string(),
+                    limit: max,
+                });
+            }
+        }
+    }
+    Ok(Sheet::new(name, cells))
+}
+
+/// A number format shows percent when it has a `%` outside quoted text.
+fn is_percent_format(code: &str) -> bool {
+    let mut quoted = false;
+    let mut escaped = false;
+    for ch in code.chars() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match ch {
+            '\\' => escaped = true,
+            '"' => quoted = !quoted,
+            '%' if !quoted => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+fn xlsx_error(e: calamine::XlsxError) -> OpenError {
+    match e {
+        calamine::XlsxError::Password => OpenError::Password,
+        other => OpenError::Damaged(format!("XLSX: {other}")),
+    }
+}
+
+/// Tells the format from the first bytes, not from the file name.
+pub fn sniff(bytes: &[u8]) -> Result<Format, OpenError> {
+    const ZIP: &[u8] = b"PK\x03\x04";
+    const CFB: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+    if bytes.starts_with(CFB) {
+        // Password-protected .xlsx files are OLE containers holding an EncryptedPackage stream.
+        let marker: Vec<u8> = "EncryptedPackage"
+            .encode_utf16()
+            .flat_map(|u| u.to_le_bytes())
+            .collect();
+        if bytes.windows(marker.len()).any(|w| w == marker.as_slice()) {
+            return Err(OpenError::Password);
+        }
+        return Ok(Format::Xls);
+    }
+    if !bytes.starts_with(ZIP) {
+        let what = if bytes.starts_with(b"%PDF") {
+            "PDF文件".to_string()
+        } else if bytes.starts_with(b"PK\x05\x06") {
+            "空的压缩包".to_string()
+        } else if bytes.starts_with(b"{\\rtf") {
+            "RTF文档".to_string()
+        } else if std::str::from_utf8(&bytes[..bytes.len().min(512)]).is_ok() {
+            "文本文件".to_string()
+        } else {
+            "未知格式".to_string()
+        };
+        return Err(OpenError::NotWorkbook(what));
+    }
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
+        .map_err(|e| OpenError::Damaged(format!("压缩结构错误：{e}")))?;
+    if archive.index_for_name("xl/workbook.xml").is_some() {
+        return Ok(Format::Xlsx);
+    }
+    if let Ok(mut f) = archive.by_name("mimetype") {
+        let mut mime = String::new();
+        let _ = (&mut f).take(200).read_to_string(&mut mime);
+        if mime.trim() == "application/vnd.oasis.opendocument.spreadsheet" {
+            return Ok(Format::Ods);
+        }
+        return Err(OpenError::NotWorkbook(format!(
+            "OpenDocument {}",
+            mime.trim()
+        )));
+    }
+    if archive.index_for_name("word/document.xml").is_some() {
+        return Err(OpenError::NotWorkbook("Word文档".to_string()));
+    }
+    Err(OpenError::NotWorkbook("压缩包".to_string()))
+}
+
+/// Inflates every entry of a zip-based workbook into nothing, counting bytes as they come, so
+/// that a decompression bomb is refused whatever sizes the archive declares.
+fn check_zip(bytes: &[u8], limits: &Limits) -> Result<(), OpenError> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
+        .map_err(|e| OpenError::Damaged(format!("压缩结构错误：{e}")))?;
+    let mut total: u64 = 0;
+    let mut buf = vec![0u8; 64 * 1024];
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).map_err(|e| match e {
+            zip::result::ZipError::UnsupportedArchive(m) if m.contains("ncrypt") => {
+                OpenError::Password
+            }
+            other => OpenError::Damaged(format!("压缩条目{i}：{other}")),
+        })?;
+        if entry.encrypted() {
+            return Err(OpenError::Password);
+        }
+        let name = entry
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|_| format!("#{i}"));
+        if entry.size() > limits.max_entry_bytes {
+            return Err(OpenError::Bomb {
+                what: name,
+                limit: limits.max_entry_bytes,
+            });
+        }
+        let mut inflated: u64 = 0;
+        loop {
+            let n = entry
+                .read(&mut buf)
+                .map_err(|e| OpenError::Damaged(format!("{name}：{e}")))?;
+            if n == 0 {
+                break;
+            }
+            inflated += n as u64;
+            total += n as u64;
+            if inflated > limits.max_entry_bytes {
+                return Err(OpenError::Bomb {
+                    what: name,
+                    limit: limits.max_entry_bytes,
+                });
+            }
+            if total > limits.max_total_bytes {
+                return Err(OpenError::Bomb {
+                    what: "全部内容".to_string(),
+                    limit: limits.max_total_bytes,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_formats() {
+        assert!(is_percent_format("0.00%"));
+        assert!(is_percent_format("0%"));
+        assert!(!is_percent_format("0.00\"%\""));
+        assert!(!is_percent_format("General"));
+        assert!(!is_percent_format("0\\%"));
+    }
+
+    #[test]
+    fn rejects_foreign_bytes() {
+        let limits = Limits::default();
+        assert_eq!(Workbook::open(b"", limits).err(), Some(OpenError::Empty));
+        assert_eq!(
+            Workbook::open(b"%PDF-1.7 ...", limits)
+                .err()
+                .map(|e| e.code()),
+            Some("not_a_workbook")
+        );
+        assert_eq!(
+            Workbook::open(b"PK\x03\x04\x14\x00garbage", limits)
+                .err()
+                .map(|e| e.code()),
+            Some("damaged_file")
+        );
+    }
+}
