@@ -100,10 +100,10 @@ fn run_corpus(dir: &str) -> usize {
                         ("execution_rate", s.execution_rate),
                         ("execution_score", s.execution_score),
                     ] {
-                        if let Some(w) = case.get(k).and_then(Value::as_f64) {
-                            if !close(v, w) {
-                                bad.push(format!("{k} {v} != {w}"));
-                            }
+                        if let Some(w) = case.get(k).and_then(Value::as_f64)
+                            && !close(v, w)
+                        {
+                            bad.push(format!("{k} {v} != {w}"));
                         }
                     }
                     if case.get("grade").and_then(Value::as_str) != Some(s.grade.as_str()) {
