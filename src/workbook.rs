@@ -488,11 +488,20 @@ fn check_zip(bytes: &[u8], limits: &Limits) -> Result<(), OpenError> {
                 limit: limits.max_entry_bytes,
             });
         }
+        let entry_size_declared = entry.size();
         let mut inflated: u64 = 0;
         loop {
-            let n = entry
-                .read(&mut buf)
-                .map_err(|e| OpenError::Damaged(format!("{name}：{e}")))?;
+            let n = entry.read(&mut buf).map_err(|e| {
+                // An entry that inflates past the size its archive declares is forged.
+                if e.to_string().contains("larger than its declared") {
+                    OpenError::Bomb {
+                        what: format!("{name}（实际大小超过声明大小）"),
+                        limit: entry_size_declared,
+                    }
+                } else {
+                    OpenError::Damaged(format!("{name}：{e}"))
+                }
+            })?;
             if n == 0 {
                 break;
             }

@@ -1,0 +1,102 @@
+//! Broken, foreign, huge and malicious files get a precise rejection and never a panic.
+
+use std::path::Path;
+
+use jixiao::result::Status;
+use jixiao::{Checker, Definitions, Limits};
+
+fn checker() -> Checker {
+    Checker::new(Definitions::embedded(), Limits::default())
+}
+
+fn code_of_file(name: &str) -> &'static str {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad").join(name);
+    let r = checker().check_path(&path, name).result;
+    assert_eq!(r.status, Status::Rejected, "{name}");
+    assert_eq!(r.form, None, "{name}");
+    assert_eq!(r.errors.len(), 1, "{name}: {:?}", r.errors);
+    assert!(!r.errors[0].message.is_empty());
+    r.errors[0].code
+}
+
+#[test]
+fn bad_fixtures_are_rejected_with_their_reason() {
+    assert_eq!(code_of_file("~$报表.xlsx"), "lock_file");
+    assert_eq!(code_of_file(".~lock.报表.xlsx#"), "lock_file");
+    assert_eq!(code_of_file("empty.xlsx"), "empty_file");
+    assert_eq!(code_of_file("not-a-workbook.xlsx"), "not_a_workbook");
+    assert_eq!(code_of_file("truncated.xlsx"), "damaged_file");
+    assert_eq!(code_of_file("password.xlsx"), "password_protected");
+    assert_eq!(code_of_file("bomb.xlsx"), "inflates_too_much");
+    assert_eq!(code_of_file("bomb-declared-small.xlsx"), "inflates_too_much");
+    assert_eq!(code_of_file("does-not-exist.xlsx"), "file_not_found");
+}
+
+#[test]
+fn messages_tell_the_department_what_to_do() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad/password.xlsx");
+    let r = checker().check_path(&path, "password.xlsx").result;
+    assert_eq!(r.errors[0].message, "文件设有打开密码，无法读取，请取消密码后再提交");
+}
+
+#[test]
+fn file_over_the_size_limit() {
+    let limits = Limits {
+        max_file_bytes: 1000,
+        ..Limits::default()
+    };
+    let c = Checker::new(Definitions::embedded(), limits);
+    let r = c.check_bytes("big.xlsx", &vec![b'P'; 1001]).result;
+    assert_eq!(r.errors[0].code, "file_too_large");
+}
+
+#[test]
+fn too_many_sheets() {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    for _ in 0..70 {
+        wb.add_worksheet();
+    }
+    let bytes = wb.save_to_buffer().unwrap();
+    let r = checker().check_bytes("sheets.xlsx", &bytes).result;
+    assert_eq!(r.errors[0].code, "too_many_sheets");
+}
+
+#[test]
+fn too_many_cells() {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    for r in 0..1100u32 {
+        for c in 0..100u16 {
+            ws.write_number(r, c, 1.0).unwrap();
+        }
+    }
+    let bytes = wb.save_to_buffer().unwrap();
+    let r = checker().check_bytes("cells.xlsx", &bytes).result;
+    assert_eq!(r.errors[0].code, "too_many_cells");
+}
+
+#[test]
+fn a_stray_cell_far_away_does_not_cost_memory() {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.write_string(0, 0, "随便写的表").unwrap();
+    ws.write_string(1_048_575, 16_383, "x").unwrap();
+    let bytes = wb.save_to_buffer().unwrap();
+    let r = checker().check_bytes("stray.xlsx", &bytes).result;
+    assert_eq!(r.errors[0].code, "not_a_form");
+}
+
+#[test]
+fn a_word_document_is_not_a_workbook() {
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut z = zip::ZipWriter::new(&mut buf);
+        z.start_file("word/document.xml", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        std::io::Write::write_all(&mut z, b"<w:document/>").unwrap();
+        z.finish().unwrap();
+    }
+    let r = checker().check_bytes("letter.xlsx", buf.get_ref()).result;
+    assert_eq!(r.errors[0].code, "not_a_workbook");
+    assert!(r.errors[0].message.contains("Word"), "{}", r.errors[0].message);
+}
