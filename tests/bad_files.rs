@@ -10,7 +10,9 @@ fn checker() -> Checker {
 }
 
 fn code_of_file(name: &str) -> &'static str {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/bad")
+        .join(name);
     let r = checker().check_path(&path, name).result;
     assert_eq!(r.status, Status::Rejected, "{name}");
     assert_eq!(r.form, None, "{name}");
@@ -28,7 +30,10 @@ fn bad_fixtures_are_rejected_with_their_reason() {
     assert_eq!(code_of_file("truncated.xlsx"), "damaged_file");
     assert_eq!(code_of_file("password.xlsx"), "password_protected");
     assert_eq!(code_of_file("bomb.xlsx"), "inflates_too_much");
-    assert_eq!(code_of_file("bomb-declared-small.xlsx"), "inflates_too_much");
+    assert_eq!(
+        code_of_file("bomb-declared-small.xlsx"),
+        "inflates_too_much"
+    );
     assert_eq!(code_of_file("does-not-exist.xlsx"), "file_not_found");
 }
 
@@ -36,7 +41,10 @@ fn bad_fixtures_are_rejected_with_their_reason() {
 fn messages_tell_the_department_what_to_do() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad/password.xlsx");
     let r = checker().check_path(&path, "password.xlsx").result;
-    assert_eq!(r.errors[0].message, "文件设有打开密码，无法读取，请取消密码后再提交");
+    assert_eq!(
+        r.errors[0].message,
+        "文件设有打开密码，无法读取，请取消密码后再提交"
+    );
 }
 
 #[test]
@@ -91,12 +99,19 @@ fn a_word_document_is_not_a_workbook() {
     let mut buf = std::io::Cursor::new(Vec::new());
     {
         let mut z = zip::ZipWriter::new(&mut buf);
-        z.start_file("word/document.xml", zip::write::SimpleFileOptions::default())
-            .unwrap();
+        z.start_file(
+            "word/document.xml",
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap();
         std::io::Write::write_all(&mut z, b"<w:document/>").unwrap();
         z.finish().unwrap();
     }
     let r = checker().check_bytes("letter.xlsx", buf.get_ref()).result;
     assert_eq!(r.errors[0].code, "not_a_workbook");
-    assert!(r.errors[0].message.contains("Word"), "{}", r.errors[0].message);
+    assert!(
+        r.errors[0].message.contains("Word"),
+        "{}",
+        r.errors[0].message
+    );
 }

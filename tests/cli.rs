@@ -69,10 +69,18 @@ fn human_output_has_one_line_per_problem() {
     let (code, out, _) = jixiao(&["check", SELF_EVAL, REJECTED]);
     assert_eq!(code, 1);
     let lines: Vec<&str> = out.lines().collect();
-    assert!(lines[0].starts_with("[通过] tests/fixtures/examples/农业农村厅-绩效自评表.xlsx"), "{out}");
+    assert!(
+        lines[0].starts_with("[通过] tests/fixtures/examples/农业农村厅-绩效自评表.xlsx"),
+        "{out}"
+    );
     assert!(lines[0].contains("核定96.45分（优）"), "{out}");
     assert!(lines[1].starts_with("[退回]"), "{out}");
-    assert!(lines[2].contains("E8") && lines[2].contains("年度资金总额：") && lines[2].contains("[total_mismatch]"), "{out}");
+    assert!(
+        lines[2].contains("E8")
+            && lines[2].contains("年度资金总额：")
+            && lines[2].contains("[total_mismatch]"),
+        "{out}"
+    );
     assert_eq!(lines.last().unwrap(), &"共2个文件：通过1个，退回1个");
 }
 
@@ -90,7 +98,10 @@ fn a_definition_error_names_file_and_line() {
     assert_eq!(code, 2);
     assert!(err.contains("self_evaluation.toml:"), "{err}");
     let line = text.lines().position(|l| l == "[goal]").unwrap() + 1;
-    assert!(err.contains(&format!("self_evaluation.toml:{line}:")), "{err}");
+    assert!(
+        err.contains(&format!("self_evaluation.toml:{line}:")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -102,18 +113,43 @@ fn an_alias_added_in_the_definitions_is_accepted() {
         let f = f.unwrap().path();
         std::fs::copy(&f, dir.path().join(f.file_name().unwrap())).unwrap();
     }
-    let mut wb = jixiao::templates::build(&jixiao::Definitions::embedded(), jixiao::FormKind::TargetDeclaration).unwrap();
+    let mut wb = jixiao::templates::build(
+        &jixiao::Definitions::embedded(),
+        jixiao::FormKind::TargetDeclaration,
+    )
+    .unwrap();
     let ws = wb.worksheet_from_index(0).unwrap();
     ws.write_string(3, 0, "项目名").unwrap();
     ws.write_string(3, 1, "示例项目").unwrap();
     let file = dir.path().join("form.xlsx");
     wb.save(&file).unwrap();
     let (_, out, _) = jixiao(&["check", "--json", file.to_str().unwrap()]);
-    assert!(out.contains(r#""cell":"B4","field":"项目名称","code":"field_missing""#) || out.contains(r#""field":"项目名称","code":"field_missing""#), "{out}");
+    assert!(
+        out.contains(r#""cell":"B4","field":"项目名称","code":"field_missing""#)
+            || out.contains(r#""field":"项目名称","code":"field_missing""#),
+        "{out}"
+    );
     let def = dir.path().join("target_declaration.toml");
     let text = std::fs::read_to_string(&def).unwrap();
-    std::fs::write(&def, text.replacen("label = \"项目名称\"\n", "label = \"项目名称\"\naliases = [\"项目名\"]\n", 1)).unwrap();
-    let (_, out, err) = jixiao(&["--forms", dir.path().to_str().unwrap(), "check", "--json", file.to_str().unwrap()]);
-    assert!(!out.contains(r#""field":"项目名称","code":"field_missing""#), "{out}{err}");
+    std::fs::write(
+        &def,
+        text.replacen(
+            "label = \"项目名称\"\n",
+            "label = \"项目名称\"\naliases = [\"项目名\"]\n",
+            1,
+        ),
+    )
+    .unwrap();
+    let (_, out, err) = jixiao(&[
+        "--forms",
+        dir.path().to_str().unwrap(),
+        "check",
+        "--json",
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        !out.contains(r#""field":"项目名称","code":"field_missing""#),
+        "{out}{err}"
+    );
     assert!(out.contains("示例项目"), "{out}");
 }
