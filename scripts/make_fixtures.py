@@ -151,6 +151,27 @@ def add_cached_values(path, cached):
     Path(path).write_bytes(out.getvalue())
 
 
+FIXED_TIME = (2026, 1, 1, 0, 0, 0)
+
+
+def normalize(path, compresslevel=None):
+    """Make the output reproducible: fixed zip entry times and docProps modified = created."""
+    with zipfile.ZipFile(path) as z:
+        items = [(i.filename, z.read(i.filename)) for i in z.infolist()]
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in items:
+            if name == "docProps/core.xml":
+                xml = data.decode("utf-8")
+                m = re.search(r"<dcterms:created[^>]*>([^<]*)<", xml)
+                if m:
+                    xml = re.sub(r"(<dcterms:modified[^>]*>)[^<]*<", lambda k: k.group(1) + m.group(1) + "<", xml)
+                data = xml.encode("utf-8")
+            zi = zipfile.ZipInfo(name, date_time=FIXED_TIME)
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = 0o600 << 16
+            z.writestr(zi, data, compresslevel=compresslevel)
+
+
 def fill_down(ws, col, rows, value):
     for r in rows:
         ws[f"{col}{r}"].value = value
@@ -526,8 +547,8 @@ def _(wb, ws):
 
 
 @fixture("规则-金额非数字-申报表.xlsx", D1, status="rejected", error_cells=["E8"], error_codes=["amount_not_number"],
-         note="E8 (年度资金总额) = '一千二'; only amount_not_number is required at E8 (an implementation may skip the sum check "
-              "or report total_missing at the same cell; error_cells only needs E8)")
+         note="E8 (年度资金总额) = '一千二': present but not a number → amount_not_number only (decided: not also "
+              "total_missing, and the sum check is skipped because the total is unreadable)")
 def _(wb, ws):
     put(ws, "E8", "一千二")
 
@@ -996,7 +1017,9 @@ def _(wb, ws):
 # ============================================================================= not a form
 
 def not_a_form_random(path):
+    import datetime
     wb = openpyxl.Workbook()
+    wb.properties.created = datetime.datetime(2026, 1, 1)
     ws = wb.active
     ws.title = "Sheet1"
     ws.append(["序号", "姓名", "部门", "金额", "日期"])
@@ -1071,7 +1094,7 @@ def make_bad():
               "| file | expected code | reason |", "|---|---|---|"]
     exps = []
     for name, codes, why in rows:
-        readme.append(f"| `{name}` | {', '.join(codes) or '(any; not a workbook / unreadable)'} | {why} |")
+        readme.append(f"| `{name}` | {', '.join(codes) or '(any code; reason in the message)'} | {why} |")
         e = {"file": name, "form": None, "status": "rejected", "project": None, "error_cells": [], "note": why,
              "error_codes": codes}
         exps.append(e)
@@ -1098,6 +1121,7 @@ def make_bomb(src, dst, pad_bytes):
                     f.write(xml[i:].encode())
             else:
                 out.writestr(name, data)
+    normalize(dst, compresslevel=9)
     assert dst.stat().st_size < 1_000_000, dst.stat().st_size
 
 def make_lying_bomb(src, dst, declared):
@@ -1141,9 +1165,11 @@ def main():
         wb.save(path)
         if extra.get("cached"):
             add_cached_values(path, extra["cached"])
+        normalize(path)
         exps.append(expectation(name, base, exp))
     for name, fn, note in NOT_FORMS:
         fn(OUT / name)
+        normalize(OUT / name)
         exps.append({"file": name, "form": None, "status": "rejected", "project": None, "error_cells": [],
                      "note": note, "error_codes": ["not_a_form"]})
     json.dump(exps, open(OUT / "expectations.json", "w", encoding="utf-8"), ensure_ascii=False, indent=1)

@@ -36,15 +36,18 @@ pub fn parse_decimal(norm: &str) -> Option<Decimal> {
     Decimal::from_str(&s).ok()
 }
 
-/// The shortest decimal form of a floating-point cell value (`1132.6`, not `1132.5999…`).
+/// The decimal a floating-point cell value stands for, to the 15 significant digits that Excel
+/// keeps and shows: `1132.6` also when a formula summed it to `1132.6000000000001`.
 pub fn decimal_from_f64(v: f64) -> Option<Decimal> {
     if !v.is_finite() || v.abs() > 1e20 {
         return None;
     }
-    let s = format!("{v}");
-    Decimal::from_str(&s)
+    if v == 0.0 {
+        return Some(Decimal::ZERO);
+    }
+    Decimal::from_scientific(&format!("{v:.14e}"))
         .ok()
-        .or_else(|| Decimal::from_scientific(&format!("{v:e}")).ok())
+        .map(|d| d.normalize())
 }
 
 /// Splits a normalised text into a leading number and the rest: `3150人次` → (3150, "人次").
@@ -97,7 +100,9 @@ mod tests {
         assert_eq!(parse_decimal("1.2.3"), None);
         assert_eq!(parse_decimal(""), None);
         assert_eq!(decimal_from_f64(1132.6), Some(d("1132.6")));
-        assert_eq!(decimal_from_f64(0.1 + 0.2), Some(d("0.30000000000000004")));
+        assert_eq!(decimal_from_f64(0.1 + 0.2), Some(d("0.3")));
+        assert_eq!(decimal_from_f64(943.83 + 188.77), Some(d("1132.6")));
+        assert_eq!(decimal_from_f64(22000026000101.0), Some(d("22000026000101")));
         assert_eq!(split_number("3150人次"), Some((d("3150"), "人次")));
         assert_eq!(split_number("20,000户"), Some((d("20000"), "户")));
         assert_eq!(split_number("持续提升"), None);
