@@ -21,6 +21,9 @@ pub struct Cli {
     /// `forms/` when not given.
     #[arg(long, global = true, value_name = "DIR")]
     pub forms: Option<PathBuf>,
+    /// The configuration file of the daemon (default: ./jixiao.toml).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -38,6 +41,26 @@ pub enum Command {
         /// Worker threads (default: all cores).
         #[arg(long, value_name = "N")]
         jobs: Option<usize>,
+    },
+    /// Write a working example setup into DIR: a configuration, one folder per department and
+    /// the blank forms in each.
+    Init {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+    /// Run the watcher daemon: take every form put into a department's folder, check it, record
+    /// it and answer it. Without a configuration, creates and uses an example setup in
+    /// ./jixiao-data.
+    Watch {
+        /// Process what is waiting, then exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Recent submissions, and anything pending or failed.
+    Status {
+        /// How many recent submissions to list.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
     },
     /// Write the three blank forms, from the definitions, into a folder.
     Templates {
@@ -59,6 +82,34 @@ pub fn definitions(forms: Option<&PathBuf>) -> anyhow::Result<Definitions> {
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     let defs = definitions(cli.forms.as_ref())?;
     match cli.command {
+        Command::Init { dir } => {
+            let path = crate::setup::init(&dir, &defs)?;
+            println!("wrote an example setup: {}", path.display());
+            Ok(0)
+        }
+        Command::Watch { once } => {
+            let cfg = crate::setup::config_for_watch(cli.config.as_deref(), &defs)?;
+            let defs = match (&cli.forms, &cfg.forms_dir) {
+                (None, Some(dir)) => definitions(Some(dir))?,
+                _ => defs,
+            };
+            crate::setup::print_where(&cfg);
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+                signal_hook::flag::register(sig, stop.clone())
+                    .context("installing the signal handler")?;
+            }
+            let checker = Checker::new(defs, Limits::default());
+            let mut daemon = crate::watch::Daemon::new(cfg, checker, stop)?;
+            daemon.run(crate::watch::RunOptions { once })?;
+            Ok(0)
+        }
+        Command::Status { limit } => {
+            let path = cli.config.unwrap_or_else(|| PathBuf::from("jixiao.toml"));
+            let cfg = crate::config::Config::load(&path)?;
+            crate::setup::status(&cfg, limit, &mut std::io::stdout().lock())?;
+            Ok(0)
+        }
         Command::Check { files, json, jobs } => {
             if let Some(n) = jobs {
                 rayon::ThreadPoolBuilder::new()

@@ -4,6 +4,7 @@
 pub mod cellref;
 pub mod check;
 pub mod cli;
+pub mod config;
 pub mod definitions;
 pub mod indicator;
 pub mod ods;
@@ -12,8 +13,11 @@ pub mod result;
 pub mod review;
 pub mod rules;
 pub mod score;
+pub mod setup;
+pub mod store;
 pub mod templates;
 pub mod text;
+pub mod watch;
 pub mod workbook;
 
 pub use check::{Checked, Checker};

@@ -1,0 +1,371 @@
+//! `jixiao.toml`: the watched root, the departments and their contacts, the finance office, the
+//! state database, folder names and intervals. Checked at start-up with messages that name the key.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+use crate::text::normalize;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The watched root: one sub-folder per department. Relative paths are relative to the
+    /// configuration file.
+    pub root: PathBuf,
+    /// Database, archive copies and issued letters: a folder departments cannot reach.
+    pub state_dir: PathBuf,
+    /// Where the summary workbook is written.
+    #[serde(default = "default_reports")]
+    pub reports_dir: PathBuf,
+    /// Form definitions folder; the built-in definitions when absent.
+    #[serde(default)]
+    pub forms_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub folders: Folders,
+    #[serde(default)]
+    pub watch: WatchSettings,
+    pub finance: Finance,
+    #[serde(default, rename = "departments")]
+    pub departments: Vec<Department>,
+    /// Where the file was read from (for messages and relative paths).
+    #[serde(skip)]
+    pub file: PathBuf,
+}
+
+fn default_reports() -> PathBuf {
+    PathBuf::from("reports")
+}
+
+/// Names of the folders the daemon writes inside each department's folder.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Folders {
+    /// Accepted originals and the letters that answer them.
+    pub accepted: String,
+    /// Returned originals with their rejection reasons and the return notice.
+    pub returned: String,
+    /// The blank forms for the department to fill in.
+    pub templates: String,
+}
+
+impl Default for Folders {
+    fn default() -> Self {
+        Folders {
+            accepted: "已受理".into(),
+            returned: "已退回".into(),
+            templates: "空白表样".into(),
+        }
+    }
+}
+
+/// How files are noticed and when they are taken.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WatchSettings {
+    /// A file is taken when its size and modification time have not changed for this long.
+    pub stable_ms: u64,
+    /// A full rescan finds what file-system events missed.
+    pub rescan_secs: u64,
+    /// Pure polling, for network shares (SMB/CIFS, NFS) that give no events.
+    pub poll: bool,
+    /// How often to poll in polling mode.
+    pub poll_ms: u64,
+    /// A file that cannot be read as a workbook is tried once more after this long.
+    pub unreadable_retry_ms: u64,
+}
+
+impl Default for WatchSettings {
+    fn default() -> Self {
+        WatchSettings {
+            stable_ms: 2000,
+            rescan_secs: 60,
+            poll: false,
+            poll_ms: 2000,
+            unreadable_retry_ms: 10_000,
+        }
+    }
+}
+
+impl WatchSettings {
+    pub fn stable(&self) -> Duration {
+        Duration::from_millis(self.stable_ms)
+    }
+}
+
+/// The finance office: who signs, and who receives copies.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Finance {
+    pub name: String,
+    #[serde(default)]
+    pub emails: Vec<String>,
+    /// The finance office is copied on every letter (and on receipts when `copy_notices`).
+    #[serde(default = "yes")]
+    pub copy_letters: bool,
+    #[serde(default)]
+    pub copy_notices: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A department: its folder under the root is its identity.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Department {
+    /// The full name as written in 主管部门, e.g. 吉林省农业农村厅.
+    pub name: String,
+    /// Other names accepted in 主管部门.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// A short code used in the database and file names.
+    pub code: String,
+    /// The folder under the root, e.g. 农业农村厅.
+    pub folder: String,
+    /// Where letters and notices go.
+    #[serde(default)]
+    pub emails: Vec<String>,
+}
+
+impl Department {
+    /// Whether a 主管部门 value names this department.
+    pub fn is_named(&self, text: &str) -> bool {
+        let n = normalize(text);
+        std::iter::once(&self.name)
+            .chain(&self.aliases)
+            .any(|a| normalize(a) == n)
+    }
+}
+
+impl Config {
+    /// Reads and checks a configuration file.
+    pub fn load(path: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the configuration {}", path.display()))?;
+        Self::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> anyhow::Result<Config> {
+        let mut cfg: Config = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+                .unwrap_or(1);
+            anyhow::anyhow!("{}:{line}: {}", path.display(), e.message())
+        })?;
+        cfg.file = path.to_path_buf();
+        let base = path.parent().unwrap_or(Path::new("."));
+        for p in [&mut cfg.root, &mut cfg.state_dir, &mut cfg.reports_dir] {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        if let Some(f) = cfg.forms_dir.as_mut().filter(|f| f.is_relative()) {
+            *f = base.join(&*f);
+        }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        let file = self.file.display();
+        if self.departments.is_empty() {
+            bail!("{file}: no [[departments]]: list at least one department");
+        }
+        let mut codes = HashSet::new();
+        let mut folders = HashSet::new();
+        for (i, d) in self.departments.iter().enumerate() {
+            let key = format!("departments[{i}]");
+            if d.name.trim().is_empty() {
+                bail!("{file}: {key}.name is empty");
+            }
+            if d.code.is_empty()
+                || !d
+                    .code
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                bail!(
+                    "{file}: {key}.code \"{}\" must be letters, digits, - or _",
+                    d.code
+                );
+            }
+            if !codes.insert(d.code.clone()) {
+                bail!("{file}: {key}.code \"{}\" is used twice", d.code);
+            }
+            check_folder_name(&d.folder)
+                .with_context(|| format!("{file}: {key}.folder \"{}\"", d.folder))?;
+            if !folders.insert(d.folder.clone()) {
+                bail!("{file}: {key}.folder \"{}\" is used twice", d.folder);
+            }
+            for e in &d.emails {
+                check_email(e).with_context(|| format!("{file}: {key}.emails"))?;
+            }
+        }
+        for e in &self.finance.emails {
+            check_email(e).with_context(|| format!("{file}: finance.emails"))?;
+        }
+        for (key, name) in [
+            ("folders.accepted", &self.folders.accepted),
+            ("folders.returned", &self.folders.returned),
+            ("folders.templates", &self.folders.templates),
+        ] {
+            check_folder_name(name).with_context(|| format!("{file}: {key} \"{name}\""))?;
+        }
+        let f = &self.folders;
+        if f.accepted == f.returned || f.accepted == f.templates || f.returned == f.templates {
+            bail!("{file}: folders.accepted, folders.returned and folders.templates must differ");
+        }
+        if self.watch.stable_ms == 0 {
+            bail!("{file}: watch.stable_ms must be more than 0");
+        }
+        if self.watch.poll && self.watch.poll_ms == 0 {
+            bail!("{file}: watch.poll_ms must be more than 0");
+        }
+        if self.state_dir.starts_with(&self.root) {
+            bail!("{file}: state_dir must be outside root: departments must not reach the archive");
+        }
+        Ok(())
+    }
+
+    /// The department whose folder is `name`.
+    pub fn department_by_folder(&self, name: &str) -> Option<&Department> {
+        self.departments.iter().find(|d| d.folder == name)
+    }
+
+    pub fn department_by_code(&self, code: &str) -> Option<&Department> {
+        self.departments.iter().find(|d| d.code == code)
+    }
+
+    pub fn database(&self) -> PathBuf {
+        self.state_dir.join("jixiao.db")
+    }
+
+    /// Whether a first-level sub-folder of a department's folder is one the daemon writes.
+    pub fn is_output_folder(&self, name: &str) -> bool {
+        name == self.folders.accepted
+            || name == self.folders.returned
+            || name == self.folders.templates
+    }
+
+    pub fn archive_dir(&self) -> PathBuf {
+        self.state_dir.join("archive")
+    }
+}
+
+/// A folder name must be one plain path component.
+fn check_folder_name(name: &str) -> anyhow::Result<()> {
+    let ok = !name.is_empty()
+        && name != "."
+        && name != ".."
+        && !name.contains(['/', '\\', '\0'])
+        && !name.starts_with('.');
+    if !ok {
+        bail!("must be a plain folder name (no slashes, not hidden)");
+    }
+    Ok(())
+}
+
+fn check_email(e: &str) -> anyhow::Result<()> {
+    let ok = e.split_once('@').is_some_and(|(user, domain)| {
+        !user.is_empty() && domain.contains('.') && !domain.starts_with('.')
+    }) && !e
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == ',');
+    if !ok {
+        bail!("\"{e}\" is not an email address");
+    }
+    Ok(())
+}
+
+/// The example setup written by `jixiao init` and used by `jixiao watch` on a fresh machine.
+pub const EXAMPLE: &str = r#"# jixiao configuration. Paths are relative to this file.
+
+# The shared folder: one sub-folder per department. A department puts its forms into its folder;
+# the folder is its identity.
+root = "收件"
+# Database, archive copies and issued letters. Keep it out of the departments' reach.
+state_dir = "state"
+# The finance office's summary workbook.
+reports_dir = "reports"
+# forms_dir = "forms"          # form definitions; the built-in ones when absent
+
+[folders]
+accepted = "已受理"             # accepted originals and the letters answering them
+returned = "已退回"             # returned originals with the reasons
+templates = "空白表样"          # the blank forms to fill in
+
+[watch]
+stable_ms = 2000               # a file is taken when unchanged for this long
+rescan_secs = 60               # full rescan to catch missed events
+poll = false                   # true on SMB/CIFS or NFS shares, which give no events
+poll_ms = 2000
+unreadable_retry_ms = 10000    # an unreadable file is tried once more after this long
+
+[finance]
+name = "吉林省财政厅绩效管理处"
+emails = ["jixiao@czt.jl.example.cn"]
+copy_letters = true
+
+[[departments]]
+name = "吉林省农业农村厅"
+aliases = ["省农业农村厅"]
+code = "nyt"
+folder = "农业农村厅"
+emails = ["jixiao@nyt.jl.example.cn"]
+
+[[departments]]
+name = "吉林省教育厅"
+aliases = ["省教育厅"]
+code = "jyt"
+folder = "教育厅"
+emails = ["jixiao@jyt.jl.example.cn"]
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_is_valid() {
+        let cfg = Config::parse(EXAMPLE, Path::new("/srv/jixiao/jixiao.toml")).unwrap();
+        assert_eq!(cfg.root, Path::new("/srv/jixiao/收件"));
+        assert_eq!(cfg.departments.len(), 2);
+        assert!(cfg.departments[0].is_named("省农业农村厅"));
+        assert!(!cfg.departments[0].is_named("吉林省教育厅"));
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let bad = EXAMPLE.replace("folder = \"教育厅\"", "folder = \"../etc\"");
+        let err = format!(
+            "{:#}",
+            Config::parse(&bad, Path::new("j.toml")).unwrap_err()
+        );
+        assert!(err.contains("departments[1].folder"), "{err}");
+        let bad = EXAMPLE.replace("stable_ms = 2000", "stable_ms = \"soon\"");
+        let err = format!(
+            "{:#}",
+            Config::parse(&bad, Path::new("j.toml")).unwrap_err()
+        );
+        assert!(err.starts_with("j.toml:"), "{err}");
+        let bad = EXAMPLE.replace("jixiao@jyt.jl.example.cn", "not-an-address");
+        let err = format!(
+            "{:#}",
+            Config::parse(&bad, Path::new("j.toml")).unwrap_err()
+        );
+        assert!(err.contains("departments[1].emails"), "{err}");
+        let bad = EXAMPLE.replace("state_dir = \"state\"", "state_dir = \"收件/state\"");
+        let err = format!(
+            "{:#}",
+            Config::parse(&bad, Path::new("j.toml")).unwrap_err()
+        );
+        assert!(err.contains("state_dir"), "{err}");
+    }
+}

@@ -1,0 +1,420 @@
+//! The real daemon on temporary folders: every way a file arrives, every way it can be wrong,
+//! and a `kill -9` in the middle of a batch.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(FIXTURES).join(name)
+}
+
+struct Setup {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
+        let cfg = jixiao::config::EXAMPLE
+            .replace("stable_ms = 2000", "stable_ms = 300")
+            .replace("rescan_secs = 60", "rescan_secs = 1")
+            .replace("unreadable_retry_ms = 10000", "unreadable_retry_ms = 800");
+        std::fs::write(dir.join("jixiao.toml"), cfg).unwrap();
+        for d in ["农业农村厅", "教育厅"] {
+            std::fs::create_dir_all(dir.join("收件").join(d)).unwrap();
+        }
+        Setup { _tmp: tmp, dir }
+    }
+
+    fn inbox(&self, dept: &str) -> PathBuf {
+        self.dir.join("收件").join(dept)
+    }
+
+    fn start(&self) -> Child {
+        self.start_with(&[])
+    }
+
+    fn start_with(&self, env: &[(&str, &str)]) -> Child {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_jixiao"));
+        cmd.args(["watch", "--config"])
+            .arg(self.dir.join("jixiao.toml"))
+            .env("JIXIAO_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.spawn().unwrap()
+    }
+
+    fn run_once(&self) {
+        let status = Command::new(env!("CARGO_BIN_EXE_jixiao"))
+            .args(["watch", "--once", "--config"])
+            .arg(self.dir.join("jixiao.toml"))
+            .env("JIXIAO_LOG", "warn")
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    fn db(&self) -> Connection {
+        Connection::open(self.dir.join("state/jixiao.db")).unwrap()
+    }
+
+    /// (file name, outcome, stage) of every submission, in order.
+    fn rows(&self) -> Vec<(String, String, String)> {
+        let path = self.dir.join("state/jixiao.db");
+        if !path.exists() {
+            return Vec::new();
+        }
+        let conn = self.db();
+        let mut stmt = conn
+            .prepare("SELECT file_name, outcome, stage FROM submissions ORDER BY id")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
+    }
+
+    fn wait_for(
+        &self,
+        what: &str,
+        done: impl Fn(&[(String, String, String)]) -> bool,
+    ) -> Vec<(String, String, String)> {
+        let start = Instant::now();
+        loop {
+            let rows = self.rows();
+            if done(&rows) {
+                return rows;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "timed out waiting for {what}: {rows:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn files_in(&self, dept: &str, folder: &str) -> Vec<String> {
+        let dir = self.inbox(dept).join(folder);
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+}
+
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn all_done(n: usize) -> impl Fn(&[(String, String, String)]) -> bool {
+    move |rows| rows.len() >= n && rows.iter().all(|r| r.2 == "done")
+}
+
+#[test]
+fn copy_slow_write_rename_and_file_present_at_start() {
+    let s = Setup::new();
+    let inbox = s.inbox("农业农村厅");
+    // Present before the daemon starts.
+    std::fs::copy(
+        fixture("examples/农业农村厅-绩效目标申报表.xlsx"),
+        inbox.join("已在文件夹中.xlsx"),
+    )
+    .unwrap();
+    let _d = Running(s.start());
+    s.wait_for("the file present at start", all_done(1));
+
+    // cp
+    std::fs::copy(
+        fixture("examples/农业农村厅-绩效运行监控表.xlsx"),
+        inbox.join("监控 表 复制.xlsx"),
+    )
+    .unwrap();
+    s.wait_for("the copied file", all_done(2));
+
+    // A slow write in chunks, each pause shorter than the stability interval.
+    let bytes = std::fs::read(fixture("examples/农业农村厅-绩效自评表.xlsx")).unwrap();
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(inbox.join("慢慢写入的自评表.xlsx")).unwrap();
+        for chunk in bytes.chunks(bytes.len() / 8 + 1) {
+            f.write_all(chunk).unwrap();
+            f.flush().unwrap();
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+    // Write to a temporary name, then rename (as Excel, WPS, LibreOffice and rsync do).
+    let sub = inbox.join("子文件夹");
+    std::fs::create_dir_all(&sub).unwrap();
+    let tmp = sub.join("~$保存中.tmp");
+    std::fs::copy(fixture("examples/教育厅-绩效目标申报表.xlsx"), &tmp).unwrap();
+    let edu = s.inbox("教育厅");
+    std::fs::rename(&tmp, sub.join("重命名.xlsx")).unwrap();
+    // and one from the other department, through its own folder
+    std::fs::copy(
+        fixture("examples/教育厅-绩效自评表.xlsx"),
+        edu.join("教育厅 自评.xlsx"),
+    )
+    .unwrap();
+    let rows = s.wait_for("all five", all_done(5));
+    let outcomes: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+    // 重命名.xlsx is the 教育厅 declaration in the 农业农村厅 folder: rejected for identity.
+    assert_eq!(rows.len(), 5, "{rows:?}");
+    let by_name = |n: &str| {
+        rows.iter()
+            .find(|r| r.0 == n)
+            .unwrap_or_else(|| panic!("{n} missing: {rows:?}"))
+            .1
+            .clone()
+    };
+    assert_eq!(by_name("已在文件夹中.xlsx"), "accepted");
+    assert_eq!(by_name("监控 表 复制.xlsx"), "accepted");
+    assert_eq!(
+        by_name("慢慢写入的自评表.xlsx"),
+        "accepted",
+        "a slow write is read only when complete"
+    );
+    assert_eq!(by_name("重命名.xlsx"), "rejected");
+    assert_eq!(by_name("教育厅 自评.xlsx"), "accepted");
+    assert_eq!(outcomes.iter().filter(|o| **o == "accepted").count(), 4);
+    assert!(!sub.join("重命名.xlsx").exists());
+    assert_eq!(s.files_in("农业农村厅", "已受理").len(), 3);
+    // The archive keeps a copy of every received file outside the departments' folders.
+    let archived = walkdir::WalkDir::new(s.dir.join("state/archive"))
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .count();
+    assert_eq!(archived, 5);
+}
+
+#[test]
+fn lock_files_duplicates_resubmissions_wrong_department_unreadable_and_symlinks() {
+    let s = Setup::new();
+    let inbox = s.inbox("农业农村厅");
+    let _d = Running(s.start());
+
+    // Lock and hidden files are not forms.
+    std::fs::write(inbox.join("~$申报表.xlsx"), b"lock").unwrap();
+    std::fs::write(inbox.join(".~lock.申报表.xlsx#"), b"lock").unwrap();
+    std::fs::write(inbox.join(".hidden.xlsx"), b"x").unwrap();
+
+    // A rejected declaration, then its corrected version: the history keeps both.
+    std::fs::copy(
+        fixture("examples/退回示例-资金合计不符.xlsx"),
+        inbox.join("申报表.xlsx"),
+    )
+    .unwrap();
+    s.wait_for("the rejected declaration", all_done(1));
+    std::fs::copy(
+        fixture("examples/农业农村厅-绩效目标申报表.xlsx"),
+        inbox.join("申报表.xlsx"),
+    )
+    .unwrap();
+    s.wait_for("the corrected declaration", all_done(2));
+    // The same content again: a duplicate, not processed again.
+    std::fs::copy(
+        fixture("examples/农业农村厅-绩效目标申报表.xlsx"),
+        inbox.join("申报表（再次）.xlsx"),
+    )
+    .unwrap();
+    s.wait_for("the duplicate", all_done(3));
+
+    // Another department's form in this folder.
+    std::fs::copy(
+        fixture("examples/教育厅-绩效目标申报表.xlsx"),
+        inbox.join("别人的表.xlsx"),
+    )
+    .unwrap();
+    s.wait_for("the wrong-department form", all_done(4));
+
+    // A file that is not a workbook: tried twice, then returned.
+    std::fs::write(inbox.join("坏文件.xlsx"), b"PK\x03\x04 not really a zip").unwrap();
+    let started = Instant::now();
+    let rows = s.wait_for("the unreadable file", all_done(5));
+    assert!(
+        started.elapsed() >= Duration::from_millis(800),
+        "an unreadable file waits for its second try"
+    );
+
+    // A symlink leading out of the root is refused and its target left alone.
+    let outside = s.dir.join("outside.xlsx");
+    std::fs::copy(fixture("examples/农业农村厅-绩效自评表.xlsx"), &outside).unwrap();
+    std::os::unix::fs::symlink(&outside, inbox.join("链接.xlsx")).unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+
+    let rows_now = s.rows();
+    assert_eq!(rows_now.len(), 5, "the symlink is not taken: {rows_now:?}");
+    assert!(outside.exists());
+    assert!(inbox.join("链接.xlsx").exists());
+    let outcome: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+    assert_eq!(
+        outcome,
+        ["rejected", "accepted", "duplicate", "rejected", "rejected"]
+    );
+    // Lock and hidden files stay where they are, untouched.
+    assert!(inbox.join("~$申报表.xlsx").exists());
+    assert!(inbox.join(".~lock.申报表.xlsx#").exists());
+
+    let conn = s.db();
+    let (superseded, history): (i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT COUNT(*) FROM submissions WHERE supersedes IS NOT NULL AND file_name = '申报表.xlsx'), \
+             (SELECT COUNT(*) FROM submissions WHERE project_key = (SELECT project_key FROM submissions WHERE id = 2))",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        superseded, 1,
+        "the corrected version links the rejected one"
+    );
+    assert_eq!(history, 2, "both versions are kept");
+    let wrong: String = conn
+        .query_row(
+            "SELECT result_json FROM submissions WHERE file_name = '别人的表.xlsx'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(wrong.contains("wrong_department"), "{wrong}");
+    let bad: String = conn
+        .query_row(
+            "SELECT result_json FROM submissions WHERE file_name = '坏文件.xlsx'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(bad.contains("damaged_file"), "{bad}");
+    let returned = s.files_in("农业农村厅", "已退回");
+    assert!(
+        returned
+            .iter()
+            .any(|f| f.ends_with("别人的表.xlsx.退回原因.txt")),
+        "{returned:?}"
+    );
+    assert!(
+        returned
+            .iter()
+            .any(|f| f.ends_with("申报表（再次）.xlsx.退回原因.txt")),
+        "{returned:?}"
+    );
+    let reason = std::fs::read_to_string(
+        s.inbox("农业农村厅").join("已退回").join(
+            returned
+                .iter()
+                .find(|f| f.ends_with("别人的表.xlsx.退回原因.txt"))
+                .unwrap(),
+        ),
+    )
+    .unwrap();
+    assert!(reason.contains("主管部门填写为“吉林省教育厅”"), "{reason}");
+}
+
+#[test]
+fn kill_9_in_the_middle_of_a_batch_loses_nothing_and_repeats_nothing() {
+    let s = Setup::new();
+    let inbox = s.inbox("农业农村厅");
+    // 24 distinct files: the fixtures of this department, each made unique by its name only
+    // would be duplicates, so use distinct contents from the variants corpus.
+    let mut sources: Vec<PathBuf> = std::fs::read_dir(fixture("variants"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "xlsx"))
+        .collect();
+    sources.sort();
+    sources.truncate(24);
+    for (i, src) in sources.iter().enumerate() {
+        std::fs::copy(src, inbox.join(format!("批量{i:02}.xlsx"))).unwrap();
+    }
+    // Kill the daemon three times at different moments, with a pause between recording and
+    // moving so the kill lands in the middle of the work.
+    for wait_rows in [3usize, 9, 15] {
+        let mut child = s.start_with(&[("JIXIAO_TEST_PAUSE_MS", "120")]);
+        s.wait_for("some progress", |rows| rows.len() >= wait_rows);
+        std::thread::sleep(Duration::from_millis(60));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+    }
+    s.run_once();
+    let rows = s.rows();
+    assert_eq!(rows.len(), 24, "every file recorded exactly once: {rows:?}");
+    assert!(rows.iter().all(|r| r.2 == "done"), "{rows:?}");
+    let mut names: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), 24, "no file handled twice");
+    assert!(rows.iter().all(|r| r.1 != "duplicate"));
+    let left: Vec<_> = std::fs::read_dir(&inbox)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_type().unwrap().is_file())
+        .collect();
+    assert!(left.is_empty(), "nothing left in the inbox");
+    let moved = s.files_in("农业农村厅", "已受理").len()
+        + s.files_in("农业农村厅", "已退回")
+            .iter()
+            .filter(|f| !f.ends_with(".txt"))
+            .count();
+    assert_eq!(moved, 24);
+}
+
+#[test]
+fn polling_mode_for_network_shares() {
+    let s = Setup::new();
+    let cfg = std::fs::read_to_string(s.dir.join("jixiao.toml"))
+        .unwrap()
+        .replace("poll = false", "poll = true")
+        .replace("poll_ms = 2000", "poll_ms = 200");
+    std::fs::write(s.dir.join("jixiao.toml"), cfg).unwrap();
+    let _d = Running(s.start());
+    std::fs::copy(
+        fixture("examples/农业农村厅-绩效自评表.xlsx"),
+        s.inbox("农业农村厅").join("自评.xlsx"),
+    )
+    .unwrap();
+    let rows = s.wait_for("the polled file", all_done(1));
+    assert_eq!(rows[0].1, "accepted");
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_stops_gracefully() {
+    let s = Setup::new();
+    let mut child = s.start();
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "{status:?}");
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
