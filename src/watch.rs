@@ -121,7 +121,7 @@ pub struct Daemon {
 }
 
 fn now_text() -> String {
-    chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+    chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
 }
 
 fn hash(bytes: &[u8]) -> String {
