@@ -12,7 +12,9 @@ use serde::Deserialize;
 use crate::text::normalize;
 
 /// The three standard forms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum FormKind {
     TargetDeclaration,

@@ -9,6 +9,7 @@ pub mod definitions;
 pub mod indicator;
 pub mod ods;
 pub mod reader;
+pub mod record;
 pub mod result;
 pub mod review;
 pub mod rules;

@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     project_code  TEXT,
     project_name  TEXT,
     result_json   TEXT,
+    form_json     TEXT,               -- the form's values (record::FormRecord)
     duplicate_of  INTEGER REFERENCES submissions(id),
     supersedes    INTEGER REFERENCES submissions(id),
     superseded_by INTEGER REFERENCES submissions(id),
@@ -90,6 +91,7 @@ pub struct NewSubmission<'a> {
     pub project_code: Option<&'a str>,
     pub project_name: Option<&'a str>,
     pub result_json: Option<&'a str>,
+    pub form_json: Option<&'a str>,
     pub duplicate_of: Option<i64>,
     pub archive_path: &'a str,
 }
@@ -158,8 +160,8 @@ pub fn record(tx: &Transaction, s: &NewSubmission) -> rusqlite::Result<i64> {
     tx.execute(
         "INSERT INTO submissions (department, inbox_path, file_name, sha256, size, received_at, \
          stage, outcome, form, year, project_key, project_code, project_name, result_json, \
-         duplicate_of, supersedes, archive_path) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'recorded', ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+         form_json, duplicate_of, supersedes, archive_path) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'recorded', ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
         params![
             s.department,
             s.inbox_path,
@@ -174,6 +176,7 @@ pub fn record(tx: &Transaction, s: &NewSubmission) -> rusqlite::Result<i64> {
             s.project_code,
             s.project_name,
             s.result_json,
+            s.form_json,
             s.duplicate_of,
             previous,
             s.archive_path,
@@ -268,6 +271,7 @@ mod tests {
             project_code: None,
             project_name: Some("p"),
             result_json: None,
+            form_json: None,
             duplicate_of: None,
             archive_path: "x",
         }

@@ -465,6 +465,11 @@ impl Daemon {
             ))
         });
         let result_json = result.map(serde_json::to_string).transpose()?;
+        let form_json = checked
+            .as_ref()
+            .and_then(|c| c.form.as_deref())
+            .map(|f| serde_json::to_string(&crate::record::FormRecord::from_form(f)))
+            .transpose()?;
         let received_at = now_text();
         let tx = self.conn.transaction()?;
         let id = store::record(
@@ -483,6 +488,7 @@ impl Daemon {
                 project_code: project.as_ref().and_then(|p| p.code.as_deref()),
                 project_name: project.as_ref().and_then(|p| p.name.as_deref()),
                 result_json: result_json.as_deref(),
+                form_json: form_json.as_deref(),
                 duplicate_of,
                 archive_path: &archive_rel,
             },

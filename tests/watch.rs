@@ -75,9 +75,12 @@ impl Setup {
             return Vec::new();
         }
         let conn = self.db();
-        let mut stmt = conn
-            .prepare("SELECT file_name, outcome, stage FROM submissions ORDER BY id")
-            .unwrap();
+        // The daemon may not have created its tables yet.
+        let Ok(mut stmt) =
+            conn.prepare("SELECT file_name, outcome, stage FROM submissions ORDER BY id")
+        else {
+            return Vec::new();
+        };
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .unwrap()
             .map(|r| r.unwrap())

@@ -1,0 +1,72 @@
+//! A form's values as plain text by key, for storing with a submission and for the summary
+//! workbook and the cross-form checks: what the department wrote, not where.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::definitions::FormKind;
+use crate::reader::{RawForm, Slot};
+
+/// Every value of a form by its definition keys, as text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FormRecord {
+    pub kind: FormKind,
+    pub sheet: String,
+    pub year: Option<i32>,
+    /// Single fields by key (`name`, `code`, `department`, `total`, …).
+    pub fields: BTreeMap<String, String>,
+    /// The target block: `value` on the declaration, else `planned` and `actual`.
+    pub goal: BTreeMap<String, String>,
+    /// The fund block: row key → column key → value.
+    pub funds: BTreeMap<String, BTreeMap<String, String>>,
+    /// The indicator rows: column key → value, 一级/二级 carried down.
+    pub indicators: Vec<BTreeMap<String, String>>,
+    pub total_weight: Option<String>,
+    pub total_score: Option<String>,
+    pub grade: Option<String>,
+}
+
+fn text(slot: &Slot) -> Option<String> {
+    slot.text()
+}
+
+impl FormRecord {
+    pub fn from_form(form: &RawForm) -> FormRecord {
+        let mut funds: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        for ((row, col), slot) in &form.funds {
+            if let Some(v) = text(slot) {
+                funds.entry(row.clone()).or_default().insert(col.clone(), v);
+            }
+        }
+        FormRecord {
+            kind: form.kind,
+            sheet: form.sheet.clone(),
+            year: form.year.year,
+            fields: form
+                .fields
+                .iter()
+                .filter_map(|(k, s)| text(s).map(|v| (k.clone(), v)))
+                .collect(),
+            goal: form
+                .goal
+                .iter()
+                .filter_map(|(k, s)| text(s).map(|v| (k.clone(), v)))
+                .collect(),
+            funds,
+            indicators: form
+                .indicators
+                .iter()
+                .map(|row| {
+                    row.cells
+                        .iter()
+                        .filter_map(|(k, s)| text(s).map(|v| (k.clone(), v)))
+                        .collect()
+                })
+                .collect(),
+            total_weight: text(&form.total_weight),
+            total_score: text(&form.total_score),
+            grade: text(&form.grade),
+        }
+    }
+}
