@@ -62,6 +62,26 @@ pub enum Command {
         #[arg(long, default_value_t = 20)]
         limit: usize,
     },
+    /// Every version of every form of a project, with results and letters.
+    History {
+        /// 项目编码 or 项目名称.
+        #[arg(value_name = "PROJECT")]
+        project: String,
+    },
+    /// Approve a declaration concluded 修改后通过, so later forms are measured against it.
+    Approve {
+        /// 项目编码 or 项目名称.
+        #[arg(value_name = "PROJECT")]
+        project: String,
+        /// The year, when the project has forms of several years.
+        #[arg(long)]
+        year: Option<i32>,
+        /// The department code, when several departments use the same code or name.
+        #[arg(long)]
+        department: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+    },
     /// Write the three blank forms, from the definitions, into a folder.
     Templates {
         #[arg(long, value_name = "DIR")]
@@ -76,6 +96,11 @@ pub fn definitions(forms: Option<&PathBuf>) -> anyhow::Result<Definitions> {
             .with_context(|| format!("form definitions in {}", dir.display())),
         None => Ok(Definitions::embedded()),
     }
+}
+
+/// The daemon's configuration: the file named with `--config`, else `./jixiao.toml`.
+pub fn load_config(named: Option<&std::path::Path>) -> anyhow::Result<crate::config::Config> {
+    crate::config::Config::load(named.unwrap_or(std::path::Path::new("jixiao.toml")))
 }
 
 /// Runs a command and returns the process exit code.
@@ -104,9 +129,57 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             daemon.run(crate::watch::RunOptions { once })?;
             Ok(0)
         }
+        Command::History { project } => {
+            let cfg = load_config(cli.config.as_deref())?;
+            let conn = crate::store::open(&cfg.database())?;
+            crate::setup::history(&conn, &cfg, &project, &mut std::io::stdout().lock())
+        }
+        Command::Approve {
+            project,
+            year,
+            department,
+            note,
+        } => {
+            let cfg = load_config(cli.config.as_deref())?;
+            let conn = crate::store::open(&cfg.database())?;
+            let keys: Vec<String> = crate::projects::find_keys(&conn, &project)?
+                .into_iter()
+                .filter(|k| {
+                    let mut parts = k.split('|');
+                    let (y, d) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+                    year.is_none_or(|want| y == want.to_string())
+                        && department.as_deref().is_none_or(|want| d == want)
+                })
+                .collect();
+            match keys.as_slice() {
+                [] => {
+                    eprintln!("no project \"{project}\" found");
+                    Ok(1)
+                }
+                [key] => {
+                    let now = chrono::Local::now().to_rfc3339();
+                    match crate::projects::approve(&conn, key, "command", note.as_deref(), &now)? {
+                        Some(id) => {
+                            println!("approved the declaration #{id} of {key}");
+                            Ok(0)
+                        }
+                        None => {
+                            eprintln!("{key} has no accepted declaration to approve");
+                            Ok(1)
+                        }
+                    }
+                }
+                many => {
+                    eprintln!(
+                        "\"{project}\" matches several projects; add --year or --department: {}",
+                        many.join(", ")
+                    );
+                    Ok(2)
+                }
+            }
+        }
         Command::Status { limit } => {
-            let path = cli.config.unwrap_or_else(|| PathBuf::from("jixiao.toml"));
-            let cfg = crate::config::Config::load(&path)?;
+            let cfg = load_config(cli.config.as_deref())?;
             crate::setup::status(&cfg, limit, &mut std::io::stdout().lock())?;
             Ok(0)
         }

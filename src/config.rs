@@ -22,6 +22,9 @@ pub struct Config {
     /// Where the summary workbook is written.
     #[serde(default = "default_reports")]
     pub reports_dir: PathBuf,
+    /// The finance office's folder for decision files (approvals); never a department's.
+    #[serde(default = "default_decisions")]
+    pub decisions_dir: PathBuf,
     /// Form definitions folder; the built-in definitions when absent.
     #[serde(default)]
     pub forms_dir: Option<PathBuf>,
@@ -35,6 +38,10 @@ pub struct Config {
     /// Where the file was read from (for messages and relative paths).
     #[serde(skip)]
     pub file: PathBuf,
+}
+
+fn default_decisions() -> PathBuf {
+    PathBuf::from("决定")
 }
 
 fn default_reports() -> PathBuf {
@@ -161,7 +168,12 @@ impl Config {
         })?;
         cfg.file = path.to_path_buf();
         let base = path.parent().unwrap_or(Path::new("."));
-        for p in [&mut cfg.root, &mut cfg.state_dir, &mut cfg.reports_dir] {
+        for p in [
+            &mut cfg.root,
+            &mut cfg.state_dir,
+            &mut cfg.reports_dir,
+            &mut cfg.decisions_dir,
+        ] {
             if p.is_relative() {
                 *p = base.join(&*p);
             }
@@ -231,6 +243,9 @@ impl Config {
         if self.state_dir.starts_with(&self.root) {
             bail!("{file}: state_dir must be outside root: departments must not reach the archive");
         }
+        if self.decisions_dir.starts_with(&self.root) {
+            bail!("{file}: decisions_dir must be outside root: only the finance office decides");
+        }
         Ok(())
     }
 
@@ -294,6 +309,8 @@ root = "收件"
 state_dir = "state"
 # The finance office's summary workbook.
 reports_dir = "reports"
+# Decision files of the finance office (approving a 修改后通过 declaration). Not a department's.
+decisions_dir = "决定"
 # forms_dir = "forms"          # form definitions; the built-in ones when absent
 
 [folders]

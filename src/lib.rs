@@ -8,6 +8,7 @@ pub mod config;
 pub mod definitions;
 pub mod indicator;
 pub mod ods;
+pub mod projects;
 pub mod reader;
 pub mod record;
 pub mod result;

@@ -28,6 +28,7 @@ pub fn init(dir: &Path, defs: &Definitions) -> anyhow::Result<PathBuf> {
     }
     std::fs::create_dir_all(&cfg.state_dir)?;
     std::fs::create_dir_all(&cfg.reports_dir)?;
+    std::fs::create_dir_all(&cfg.decisions_dir)?;
     Ok(path)
 }
 
@@ -140,4 +141,95 @@ pub fn status(cfg: &Config, limit: usize, out: &mut impl Write) -> anyhow::Resul
         )?;
     }
     Ok(())
+}
+
+/// `jixiao history PROJECT`: every version of every form of the matching projects.
+pub fn history(
+    conn: &rusqlite::Connection,
+    cfg: &Config,
+    query: &str,
+    out: &mut impl Write,
+) -> anyhow::Result<i32> {
+    let keys = crate::projects::find_keys(conn, query)?;
+    if keys.is_empty() {
+        writeln!(out, "no project \"{query}\" found")?;
+        return Ok(1);
+    }
+    for key in keys {
+        let rows = crate::projects::history(conn, &key)?;
+        let mut parts = key.split('|');
+        let year = parts.next().unwrap_or("");
+        let dept = parts.next().unwrap_or("");
+        let dept_name = cfg
+            .department_by_code(dept)
+            .map(|d| d.name.clone())
+            .unwrap_or_else(|| dept.to_string());
+        let name = rows
+            .iter()
+            .rev()
+            .find_map(|r| r.project_name.clone())
+            .unwrap_or_default();
+        writeln!(out, "{name}（{year}年度，{dept_name}）")?;
+        let approved = crate::projects::approved_declaration(conn, &key)?.map(|(id, _)| id);
+        for r in rows {
+            let form = match r.form.as_deref() {
+                Some("target_declaration") => "绩效目标申报表",
+                Some("performance_report") => "绩效运行监控表",
+                Some("self_evaluation") => "绩效自评表",
+                _ => "-",
+            };
+            let outcome = match r.outcome.as_str() {
+                "accepted" => "受理",
+                "rejected" => "退回",
+                "duplicate" => "重复",
+                other => other,
+            };
+            let mut detail = String::new();
+            if let Some(v) = r
+                .result_json
+                .as_deref()
+                .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
+            {
+                if let Some(c) = v["review"]["conclusion"].as_str() {
+                    detail.push_str(&format!(" 审核结论：{c}"));
+                }
+                if let Some(sc) = v["score"]["computed"].as_f64() {
+                    detail.push_str(&format!(
+                        " 核定{sc}分（{}）",
+                        v["score"]["grade"].as_str().unwrap_or("")
+                    ));
+                }
+                let errors = v["errors"].as_array().map(|a| a.len()).unwrap_or(0);
+                if errors > 0 {
+                    detail.push_str(&format!(" {errors}个问题"));
+                }
+                let adjusted = v["warnings"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|w| {
+                        matches!(
+                            w["code"].as_str(),
+                            Some("target_changed" | "indicator_added" | "indicator_removed")
+                        )
+                    })
+                    .count();
+                if adjusted > 0 {
+                    detail.push_str(&format!(" 擅自调整绩效目标{adjusted}处"));
+                }
+            }
+            if approved == Some(r.id) {
+                detail.push_str(" [批复目标]");
+            }
+            if let Some(by) = r.superseded_by {
+                detail.push_str(&format!(" [已被#{by}替代]"));
+            }
+            writeln!(
+                out,
+                "  #{:<5} {}  {}  {}  {}{}",
+                r.id, r.received_at, form, outcome, r.file_name, detail
+            )?;
+        }
+    }
+    Ok(0)
 }

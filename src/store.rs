@@ -53,7 +53,8 @@ CREATE INDEX IF NOT EXISTS submissions_by_stage ON submissions(stage);
 "#;
 
 fn migrate(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch(SCHEMA)
+    conn.execute_batch(SCHEMA)?;
+    crate::projects::migrate(conn)
 }
 
 /// What became of a received file.

@@ -216,8 +216,11 @@ impl Daemon {
         Ok(())
     }
 
-    /// Walks every department folder and notices each file.
+    /// Walks every department folder and notices each file; applies decision files.
     fn scan(&mut self) {
+        if let Err(e) = crate::projects::process_decisions(&self.conn, &self.cfg, &now_text()) {
+            warn!(error = %format!("{e:#}"), "reading decision files failed");
+        }
         let folders: Vec<PathBuf> = self
             .cfg
             .departments
@@ -431,6 +434,7 @@ impl Daemon {
                 }
             }
             self.check_identity(&inbox, &mut checked);
+            self.check_against_approved(&inbox, &mut checked)?;
             let outcome = if checked.result.status == Status::Accepted {
                 Outcome::Accepted
             } else {
@@ -455,15 +459,9 @@ impl Daemon {
         let result = checked.as_ref().map(|c| &c.result);
         let project = result.and_then(|r| r.project.clone());
         let form = result.and_then(|r| r.form.map(|f| f.id()));
-        let project_key = project.as_ref().and_then(|p| {
-            let ident = p.code.clone().or_else(|| p.name.clone())?;
-            Some(format!(
-                "{}|{}|{}",
-                p.year.map(|y| y.to_string()).unwrap_or_default(),
-                inbox.department,
-                crate::text::normalize(&ident)
-            ))
-        });
+        let project_key = project
+            .as_ref()
+            .and_then(|p| crate::projects::project_key(p, &inbox.department));
         let result_json = result.map(serde_json::to_string).transpose()?;
         let form_json = checked
             .as_ref()
@@ -533,6 +531,37 @@ impl Daemon {
         r.status = Status::Rejected;
         r.score = None;
         r.review = None;
+    }
+
+    /// Measures an accepted performance report or self-evaluation against the project's approved
+    /// declaration; the findings go into its result and its letter.
+    fn check_against_approved(
+        &self,
+        inbox: &InboxFile,
+        checked: &mut Checked,
+    ) -> anyhow::Result<()> {
+        let Some(form) = &checked.form else {
+            return Ok(());
+        };
+        if !checked.result.accepted() || form.kind == crate::FormKind::TargetDeclaration {
+            return Ok(());
+        }
+        let Some(key) = checked
+            .result
+            .project
+            .as_ref()
+            .and_then(|p| crate::projects::project_key(p, &inbox.department))
+        else {
+            return Ok(());
+        };
+        let approved = crate::projects::approved_declaration(&self.conn, &key)?;
+        let findings = crate::projects::cross_check(
+            approved.as_ref().map(|(_, r)| r),
+            form,
+            &self.checker.defs,
+        );
+        checked.result.warnings.extend(findings);
+        Ok(())
     }
 
     /// Step 4: moves the file out of the inbox and marks the submission done. Safe to repeat.

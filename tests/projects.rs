@@ -1,0 +1,194 @@
+//! One project through the year with the real daemon: declaration, approval, performance reports
+//! and self-evaluations measured against the approved targets, and the project's history.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+
+struct Setup {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
+        let cfg = jixiao::config::EXAMPLE.replace("stable_ms = 2000", "stable_ms = 100");
+        std::fs::write(dir.join("jixiao.toml"), cfg).unwrap();
+        Setup { _tmp: tmp, dir }
+    }
+
+    fn jixiao(&self, args: &[&str]) -> (i32, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_jixiao"))
+            .args(args)
+            .arg("--config")
+            .arg(self.dir.join("jixiao.toml"))
+            .env("JIXIAO_LOG", "warn")
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).to_string()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    }
+
+    /// Puts a form into the 农业农村厅 folder, runs the daemon until it is handled, and returns the
+    /// warning codes and messages of its result.
+    fn submit(&self, fixture: &str, as_name: &str) -> (String, Vec<(String, String)>) {
+        let inbox = self.dir.join("收件/农业农村厅");
+        std::fs::create_dir_all(&inbox).unwrap();
+        std::fs::copy(Path::new(FIXTURES).join(fixture), inbox.join(as_name)).unwrap();
+        let (code, out) = self.jixiao(&["watch", "--once"]);
+        assert_eq!(code, 0, "{out}");
+        let conn = rusqlite::Connection::open(self.dir.join("state/jixiao.db")).unwrap();
+        let (outcome, json): (String, String) = conn
+            .query_row(
+                "SELECT outcome, result_json FROM submissions WHERE file_name = ?1 ORDER BY id DESC LIMIT 1",
+                [as_name],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let warnings = v["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| {
+                (
+                    w["code"].as_str().unwrap().to_string(),
+                    w["message"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        (outcome, warnings)
+    }
+}
+
+fn codes(w: &[(String, String)]) -> Vec<&str> {
+    w.iter().map(|(c, _)| c.as_str()).collect()
+}
+
+#[test]
+fn one_project_through_the_year() {
+    let s = Setup::new();
+
+    // A report before any declaration: nothing to measure against.
+    let (outcome, w) = s.submit("examples/农业农村厅-绩效运行监控表.xlsx", "01-监控表.xlsx");
+    assert_eq!(outcome, "accepted");
+    assert_eq!(codes(&w), ["no_approved_declaration"]);
+
+    // A declaration concluded 修改后通过 is not yet approved …
+    let (outcome, w) = s.submit("crossform/申报表-修改后通过.xlsx", "02-申报表.xlsx");
+    assert_eq!(outcome, "accepted");
+    assert!(codes(&w).contains(&"no_satisfaction_indicator"));
+    let (_, w) = s.submit(
+        "variants/变体-标签空格全角空格冒号-监控表.xlsx",
+        "03-监控表.xlsx",
+    );
+    assert_eq!(codes(&w), ["no_approved_declaration"]);
+
+    // … until the finance office approves it with a decision file.
+    let decisions = s.dir.join("决定");
+    std::fs::create_dir_all(&decisions).unwrap();
+    std::fs::write(
+        decisions.join("2026-nyt-22000026000101.toml"),
+        "decision = \"approve\"\nyear = 2026\ndepartment = \"nyt\"\nproject = \"22000026000101\"\nnote = \"同意\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        decisions.join("有误.toml"),
+        "decision = \"approve\"\nyear = 2026\n",
+    )
+    .unwrap();
+    // The report with a lowered target: 擅自调整绩效目标, with the approved value beside it.
+    let (_, w) = s.submit("crossform/监控表-调低指标值.xlsx", "04-监控表.xlsx");
+    assert!(
+        decisions
+            .join("已处理/2026-nyt-22000026000101.toml")
+            .exists()
+    );
+    assert!(decisions.join("有误/有误.toml.txt").exists());
+    // The approved declaration has no 满意度 indicator, so the report's 满意度 row is an addition.
+    let changed: Vec<&(String, String)> = w.iter().filter(|(c, _)| c == "target_changed").collect();
+    assert_eq!(changed.len(), 1, "{w:?}");
+    assert!(
+        changed[0]
+            .1
+            .contains("由批复的“≥3000人次”调低为“≥2800人次”"),
+        "{}",
+        changed[0].1
+    );
+    assert!(changed[0].1.contains("擅自调整绩效目标"));
+    assert!(codes(&w).contains(&"indicator_added"), "{w:?}");
+
+    // The corrected declaration (通过) becomes the approved one.
+    let (_, w) = s.submit("examples/农业农村厅-绩效目标申报表.xlsx", "05-申报表.xlsx");
+    assert!(w.is_empty(), "{w:?}");
+    // (The same report with amounts typed as text: not a duplicate of 01.)
+    let (_, w) = s.submit("variants/变体-金额文本-监控表.xlsx", "06-监控表.xlsx");
+    assert!(w.is_empty(), "the unchanged report has no findings: {w:?}");
+    let (_, w) = s.submit("crossform/监控表-新增指标.xlsx", "07-监控表.xlsx");
+    let mut c = codes(&w);
+    c.sort();
+    assert_eq!(c, ["indicator_added", "indicator_removed"], "{w:?}");
+    assert!(w.iter().any(|(_, m)| m.contains("新增的技术示范面积")));
+    assert!(
+        w.iter()
+            .any(|(_, m)| m.contains("主推技术到位率") && m.contains("≥95%"))
+    );
+
+    let (_, w) = s.submit("crossform/自评表-删除指标.xlsx", "08-自评表.xlsx");
+    assert_eq!(codes(&w), ["indicator_removed"], "{w:?}");
+    assert!(w[0].1.contains("参训农技人员满意度"), "{}", w[0].1);
+    let (_, w) = s.submit("examples/农业农村厅-绩效自评表.xlsx", "09-自评表.xlsx");
+    assert!(w.is_empty(), "{w:?}");
+
+    // The history shows every version with its results.
+    let (code, out) = s.jixiao(&["history", "22000026000101"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("基层农技推广体系改革与建设补助项目（2026年度，吉林省农业农村厅）"),
+        "{out}"
+    );
+    for f in [
+        "01-监控表",
+        "02-申报表",
+        "05-申报表",
+        "07-监控表",
+        "09-自评表",
+    ] {
+        assert!(out.contains(f), "{f} missing from\n{out}");
+    }
+    assert!(out.contains("审核结论：修改后通过"), "{out}");
+    assert!(out.contains("[批复目标]"), "{out}");
+    assert!(out.contains("核定96.45分（优）"), "{out}");
+    assert!(out.contains("擅自调整绩效目标"), "{out}");
+    let (code, _) = s.jixiao(&["history", "不存在的项目"]);
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn approve_command() {
+    let s = Setup::new();
+    s.submit("crossform/申报表-修改后通过.xlsx", "申报表.xlsx");
+    let (_, w) = s.submit("examples/农业农村厅-绩效运行监控表.xlsx", "监控表.xlsx");
+    assert_eq!(codes(&w), ["no_approved_declaration"]);
+    let (code, out) = s.jixiao(&["approve", "不存在的项目"]);
+    assert_eq!(code, 1, "{out}");
+    let (code, out) = s.jixiao(&["approve", "22000026000101", "--year", "2025"]);
+    assert_eq!(code, 1, "{out}");
+    // By 项目名称 as well as by 项目编码.
+    let (code, out) = s.jixiao(&[
+        "approve",
+        "基层农技推广体系改革与建设补助项目",
+        "--year",
+        "2026",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("approved the declaration #1"), "{out}");
+    let (_, w) = s.submit("crossform/监控表-调低指标值.xlsx", "监控表2.xlsx");
+    assert!(codes(&w).contains(&"target_changed"), "{w:?}");
+}
