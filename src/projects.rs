@@ -76,10 +76,8 @@ pub fn approved_declaration(
             Some("修改后通过") => approved,
             _ => false,
         };
-        if ok {
-            if let Some(record) = form.and_then(|f| serde_json::from_str(&f).ok()) {
-                return Ok(Some((id, record)));
-            }
+        if ok && let Some(record) = form.and_then(|f| serde_json::from_str(&f).ok()) {
+            return Ok(Some((id, record)));
         }
     }
     Ok(None)
