@@ -43,7 +43,10 @@ fn letter_arrives_with_recipients_subject_body_and_chinese_attachment_names() {
         addresses(m.to()),
         ["zhangming@nyt.jl.gov.cn", "cw@nyt.jl.gov.cn"]
     );
-    assert_eq!(m.to().unwrap().first().unwrap().name(), Some("农业农村厅 张明"));
+    assert_eq!(
+        m.to().unwrap().first().unwrap().name(),
+        Some("农业农村厅 张明")
+    );
     assert_eq!(addresses(m.cc()), ["jxc@czt.jl.gov.cn"]);
     assert_eq!(
         m.body_text(0).unwrap().replace("\r\n", "\n").trim_end(),
@@ -65,7 +68,10 @@ fn letter_arrives_with_recipients_subject_body_and_chinese_attachment_names() {
         // Both forms decode to the Chinese original, each on its own.
         let disposition = part.content_disposition().unwrap();
         assert!(disposition.is_attachment());
-        assert_eq!(disposition.attribute("filename"), Some(want.file_name.as_str()));
+        assert_eq!(
+            disposition.attribute("filename"),
+            Some(want.file_name.as_str())
+        );
         assert_eq!(
             part.content_type().unwrap().attribute("name"),
             Some(want.file_name.as_str())
@@ -132,7 +138,10 @@ fn decode_rfc2231(value: &str) -> String {
 fn very_long_chinese_file_name_is_split_and_still_decodes() {
     let server = SmtpServer::start();
     let mut st = State::new();
-    let long = format!("{}.docx", "关于农业农村厅基层农技推广体系改革与建设补助项目".repeat(5));
+    let long = format!(
+        "{}.docx",
+        "关于农业农村厅基层农技推广体系改革与建设补助项目".repeat(5)
+    );
     let mut msg = letter("S-long");
     msg.attachments.truncate(1);
     msg.attachments[0].file_name = long.clone();
@@ -144,8 +153,14 @@ fn very_long_chinese_file_name_is_split_and_still_decodes() {
     assert!(text.lines().all(|l| l.len() <= 998), "no line over 998");
     let m = parse(&got[0].data);
     let part = m.attachments().next().unwrap();
-    assert_eq!(part.content_disposition().unwrap().attribute("filename"), Some(long.as_str()));
-    assert_eq!(part.content_type().unwrap().attribute("name"), Some(long.as_str()));
+    assert_eq!(
+        part.content_disposition().unwrap().attribute("filename"),
+        Some(long.as_str())
+    );
+    assert_eq!(
+        part.content_type().unwrap().attribute("name"),
+        Some(long.as_str())
+    );
 }
 
 #[test]
@@ -158,23 +173,39 @@ fn server_down_at_first_then_up_delivers_each_message_once() {
 
     let r = deliver_due(&st.conn, &settings, t0()).unwrap();
     assert_eq!(r.deferred, vec![a]);
-    assert_eq!(r.postponed, vec![b], "the second is not tried against a dead server");
+    assert_eq!(
+        r.postponed,
+        vec![b],
+        "the second is not tried against a dead server"
+    );
     let ra = st.row(a);
     assert_eq!((ra.status, ra.attempts), (Status::Queued, 1));
     assert_eq!(ra.next_attempt_at, Some(t0() + secs(10)));
-    assert!(ra.last_error.unwrap().contains(&format!("127.0.0.1:{port}")));
+    assert!(
+        ra.last_error
+            .unwrap()
+            .contains(&format!("127.0.0.1:{port}"))
+    );
     let rb = st.row(b);
     assert_eq!((rb.status, rb.attempts), (Status::Queued, 0));
     assert_eq!(rb.next_attempt_at, Some(t0() + secs(10)));
 
     let server = SmtpServer::start_on(port, TlsMode::None, None);
     // Not before the backoff has passed.
-    assert!(deliver_due(&st.conn, &settings, t0() + secs(9)).unwrap().is_empty());
+    assert!(
+        deliver_due(&st.conn, &settings, t0() + secs(9))
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(server.sessions(), 0);
     let r = deliver_due(&st.conn, &settings, t0() + secs(10)).unwrap();
     assert_eq!(r.sent, vec![a, b]);
     assert_eq!(server.sessions(), 1, "one connection for both messages");
-    assert!(deliver_due(&st.conn, &settings, t0() + secs(100_000)).unwrap().is_empty());
+    assert!(
+        deliver_due(&st.conn, &settings, t0() + secs(100_000))
+            .unwrap()
+            .is_empty()
+    );
 
     let got = server.received();
     assert_eq!(got.len(), 2, "each message delivered exactly once");
@@ -219,14 +250,22 @@ fn temporary_4xx_is_retried_with_exponential_backoff_then_accepted() {
     // Attempt 3: 451 again → 40 s more.
     deliver_due(&st.conn, &settings, t0() + secs(30)).unwrap();
     assert_eq!(st.row(id).next_attempt_at, Some(t0() + secs(70)));
-    assert!(deliver_due(&st.conn, &settings, t0() + secs(69)).unwrap().is_empty());
+    assert!(
+        deliver_due(&st.conn, &settings, t0() + secs(69))
+            .unwrap()
+            .is_empty()
+    );
     // Attempt 4: accepted.
     let r = deliver_due(&st.conn, &settings, t0() + secs(70)).unwrap();
     assert_eq!(r.sent, vec![id]);
     let row = st.row(id);
     assert_eq!((row.status, row.attempts), (Status::Sent, 4));
     assert_eq!(server.received().len(), 1, "delivered once");
-    assert!(deliver_due(&st.conn, &settings, t0() + secs(100_000)).unwrap().is_empty());
+    assert!(
+        deliver_due(&st.conn, &settings, t0() + secs(100_000))
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(server.received().len(), 1);
 }
 
@@ -245,14 +284,25 @@ fn permanent_5xx_is_marked_failed_and_not_retried_until_a_person_retries() {
 
     let r = deliver_due(&st.conn, &settings, t0()).unwrap();
     assert_eq!(r.failed, vec![id]);
-    assert_eq!(r.sent, vec![ok], "a refused message does not hold up the others");
+    assert_eq!(
+        r.sent,
+        vec![ok],
+        "a refused message does not hold up the others"
+    );
     let row = st.row(id);
     assert_eq!((row.status, row.attempts), (Status::Failed, 1));
     let err = row.last_error.unwrap();
-    assert!(err.contains("550") && err.contains("mailbox unavailable"), "{err}");
+    assert!(
+        err.contains("550") && err.contains("mailbox unavailable"),
+        "{err}"
+    );
     let sessions = server.sessions();
     for h in [1, 10, 1000, 100_000] {
-        assert!(deliver_due(&st.conn, &settings, t0() + secs(h)).unwrap().is_empty());
+        assert!(
+            deliver_due(&st.conn, &settings, t0() + secs(h))
+                .unwrap()
+                .is_empty()
+        );
     }
     assert_eq!(server.sessions(), sessions, "never tried again by itself");
 
@@ -291,7 +341,11 @@ fn temporary_failures_give_up_after_max_attempts() {
     }
     let row = st.row(id);
     assert_eq!((row.status, row.attempts), (Status::Failed, 3));
-    assert!(row.last_error.unwrap().starts_with("gave up after 3 attempts"));
+    assert!(
+        row.last_error
+            .unwrap()
+            .starts_with("gave up after 3 attempts")
+    );
     assert!(server.received().is_empty());
 }
 
@@ -309,7 +363,9 @@ fn silent_server_times_out_and_is_retried() {
     assert_eq!(r.deferred, vec![id]);
     let err = st.row(id).last_error.unwrap();
     assert!(
-        err.to_lowercase().contains("timed out") || err.contains("WouldBlock") || err.contains("temporarily unavailable"),
+        err.to_lowercase().contains("timed out")
+            || err.contains("WouldBlock")
+            || err.contains("temporarily unavailable"),
         "{err}"
     );
     let r = deliver_due(&st.conn, &settings, t0() + secs(10)).unwrap();
@@ -331,12 +387,19 @@ fn without_smtp_messages_become_eml_files() {
     let m = parse(&data);
     assert_eq!(m.subject(), Some(SUBJECT));
     assert_eq!(
-        m.attachments().map(|a| a.attachment_name().unwrap().to_string()).collect::<Vec<_>>(),
+        m.attachments()
+            .map(|a| a.attachment_name().unwrap().to_string())
+            .collect::<Vec<_>>(),
         [LETTER_NAME, WORKBOOK_NAME]
     );
     let row = st.row(id);
     assert_eq!(row.status, Status::Sent);
-    assert_eq!(Some(m.message_id().unwrap()), row.message_id.as_deref().map(|s| s.trim_matches(['<', '>'])));
+    assert_eq!(
+        Some(m.message_id().unwrap()),
+        row.message_id
+            .as_deref()
+            .map(|s| s.trim_matches(['<', '>']))
+    );
     assert!(row.message_id.unwrap().ends_with("@localhost>"));
     // Queued again by hand: the same file is written again, not a second one.
     mail::outbox::retry(&st.conn, id).unwrap();
@@ -363,7 +426,10 @@ fn enqueue_refuses_injected_headers_and_bad_addresses_and_joins_the_callers_tran
         let tx = st.conn.transaction().unwrap();
         let e = mail::outbox::enqueue(&tx, &msg).unwrap_err();
         assert!(
-            matches!(e, MailError::InvalidAddress { .. } | MailError::HeaderInjection { .. }),
+            matches!(
+                e,
+                MailError::InvalidAddress { .. } | MailError::HeaderInjection { .. }
+            ),
             "{value:?}: {e}"
         );
     }
@@ -372,7 +438,10 @@ fn enqueue_refuses_injected_headers_and_bad_addresses_and_joins_the_callers_tran
     let tx = st.conn.transaction().unwrap();
     assert!(matches!(
         mail::outbox::enqueue(&tx, &msg),
-        Err(MailError::HeaderInjection { field: "subject", .. })
+        Err(MailError::HeaderInjection {
+            field: "subject",
+            ..
+        })
     ));
     drop(tx);
     let mut msg = letter("S-bad");
@@ -386,14 +455,21 @@ fn enqueue_refuses_injected_headers_and_bad_addresses_and_joins_the_callers_tran
     let mut msg = letter("S-bad");
     msg.to.clear();
     let tx = st.conn.transaction().unwrap();
-    assert!(matches!(mail::outbox::enqueue(&tx, &msg), Err(MailError::NoRecipients)));
+    assert!(matches!(
+        mail::outbox::enqueue(&tx, &msg),
+        Err(MailError::NoRecipients)
+    ));
     drop(tx);
 
     // Rolled back with the caller's transaction: nothing queued.
     let tx = st.conn.transaction().unwrap();
     mail::outbox::enqueue(&tx, &letter("S-rolled-back")).unwrap();
     tx.rollback().unwrap();
-    assert!(mail::outbox::list(&st.conn, ListFilter::All).unwrap().is_empty());
+    assert!(
+        mail::outbox::list(&st.conn, ListFilter::All)
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]

@@ -277,19 +277,27 @@ impl Smtp {
     }
 }
 
-/// The error with the server's own words when there are any.
+/// The error with the server's own words when there are any: `550 5.1.1 mailbox unavailable`.
 fn describe(e: &lettre::transport::smtp::Error) -> String {
-    let mut text = e.to_string();
+    let mut parts = Vec::new();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
-        let more = s.to_string();
-        if !text.contains(&more) {
-            text.push_str(": ");
-            text.push_str(&more);
-        }
+        parts.push(s.to_string());
         source = s.source();
     }
-    text
+    match e.status() {
+        Some(code) if !parts.is_empty() => format!("{code} {}", parts.join(": ")),
+        _ => {
+            let mut text = e.to_string();
+            for p in parts {
+                if !text.contains(&p) {
+                    text.push_str(": ");
+                    text.push_str(&p);
+                }
+            }
+            text
+        }
+    }
 }
 
 fn envelope(c: &Claimed) -> Result<Envelope, String> {

@@ -10,7 +10,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use jixiao::mail::{self, Attachment, MailSettings, OutgoingMessage, RetrySettings, SmtpSettings};
 use rusqlite::Connection;
 
-pub const LETTER_NAME: &str = "吉财绩函〔2026〕12号 关于农业农村厅基层农技推广项目绩效目标的审核意见.docx";
+pub const LETTER_NAME: &str =
+    "吉财绩函〔2026〕12号 关于农业农村厅基层农技推广项目绩效目标的审核意见.docx";
 pub const WORKBOOK_NAME: &str = "农业农村厅-绩效目标申报表（审核批注）.xlsx";
 pub const SUBJECT: &str = "关于基层农技推广体系改革与建设补助项目绩效目标的审核意见";
 pub const BODY: &str = "农业农村厅：\n\n贵厅报送的绩效目标申报表已审核，审核结论为修改后通过，审核意见见附件。\n\n吉林省财政厅\n2026年11月25日\n";
@@ -137,7 +138,9 @@ pub fn addresses(a: Option<&mail_parser::Address<'_>>) -> Vec<String> {
 
 /// The raw value of header `name` in the head of a MIME part, unfolded.
 pub fn raw_headers(data: &[u8], name: &str) -> Vec<String> {
-    let text = String::from_utf8_lossy(data).replace("\r\n ", " ").replace("\r\n\t", " ");
+    let text = String::from_utf8_lossy(data)
+        .replace("\r\n ", " ")
+        .replace("\r\n\t", " ");
     let prefix = format!("{}:", name.to_ascii_lowercase());
     text.split("\r\n")
         .filter(|l| l.to_ascii_lowercase().starts_with(&prefix))

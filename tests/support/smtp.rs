@@ -421,7 +421,11 @@ impl Session {
                         if l == b"." {
                             break;
                         }
-                        let l = if l.starts_with(b"..") { &l[1..] } else { &l[..] };
+                        let l = if l.starts_with(b"..") {
+                            &l[1..]
+                        } else {
+                            &l[..]
+                        };
                         data.extend_from_slice(l);
                         data.extend_from_slice(b"\r\n");
                     }
@@ -489,8 +493,8 @@ pub fn tls_config() -> (Arc<rustls::ServerConfig>, String) {
     let ca_cert = ca_params.self_signed(&ca_key).unwrap();
     let issuer = Issuer::new(ca_params, ca_key);
     let key = KeyPair::generate().unwrap();
-    let params = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
-        .unwrap();
+    let params =
+        CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
     let cert = params.signed_by(&key, &issuer).unwrap();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let cfg = rustls::ServerConfig::builder_with_provider(provider)
