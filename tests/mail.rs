@@ -490,3 +490,29 @@ fn sender_thread_delivers_when_woken_and_stops() {
     sender.stop();
     assert_eq!(st.row(id).status, Status::Sent);
 }
+
+#[test]
+fn a_claim_left_by_a_vanished_sender_is_taken_over_after_the_lease() {
+    let server = SmtpServer::start();
+    let mut st = State::new();
+    let id = st.enqueue(&letter("S-lease"), t0());
+    // Another sender claimed it at t0 and was never heard of again.
+    st.conn
+        .execute(
+            "UPDATE mail_outbox SET status = 'sending', claimed_at = ?1, attempts = 1 WHERE id = ?2",
+            rusqlite::params![t0().timestamp(), id],
+        )
+        .unwrap();
+    let settings = smtp_settings(server.port());
+    let lease = mail::outbox::CLAIM_LEASE.as_secs() as i64;
+    assert!(
+        deliver_due(&st.conn, &settings, t0() + secs(lease - 1))
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(st.row(id).status, Status::Sending);
+    let r = deliver_due(&st.conn, &settings, t0() + secs(lease)).unwrap();
+    assert_eq!(r.sent, vec![id]);
+    assert_eq!(st.row(id).attempts, 2);
+    assert_eq!(server.received().len(), 1);
+}

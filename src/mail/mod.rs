@@ -7,6 +7,11 @@
 //! `.eml` file when no SMTP server is configured, retries temporary failures with exponential
 //! backoff and marks permanent failures (5xx) for a person's attention.
 //!
+//! The daemon uses it so: [`outbox::migrate`] at start; [`outbox::enqueue`] inside the transaction
+//! that records each letter or notice; [`sender::Sender::start`] once (it queues again what a
+//! stopped sender left half-sent); [`sender::Waker::wake`] after each commit that queued mail;
+//! [`sender::Sender::stop`] at shutdown.
+//!
 //! Recipients come from configuration only. The outbox takes the explicit addresses its caller
 //! passes (the daemon passes the department's contacts and the finance office from its
 //! configuration); nothing read from a department's form reaches the `to`, `cc`, subject or
