@@ -87,6 +87,48 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
+    /// The mail outbox: list queued, failed and sent messages; `retry ID` queues one again.
+    Outbox {
+        /// The state database.
+        #[arg(long, global = true, value_name = "PATH", default_value = "jixiao.db")]
+        state: PathBuf,
+        /// List only messages with this status.
+        #[arg(long, value_enum)]
+        status: Option<OutboxStatus>,
+        /// Print one JSON object per message, one per line.
+        #[arg(long)]
+        json: bool,
+        #[command(subcommand)]
+        action: Option<OutboxAction>,
+    },
+}
+
+/// What `jixiao outbox` does besides listing.
+#[derive(Debug, Subcommand)]
+pub enum OutboxAction {
+    /// Queue message ID again now (a failed one starts its attempts afresh; a sent one is sent
+    /// once more with the same Message-ID).
+    Retry {
+        #[arg(value_name = "ID")]
+        id: i64,
+    },
+    /// Deliver every due message once, now. Run it only while the daemon is stopped: it first
+    /// queues again the messages a stopped sender left half-sent.
+    Deliver {
+        /// A TOML file whose `[mail]` table holds the mail settings; without it, messages are
+        /// written as `.eml` files into `./outbox`.
+        #[arg(long, value_name = "FILE")]
+        mail_config: Option<PathBuf>,
+    },
+}
+
+/// The statuses `jixiao outbox --status` filters on.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum OutboxStatus {
+    Queued,
+    Sending,
+    Sent,
+    Failed,
 }
 
 /// Loads the definitions named on the command line, or the built-in ones.
@@ -227,7 +269,142 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
+        Command::Outbox {
+            state,
+            status,
+            json,
+            action,
+        } => outbox(&state, status, json, action),
     }
+}
+
+fn outbox(
+    state: &std::path::Path,
+    status: Option<OutboxStatus>,
+    json: bool,
+    action: Option<OutboxAction>,
+) -> anyhow::Result<i32> {
+    use crate::mail::{self, ListFilter, Status};
+    let conn = rusqlite::Connection::open_with_flags(
+        state,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .with_context(|| format!("opening the state database {}", state.display()))?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    mail::outbox::migrate(&conn)?;
+    match action {
+        Some(OutboxAction::Retry { id }) => {
+            mail::outbox::retry(&conn, id)?;
+            println!("#{id} 已重新排队");
+            Ok(0)
+        }
+        Some(OutboxAction::Deliver { mail_config }) => {
+            let settings = match mail_config {
+                Some(file) => mail_settings(&file)?,
+                None => mail::MailSettings::default(),
+            };
+            settings.validate()?;
+            mail::outbox::recover_interrupted(&conn)?;
+            let r = mail::deliver_due(&conn, &settings, chrono::Utc::now())?;
+            println!(
+                "已发送{}封，稍后重试{}封，发送失败{}封，未尝试{}封",
+                r.sent.len(),
+                r.deferred.len(),
+                r.failed.len(),
+                r.postponed.len()
+            );
+            Ok(if r.failed.is_empty() { 0 } else { 1 })
+        }
+        None => {
+            let filter = match status {
+                None => ListFilter::All,
+                Some(OutboxStatus::Queued) => ListFilter::Only(Status::Queued),
+                Some(OutboxStatus::Sending) => ListFilter::Only(Status::Sending),
+                Some(OutboxStatus::Sent) => ListFilter::Only(Status::Sent),
+                Some(OutboxStatus::Failed) => ListFilter::Only(Status::Failed),
+            };
+            let rows = mail::outbox::list(&conn, filter)?;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            for r in &rows {
+                if json {
+                    serde_json::to_writer(&mut out, r)?;
+                    writeln!(out)?;
+                } else {
+                    write_outbox_row(&mut out, r)?;
+                }
+            }
+            if !json {
+                let count = |s: Status| rows.iter().filter(|r| r.status == s).count();
+                writeln!(
+                    out,
+                    "共{}封：待发送{}封，已发送{}封，发送失败{}封",
+                    rows.len(),
+                    count(Status::Queued) + count(Status::Sending),
+                    count(Status::Sent),
+                    count(Status::Failed)
+                )?;
+            }
+            out.flush()?;
+            Ok(0)
+        }
+    }
+}
+
+/// Reads the `[mail]` table of a TOML file (the whole file when it has no such table).
+fn mail_settings(file: &std::path::Path) -> anyhow::Result<crate::mail::MailSettings> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let mut table: toml::Table =
+        toml::from_str(&text).with_context(|| format!("{}", file.display()))?;
+    let mail = match table.remove("mail") {
+        Some(m) => m,
+        None => toml::Value::Table(table),
+    };
+    mail.try_into()
+        .with_context(|| format!("{}: [mail]", file.display()))
+}
+
+fn write_outbox_row(out: &mut impl Write, r: &crate::mail::OutboxRow) -> std::io::Result<()> {
+    let local = |t: chrono::DateTime<chrono::Utc>| {
+        t.with_timezone(&chrono::Local)
+            .format("%Y-%m-%d %H:%M")
+            .to_string()
+    };
+    let when = match (r.sent_at, r.next_attempt_at) {
+        (Some(t), _) => local(t),
+        (None, Some(t)) => format!("{}起", local(t)),
+        _ => local(r.created_at),
+    };
+    writeln!(
+        out,
+        "#{:<4} {}  {}  {}  {}  {}  {}",
+        r.id,
+        r.status.label(),
+        when,
+        r.kind,
+        r.reference,
+        r.to.join(", "),
+        r.subject
+    )?;
+    let mut details = Vec::new();
+    if !r.cc.is_empty() {
+        details.push(format!("抄送：{}", r.cc.join(", ")));
+    }
+    if !r.attachments.is_empty() {
+        details.push(format!("附件：{}", r.attachments.join("、")));
+    }
+    details.push(format!("已尝试{}次", r.attempts));
+    if let Some(id) = &r.message_id {
+        details.push(format!("Message-ID {id}"));
+    }
+    writeln!(out, "      {}", details.join("  "))?;
+    if let Some(e) = &r.last_error
+        && r.status != crate::mail::Status::Sent
+    {
+        writeln!(out, "      {e}")?;
+    }
+    Ok(())
 }
 
 fn form_name(kind: Option<FormKind>) -> &'static str {

@@ -1,0 +1,458 @@
+//! Delivering the outbox: over SMTP (plain, STARTTLS or implicit TLS, with authentication and
+//! timeouts), or as `.eml` files when no server is configured; retries with exponential backoff.
+//!
+//! What counts as what:
+//! - the server accepted the message (250 after DATA), or the `.eml` file was written → `sent`;
+//! - a 5xx reply to MAIL, RCPT or DATA → `failed` with the server's reply: this message will not
+//!   be accepted as it is, a person must look at it;
+//! - a 4xx reply, a timeout, a refused or broken connection, a TLS or authentication problem
+//!   (even a 5xx at greeting, EHLO, STARTTLS or AUTH: the server or our configuration is at fault,
+//!   not the message) → `queued` again after the backoff, and `failed` once `max_attempts`
+//!   attempts have been made.
+//!
+//! When the server cannot be reached, the other messages due in the same pass are not tried: they
+//! wait for the same retry time, without an attempt counted.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use lettre::address::{Address, Envelope};
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{Certificate, SmtpConnection, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+use rusqlite::Connection;
+
+use super::outbox::{self, Claimed};
+use super::{MailError, MailSettings, Security, SmtpSettings};
+
+/// Set in tests only: abort the process right after the SMTP server accepted a message and before
+/// the outbox records it, to exercise the window explained in the README.
+pub const ABORT_AFTER_ACCEPT_ENV: &str = "JIXIAO_TEST_ABORT_AFTER_SMTP_ACCEPT";
+
+/// What one pass of [`deliver_due`] did, by outbox id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryReport {
+    pub sent: Vec<i64>,
+    /// Temporary failures, queued again after the backoff.
+    pub deferred: Vec<i64>,
+    /// Permanent failures and messages given up on.
+    pub failed: Vec<i64>,
+    /// Due but not tried because the server could not be reached for an earlier message.
+    pub postponed: Vec<i64>,
+}
+
+impl DeliveryReport {
+    pub fn is_empty(&self) -> bool {
+        self.sent.is_empty()
+            && self.deferred.is_empty()
+            && self.failed.is_empty()
+            && self.postponed.is_empty()
+    }
+}
+
+/// One pass over the outbox: claims every message due at `now`, delivers it and records the
+/// outcome. Returns an error only for a broken configuration or database; delivery failures are
+/// recorded in the rows.
+pub fn deliver_due(
+    conn: &Connection,
+    settings: &MailSettings,
+    now: DateTime<Utc>,
+) -> Result<DeliveryReport, MailError> {
+    let mut report = DeliveryReport::default();
+    let due = outbox::due(conn, now)?;
+    if due.is_empty() {
+        return Ok(report);
+    }
+    settings.validate()?;
+    let mut transport = Transport::new(settings)?;
+    for (i, &id) in due.iter().enumerate() {
+        let claimed = match outbox::claim(conn, id, settings, now) {
+            Ok(Some(c)) => c,
+            Ok(None) => continue,
+            Err(MailError::Sqlite(e)) => return Err(MailError::Sqlite(e)),
+            Err(e) => {
+                // The stored message cannot be built: no attempt will ever succeed.
+                tracing::error!(id, error = %e, "mail cannot be built");
+                outbox::mark_failed(conn, id, &e.to_string())?;
+                report.failed.push(id);
+                continue;
+            }
+        };
+        match transport.deliver(&claimed) {
+            Ok(reply) => {
+                if transport.is_smtp() && std::env::var_os(ABORT_AFTER_ACCEPT_ENV).is_some() {
+                    std::process::abort();
+                }
+                outbox::mark_sent(conn, id, now, &reply)?;
+                tracing::info!(id, kind = %claimed.kind, message_id = %claimed.message_id, "mail sent");
+                report.sent.push(id);
+            }
+            Err(f) => {
+                let give_up = f.permanent || claimed.attempts >= settings.retry.max_attempts;
+                let next = now + delay(settings.retry.delay_after(claimed.attempts));
+                if give_up {
+                    let text = if f.permanent {
+                        f.text.clone()
+                    } else {
+                        format!("gave up after {} attempts: {}", claimed.attempts, f.text)
+                    };
+                    outbox::mark_failed(conn, id, &text)?;
+                    tracing::error!(id, kind = %claimed.kind, error = %text, "mail failed");
+                    report.failed.push(id);
+                } else {
+                    outbox::mark_deferred(conn, id, next, &f.text)?;
+                    tracing::warn!(id, attempts = claimed.attempts, retry_at = %next, error = %f.text, "mail deferred");
+                    report.deferred.push(id);
+                }
+                if f.unreachable {
+                    let note = format!("not tried: {}", f.text);
+                    for &rest in &due[i + 1..] {
+                        outbox::postpone(conn, rest, next, &note)?;
+                        report.postponed.push(rest);
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    transport.close();
+    Ok(report)
+}
+
+fn delay(secs: u64) -> chrono::Duration {
+    chrono::Duration::seconds(secs.min(i64::MAX as u64 / 1000) as i64)
+}
+
+/// Why an attempt did not deliver.
+#[derive(Debug)]
+struct Failure {
+    /// The server refused this message for good (5xx to MAIL, RCPT or DATA).
+    permanent: bool,
+    /// The server could not be reached or spoken to; later messages would fail the same way.
+    unreachable: bool,
+    text: String,
+}
+
+enum Transport {
+    Smtp(Box<Smtp>),
+    Files(PathBuf),
+}
+
+struct Smtp {
+    settings: SmtpSettings,
+    password: Option<String>,
+    tls: Option<TlsParameters>,
+    hello: ClientId,
+    conn: Option<SmtpConnection>,
+}
+
+impl Transport {
+    fn new(settings: &MailSettings) -> Result<Transport, MailError> {
+        let Some(s) = &settings.smtp else {
+            return Ok(Transport::Files(settings.outbox_dir.clone()));
+        };
+        let tls = match s.security {
+            Security::None => None,
+            Security::Starttls | Security::Tls => {
+                let mut b = TlsParameters::builder(s.host.clone());
+                if let Some(ca) = &s.ca_file {
+                    let pem = std::fs::read(ca).map_err(|e| {
+                        MailError::Config(format!("smtp.ca_file {}: {e}", ca.display()))
+                    })?;
+                    let cert = Certificate::from_pem(&pem).map_err(|e| {
+                        MailError::Config(format!("smtp.ca_file {}: {e}", ca.display()))
+                    })?;
+                    b = b.add_root_certificate(cert);
+                }
+                Some(
+                    b.build_rustls()
+                        .map_err(|e| MailError::Config(format!("smtp TLS: {e}")))?,
+                )
+            }
+        };
+        let hello = match &s.hello_name {
+            Some(h) => ClientId::Domain(h.clone()),
+            None => ClientId::default(),
+        };
+        Ok(Transport::Smtp(Box::new(Smtp {
+            settings: s.clone(),
+            password: s.password()?,
+            tls,
+            hello,
+            conn: None,
+        })))
+    }
+
+    fn is_smtp(&self) -> bool {
+        matches!(self, Transport::Smtp(_))
+    }
+
+    fn deliver(&mut self, c: &Claimed) -> Result<String, Failure> {
+        match self {
+            Transport::Smtp(s) => s.deliver(c),
+            Transport::Files(dir) => write_eml(dir, c).map_err(|e| Failure {
+                permanent: false,
+                unreachable: true,
+                text: e.to_string(),
+            }),
+        }
+    }
+
+    fn close(self) {
+        if let Transport::Smtp(mut s) = self
+            && let Some(mut conn) = s.conn.take()
+        {
+            let _ = conn.quit();
+        }
+    }
+}
+
+impl Smtp {
+    fn connect(&self) -> Result<SmtpConnection, String> {
+        let s = &self.settings;
+        let wrapper = match s.security {
+            Security::Tls => self.tls.as_ref(),
+            _ => None,
+        };
+        let mut conn = SmtpConnection::connect(
+            (s.host.as_str(), s.port()),
+            Some(Duration::from_secs(s.connect_timeout_secs.max(1))),
+            &self.hello,
+            wrapper,
+            None,
+        )
+        .map_err(|e| describe(&e))?;
+        conn.set_timeout(Some(Duration::from_secs(s.command_timeout_secs.max(1))))
+            .map_err(|e| format!("setting the command timeout: {e}"))?;
+        if let (Security::Starttls, Some(tls)) = (s.security, &self.tls) {
+            conn.starttls(tls, &self.hello)
+                .map_err(|e| format!("STARTTLS: {}", describe(&e)))?;
+        }
+        if let (Some(user), Some(pw)) = (&s.username, &self.password) {
+            conn.auth(
+                &[Mechanism::Plain, Mechanism::Login],
+                &Credentials::new(user.clone(), pw.clone()),
+            )
+            .map_err(|e| format!("AUTH: {}", describe(&e)))?;
+        }
+        Ok(conn)
+    }
+
+    fn deliver(&mut self, c: &Claimed) -> Result<String, Failure> {
+        let envelope = envelope(c).map_err(|text| Failure {
+            permanent: true,
+            unreachable: false,
+            text,
+        })?;
+        if self.conn.is_none() {
+            let conn = self.connect().map_err(|e| Failure {
+                permanent: false,
+                unreachable: true,
+                text: format!("{}:{}: {e}", self.settings.host, self.settings.port()),
+            })?;
+            self.conn = Some(conn);
+        }
+        let Some(conn) = self.conn.as_mut() else {
+            unreachable!("connected just above");
+        };
+        match conn.send(&envelope, &c.raw) {
+            Ok(resp) => Ok(format!(
+                "{} {}",
+                resp.code(),
+                resp.message().collect::<Vec<_>>().join(" ")
+            )),
+            Err(e) => {
+                // lettre closes the connection after a failed command; start afresh next time.
+                self.conn = None;
+                Err(Failure {
+                    permanent: e.is_permanent(),
+                    unreachable: !(e.is_permanent() || e.is_transient()),
+                    text: describe(&e),
+                })
+            }
+        }
+    }
+}
+
+/// The error with the server's own words when there are any: `550 5.1.1 mailbox unavailable`.
+fn describe(e: &lettre::transport::smtp::Error) -> String {
+    let mut parts = Vec::new();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        parts.push(s.to_string());
+        source = s.source();
+    }
+    match e.status() {
+        Some(code) if !parts.is_empty() => format!("{code} {}", parts.join(": ")),
+        _ => {
+            let mut text = e.to_string();
+            for p in parts {
+                if !text.contains(&p) {
+                    text.push_str(": ");
+                    text.push_str(&p);
+                }
+            }
+            text
+        }
+    }
+}
+
+fn envelope(c: &Claimed) -> Result<Envelope, String> {
+    let from: Address = c
+        .envelope_from
+        .parse()
+        .map_err(|e| format!("sender {}: {e}", c.envelope_from))?;
+    let to = c
+        .recipients
+        .iter()
+        .map(|r| {
+            r.parse::<Address>()
+                .map_err(|e| format!("recipient {r}: {e}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Envelope::new(Some(from), to).map_err(|e| e.to_string())
+}
+
+/// Writes the message as `<dir>/<id>-<kind>.eml`, replacing the file of an earlier attempt, so a
+/// retry never leaves two copies.
+fn write_eml(dir: &Path, c: &Claimed) -> Result<String, MailError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| MailError::Io { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let kind: String = c
+        .kind
+        .chars()
+        .filter(|ch| ch.is_ascii_alphanumeric() || *ch == '-' || *ch == '_')
+        .collect();
+    let name = if kind.is_empty() {
+        format!("{:06}.eml", c.id)
+    } else {
+        format!("{:06}-{kind}.eml", c.id)
+    };
+    let path = dir.join(&name);
+    let tmp = dir.join(format!(".{name}.tmp"));
+    std::fs::write(&tmp, &c.raw).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, &path).map_err(io(&path))?;
+    Ok(format!("written to {}", path.display()))
+}
+
+enum Signal {
+    Wake,
+    Stop,
+}
+
+/// A handle that nudges the sender after a message was queued. Cheap to clone, usable from any
+/// thread.
+#[derive(Clone)]
+pub struct Waker(mpsc::Sender<Signal>);
+
+impl Waker {
+    /// Makes the sender look at the outbox now instead of at its next planned time.
+    pub fn wake(&self) {
+        let _ = self.0.send(Signal::Wake);
+    }
+}
+
+/// The sender thread: runs [`deliver_due`] whenever woken and whenever a queued message becomes
+/// due (and at least every `POLL`, for messages queued by another process).
+pub struct Sender {
+    signals: mpsc::Sender<Signal>,
+    handle: Option<JoinHandle<()>>,
+}
+
+/// The longest the sender sleeps without looking at the outbox.
+const POLL: Duration = Duration::from_secs(30);
+
+impl Sender {
+    /// Opens its own connection to the state database, creates the outbox tables, queues again
+    /// what a stopped sender left half-done, and starts the thread. Only one sender may run per
+    /// state database.
+    pub fn start(db: &Path, settings: MailSettings) -> Result<Sender, MailError> {
+        settings.validate()?;
+        let conn = Connection::open(db)?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        outbox::migrate(&conn)?;
+        outbox::recover_interrupted(&conn)?;
+        let (signals, rx) = mpsc::channel();
+        let handle = std::thread::Builder::new()
+            .name("jixiao-mail".into())
+            .spawn(move || run(conn, settings, rx))
+            .map_err(|e| MailError::Config(format!("starting the mail thread: {e}")))?;
+        Ok(Sender {
+            signals,
+            handle: Some(handle),
+        })
+    }
+
+    /// A handle to nudge the sender from other threads.
+    pub fn waker(&self) -> Waker {
+        Waker(self.signals.clone())
+    }
+
+    /// Makes the sender look at the outbox now.
+    pub fn wake(&self) {
+        let _ = self.signals.send(Signal::Wake);
+    }
+
+    /// Stops the thread after the pass in progress, and waits for it.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        let _ = self.signals.send(Signal::Stop);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for Sender {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn run(conn: Connection, settings: MailSettings, rx: mpsc::Receiver<Signal>) {
+    let mut last_error: Option<(String, Instant)> = None;
+    loop {
+        let now = Utc::now();
+        let passed = deliver_due(&conn, &settings, now);
+        match &passed {
+            Ok(_) => last_error = None,
+            Err(e) => {
+                // The same error every pass is logged once every ten minutes.
+                let text = e.to_string();
+                let repeat = matches!(&last_error, Some((t, at)) if *t == text && at.elapsed() < Duration::from_secs(600));
+                if !repeat {
+                    tracing::error!(error = %text, "mail delivery pass failed");
+                    last_error = Some((text, Instant::now()));
+                }
+            }
+        }
+        let wait = match outbox::next_due(&conn) {
+            _ if passed.is_err() => POLL,
+            Ok(Some(t)) => (t - Utc::now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .clamp(Duration::from_millis(200), POLL),
+            _ => POLL,
+        };
+        match rx.recv_timeout(wait) {
+            Ok(Signal::Wake) | Err(mpsc::RecvTimeoutError::Timeout) => {
+                // Several wake-ups in a row need one pass only.
+                while let Ok(s) = rx.try_recv() {
+                    if let Signal::Stop = s {
+                        return;
+                    }
+                }
+            }
+            Ok(Signal::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        }
+    }
+}

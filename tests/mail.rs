@@ -1,0 +1,518 @@
+//! Mail delivery against a real SMTP server over TCP on 127.0.0.1 (tests/support/smtp.rs): what
+//! arrives (recipients, subject, body, attachments with Chinese names), and what the outbox does
+//! when the server is down, answers 4xx, answers 5xx or says nothing.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use jixiao::mail::{self, ListFilter, MailError, MailSettings, Status, deliver_due};
+use mail_parser::MimeHeaders;
+use support::smtp::{Reply, SmtpServer, Stage, TlsMode};
+use support::*;
+
+#[test]
+fn letter_arrives_with_recipients_subject_body_and_chinese_attachment_names() {
+    let server = SmtpServer::start();
+    let mut st = State::new();
+    let id = st.enqueue(&letter("S-2026-0001"), t0());
+    let settings = smtp_settings(server.port());
+
+    let report = deliver_due(&st.conn, &settings, t0()).unwrap();
+    assert_eq!(report.sent, vec![id]);
+
+    let got = server.received();
+    assert_eq!(got.len(), 1);
+    let r = &got[0];
+    assert_eq!(r.mail_from, "jxc@czt.jl.gov.cn");
+    assert_eq!(
+        r.rcpt_to,
+        [
+            "zhangming@nyt.jl.gov.cn",
+            "cw@nyt.jl.gov.cn",
+            "jxc@czt.jl.gov.cn"
+        ]
+    );
+    assert!(r.data.is_ascii(), "the message is 7-bit clean");
+
+    let m = parse(&r.data);
+    assert_eq!(m.subject(), Some(SUBJECT));
+    let from = m.from().unwrap().first().unwrap();
+    assert_eq!(from.name(), Some("吉林省财政厅预算绩效管理处"));
+    assert_eq!(
+        addresses(m.to()),
+        ["zhangming@nyt.jl.gov.cn", "cw@nyt.jl.gov.cn"]
+    );
+    assert_eq!(
+        m.to().unwrap().first().unwrap().name(),
+        Some("农业农村厅 张明")
+    );
+    assert_eq!(addresses(m.cc()), ["jxc@czt.jl.gov.cn"]);
+    assert_eq!(
+        m.body_text(0).unwrap().replace("\r\n", "\n").trim_end(),
+        BODY.trim_end()
+    );
+
+    let row = st.row(id);
+    assert_eq!(row.status, Status::Sent);
+    assert_eq!(row.attempts, 1);
+    assert_eq!(row.sent_at, Some(t0()));
+    let mid = row.message_id.clone().unwrap();
+    assert!(mid.starts_with(&format!("<jixiao.{id}.")) && mid.ends_with("@czt.jl.gov.cn>"));
+    assert_eq!(Some(mid.trim_matches(['<', '>'])), m.message_id());
+
+    let att: Vec<_> = m.attachments().collect();
+    assert_eq!(att.len(), 2);
+    let msg = letter("S-2026-0001");
+    for (part, want) in att.iter().zip(&msg.attachments) {
+        // Both forms decode to the Chinese original, each on its own.
+        let disposition = part.content_disposition().unwrap();
+        assert!(disposition.is_attachment());
+        assert_eq!(
+            disposition.attribute("filename"),
+            Some(want.file_name.as_str())
+        );
+        assert_eq!(
+            part.content_type().unwrap().attribute("name"),
+            Some(want.file_name.as_str())
+        );
+        assert_eq!(part.attachment_name(), Some(want.file_name.as_str()));
+        assert_eq!(part.contents(), want.bytes.as_slice());
+        assert_eq!(
+            part.content_type().unwrap().ctype(),
+            want.content_type.split('/').next().unwrap()
+        );
+    }
+    // The wire forms themselves: RFC 2231 filename* and RFC 2047 name.
+    let dispositions = raw_headers(&r.data, "Content-Disposition");
+    assert!(
+        dispositions
+            .iter()
+            .any(|d| d.starts_with("attachment; filename*=UTF-8''%E5%90%89%E8%B4%A2")),
+        "{dispositions:?}"
+    );
+    let types = raw_headers(&r.data, "Content-Type");
+    assert!(
+        types.iter().any(|t| t.starts_with(
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document; name=\"=?UTF-8?B?"
+        )),
+        "{types:?}"
+    );
+    assert_eq!(
+        decode_rfc2231(&dispositions[0]),
+        LETTER_NAME,
+        "filename* decoded by hand"
+    );
+
+    // Delivered once: a later pass sends nothing.
+    let again = deliver_due(&st.conn, &settings, t0() + secs(3600)).unwrap();
+    assert!(again.is_empty());
+    assert_eq!(server.received().len(), 1);
+}
+
+/// Percent-decodes the `filename*=UTF-8''…` parameter of a Content-Disposition value.
+fn decode_rfc2231(value: &str) -> String {
+    let enc = value
+        .split("filename*=UTF-8''")
+        .nth(1)
+        .unwrap()
+        .split([';', ' '])
+        .next()
+        .unwrap();
+    let mut bytes = Vec::new();
+    let b = enc.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            bytes.push(u8::from_str_radix(&enc[i + 1..i + 3], 16).unwrap());
+            i += 3;
+        } else {
+            bytes.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(bytes).unwrap()
+}
+
+#[test]
+fn very_long_chinese_file_name_is_split_and_still_decodes() {
+    let server = SmtpServer::start();
+    let mut st = State::new();
+    let long = format!(
+        "{}.docx",
+        "关于农业农村厅基层农技推广体系改革与建设补助项目".repeat(5)
+    );
+    let mut msg = letter("S-long");
+    msg.attachments.truncate(1);
+    msg.attachments[0].file_name = long.clone();
+    st.enqueue(&msg, t0());
+    deliver_due(&st.conn, &smtp_settings(server.port()), t0()).unwrap();
+    let got = server.received();
+    let text = String::from_utf8(got[0].data.clone()).unwrap();
+    assert!(text.contains("filename*0*=UTF-8''"), "continuations used");
+    assert!(text.lines().all(|l| l.len() <= 998), "no line over 998");
+    let m = parse(&got[0].data);
+    let part = m.attachments().next().unwrap();
+    assert_eq!(
+        part.content_disposition().unwrap().attribute("filename"),
+        Some(long.as_str())
+    );
+    assert_eq!(
+        part.content_type().unwrap().attribute("name"),
+        Some(long.as_str())
+    );
+}
+
+#[test]
+fn server_down_at_first_then_up_delivers_each_message_once() {
+    let port = free_port();
+    let mut st = State::new();
+    let a = st.enqueue(&letter("S-a"), t0());
+    let b = st.enqueue(&letter("S-b"), t0());
+    let settings = smtp_settings(port);
+
+    let r = deliver_due(&st.conn, &settings, t0()).unwrap();
+    assert_eq!(r.deferred, vec![a]);
+    assert_eq!(
+        r.postponed,
+        vec![b],
+        "the second is not tried against a dead server"
+    );
+    let ra = st.row(a);
+    assert_eq!((ra.status, ra.attempts), (Status::Queued, 1));
+    assert_eq!(ra.next_attempt_at, Some(t0() + secs(10)));
+    assert!(
+        ra.last_error
+            .unwrap()
+            .contains(&format!("127.0.0.1:{port}"))
+    );
+    let rb = st.row(b);
+    assert_eq!((rb.status, rb.attempts), (Status::Queued, 0));
+    assert_eq!(rb.next_attempt_at, Some(t0() + secs(10)));
+
+    let server = SmtpServer::start_on(port, TlsMode::None, None);
+    // Not before the backoff has passed.
+    assert!(
+        deliver_due(&st.conn, &settings, t0() + secs(9))
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(server.sessions(), 0);
+    let r = deliver_due(&st.conn, &settings, t0() + secs(10)).unwrap();
+    assert_eq!(r.sent, vec![a, b]);
+    assert_eq!(server.sessions(), 1, "one connection for both messages");
+    assert!(
+        deliver_due(&st.conn, &settings, t0() + secs(100_000))
+            .unwrap()
+            .is_empty()
+    );
+
+    let got = server.received();
+    assert_eq!(got.len(), 2, "each message delivered exactly once");
+    let ids: Vec<String> = got
+        .iter()
+        .map(|g| parse(&g.data).message_id().unwrap().to_string())
+        .collect();
+    assert_ne!(ids[0], ids[1]);
+    assert_eq!(st.row(a).attempts, 2);
+    assert_eq!(st.row(b).attempts, 1);
+}
+
+#[test]
+fn temporary_4xx_is_retried_with_exponential_backoff_then_accepted() {
+    let server = SmtpServer::start();
+    server.script(
+        Stage::EndOfData,
+        Reply::Line("451 4.3.0 mailbox temporarily unavailable".into()),
+        Some(2),
+    );
+    server.script(
+        Stage::Mail,
+        Reply::Line("421 4.7.0 too busy, try later".into()),
+        Some(1),
+    );
+    let mut st = State::new();
+    let id = st.enqueue(&letter("S-4xx"), t0());
+    let settings = smtp_settings(server.port());
+
+    // Attempt 1: 421 to MAIL → retry after 10 s.
+    let r = deliver_due(&st.conn, &settings, t0()).unwrap();
+    assert_eq!(r.deferred, vec![id]);
+    let row = st.row(id);
+    assert_eq!(row.next_attempt_at, Some(t0() + secs(10)));
+    assert!(row.last_error.unwrap().contains("too busy"));
+    // Attempt 2: 451 after DATA → retry after 20 s more.
+    let r = deliver_due(&st.conn, &settings, t0() + secs(10)).unwrap();
+    assert_eq!(r.deferred, vec![id]);
+    let row = st.row(id);
+    assert_eq!(row.next_attempt_at, Some(t0() + secs(30)));
+    assert!(row.last_error.unwrap().contains("451"));
+    // Attempt 3: 451 again → 40 s more.
+    deliver_due(&st.conn, &settings, t0() + secs(30)).unwrap();
+    assert_eq!(st.row(id).next_attempt_at, Some(t0() + secs(70)));
+    assert!(
+        deliver_due(&st.conn, &settings, t0() + secs(69))
+            .unwrap()
+            .is_empty()
+    );
+    // Attempt 4: accepted.
+    let r = deliver_due(&st.conn, &settings, t0() + secs(70)).unwrap();
+    assert_eq!(r.sent, vec![id]);
+    let row = st.row(id);
+    assert_eq!((row.status, row.attempts), (Status::Sent, 4));
+    assert_eq!(server.received().len(), 1, "delivered once");
+    assert!(
+        deliver_due(&st.conn, &settings, t0() + secs(100_000))
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(server.received().len(), 1);
+}
+
+#[test]
+fn permanent_5xx_is_marked_failed_and_not_retried_until_a_person_retries() {
+    let server = SmtpServer::start();
+    server.script(
+        Stage::Rcpt,
+        Reply::Line("550 5.1.1 <zhangming@nyt.jl.gov.cn>: mailbox unavailable".into()),
+        Some(1),
+    );
+    let mut st = State::new();
+    let id = st.enqueue(&letter("S-5xx"), t0());
+    let ok = st.enqueue(&letter("S-ok"), t0());
+    let settings = smtp_settings(server.port());
+
+    let r = deliver_due(&st.conn, &settings, t0()).unwrap();
+    assert_eq!(r.failed, vec![id]);
+    assert_eq!(
+        r.sent,
+        vec![ok],
+        "a refused message does not hold up the others"
+    );
+    let row = st.row(id);
+    assert_eq!((row.status, row.attempts), (Status::Failed, 1));
+    let err = row.last_error.unwrap();
+    assert!(
+        err.contains("550") && err.contains("mailbox unavailable"),
+        "{err}"
+    );
+    let sessions = server.sessions();
+    for h in [1, 10, 1000, 100_000] {
+        assert!(
+            deliver_due(&st.conn, &settings, t0() + secs(h))
+                .unwrap()
+                .is_empty()
+        );
+    }
+    assert_eq!(server.sessions(), sessions, "never tried again by itself");
+
+    let failed = mail::outbox::list(&st.conn, ListFilter::Only(Status::Failed)).unwrap();
+    assert_eq!(failed.iter().map(|r| r.id).collect::<Vec<_>>(), vec![id]);
+    assert_eq!(failed[0].attachments, [LETTER_NAME, WORKBOOK_NAME]);
+
+    // A person fixes the address book and queues it again.
+    mail::outbox::retry(&st.conn, id).unwrap();
+    assert_eq!(st.row(id).status, Status::Queued);
+    let r = deliver_due(&st.conn, &settings, chrono::Utc::now()).unwrap();
+    assert_eq!(r.sent, vec![id]);
+    assert_eq!(server.received().len(), 2);
+    assert!(matches!(
+        mail::outbox::retry(&st.conn, 999),
+        Err(MailError::NotFound(999))
+    ));
+}
+
+#[test]
+fn temporary_failures_give_up_after_max_attempts() {
+    let server = SmtpServer::start();
+    server.script(
+        Stage::EndOfData,
+        Reply::Line("452 4.3.1 insufficient system storage".into()),
+        None,
+    );
+    let mut st = State::new();
+    let id = st.enqueue(&letter("S-give-up"), t0());
+    let mut settings = smtp_settings(server.port());
+    settings.retry.max_attempts = 3;
+    let mut t = t0();
+    for _ in 0..10 {
+        deliver_due(&st.conn, &settings, t).unwrap();
+        t += secs(1000);
+    }
+    let row = st.row(id);
+    assert_eq!((row.status, row.attempts), (Status::Failed, 3));
+    assert!(
+        row.last_error
+            .unwrap()
+            .starts_with("gave up after 3 attempts")
+    );
+    assert!(server.received().is_empty());
+}
+
+#[test]
+fn silent_server_times_out_and_is_retried() {
+    let server = SmtpServer::start();
+    server.script(Stage::Greeting, Reply::Silence, Some(1));
+    let mut st = State::new();
+    let id = st.enqueue(&letter("S-silent"), t0());
+    let mut settings = smtp_settings(server.port());
+    settings.smtp.as_mut().unwrap().connect_timeout_secs = 1;
+    let start = Instant::now();
+    let r = deliver_due(&st.conn, &settings, t0()).unwrap();
+    assert!(start.elapsed() < Duration::from_secs(10));
+    assert_eq!(r.deferred, vec![id]);
+    let err = st.row(id).last_error.unwrap();
+    assert!(
+        err.to_lowercase().contains("timed out")
+            || err.contains("WouldBlock")
+            || err.contains("temporarily unavailable"),
+        "{err}"
+    );
+    let r = deliver_due(&st.conn, &settings, t0() + secs(10)).unwrap();
+    assert_eq!(r.sent, vec![id]);
+}
+
+#[test]
+fn without_smtp_messages_become_eml_files() {
+    let mut st = State::new();
+    let id = st.enqueue(&letter("S-eml"), t0());
+    let settings = MailSettings {
+        outbox_dir: st.path("outbox"),
+        ..MailSettings::default()
+    };
+    let r = deliver_due(&st.conn, &settings, t0()).unwrap();
+    assert_eq!(r.sent, vec![id]);
+    let file = st.path("outbox").join(format!("{id:06}-letter.eml"));
+    let data = std::fs::read(&file).unwrap();
+    let m = parse(&data);
+    assert_eq!(m.subject(), Some(SUBJECT));
+    assert_eq!(
+        m.attachments()
+            .map(|a| a.attachment_name().unwrap().to_string())
+            .collect::<Vec<_>>(),
+        [LETTER_NAME, WORKBOOK_NAME]
+    );
+    let row = st.row(id);
+    assert_eq!(row.status, Status::Sent);
+    assert_eq!(
+        Some(m.message_id().unwrap()),
+        row.message_id
+            .as_deref()
+            .map(|s| s.trim_matches(['<', '>']))
+    );
+    assert!(row.message_id.unwrap().ends_with("@localhost>"));
+    // Queued again by hand: the same file is written again, not a second one.
+    mail::outbox::retry(&st.conn, id).unwrap();
+    deliver_due(&st.conn, &settings, chrono::Utc::now()).unwrap();
+    assert_eq!(std::fs::read_dir(st.path("outbox")).unwrap().count(), 1);
+    assert_eq!(std::fs::read(&file).unwrap(), data, "byte-identical");
+}
+
+#[test]
+fn enqueue_refuses_injected_headers_and_bad_addresses_and_joins_the_callers_transaction() {
+    let mut st = State::new();
+    let bad = [
+        ("to", "cw@nyt.jl.gov.cn\r\nBcc: leak@example.com"),
+        ("to", "not an address"),
+        ("cc", "jxc@czt.jl.gov.cn\nX-Evil: 1"),
+        ("to", "a@b.cn, c@d.cn"),
+    ];
+    for (field, value) in bad {
+        let mut msg = letter("S-bad");
+        match field {
+            "to" => msg.to = vec![value.into()],
+            _ => msg.cc = vec![value.into()],
+        }
+        let tx = st.conn.transaction().unwrap();
+        let e = mail::outbox::enqueue(&tx, &msg).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                MailError::InvalidAddress { .. } | MailError::HeaderInjection { .. }
+            ),
+            "{value:?}: {e}"
+        );
+    }
+    let mut msg = letter("S-bad");
+    msg.subject = "审核意见\r\nBcc: leak@example.com".into();
+    let tx = st.conn.transaction().unwrap();
+    assert!(matches!(
+        mail::outbox::enqueue(&tx, &msg),
+        Err(MailError::HeaderInjection {
+            field: "subject",
+            ..
+        })
+    ));
+    drop(tx);
+    let mut msg = letter("S-bad");
+    msg.attachments[0].file_name = "../../etc/审核意见.docx".into();
+    let tx = st.conn.transaction().unwrap();
+    assert!(matches!(
+        mail::outbox::enqueue(&tx, &msg),
+        Err(MailError::InvalidFileName(_))
+    ));
+    drop(tx);
+    let mut msg = letter("S-bad");
+    msg.to.clear();
+    let tx = st.conn.transaction().unwrap();
+    assert!(matches!(
+        mail::outbox::enqueue(&tx, &msg),
+        Err(MailError::NoRecipients)
+    ));
+    drop(tx);
+
+    // Rolled back with the caller's transaction: nothing queued.
+    let tx = st.conn.transaction().unwrap();
+    mail::outbox::enqueue(&tx, &letter("S-rolled-back")).unwrap();
+    tx.rollback().unwrap();
+    assert!(
+        mail::outbox::list(&st.conn, ListFilter::All)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn sender_thread_delivers_when_woken_and_stops() {
+    let server = SmtpServer::start();
+    let mut st = State::new();
+    let mut settings = smtp_settings(server.port());
+    settings.retry.first_delay_secs = 1;
+    let sender = mail::Sender::start(&st.db, settings).unwrap();
+    let waker = sender.waker();
+    let id = st.enqueue(&letter("S-thread"), chrono::Utc::now());
+    waker.wake();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.received().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(server.received().len(), 1);
+    sender.stop();
+    assert_eq!(st.row(id).status, Status::Sent);
+}
+
+#[test]
+fn a_claim_left_by_a_vanished_sender_is_taken_over_after_the_lease() {
+    let server = SmtpServer::start();
+    let mut st = State::new();
+    let id = st.enqueue(&letter("S-lease"), t0());
+    // Another sender claimed it at t0 and was never heard of again.
+    st.conn
+        .execute(
+            "UPDATE mail_outbox SET status = 'sending', claimed_at = ?1, attempts = 1 WHERE id = ?2",
+            rusqlite::params![t0().timestamp(), id],
+        )
+        .unwrap();
+    let settings = smtp_settings(server.port());
+    let lease = mail::outbox::CLAIM_LEASE.as_secs() as i64;
+    assert!(
+        deliver_due(&st.conn, &settings, t0() + secs(lease - 1))
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(st.row(id).status, Status::Sending);
+    let r = deliver_due(&st.conn, &settings, t0() + secs(lease)).unwrap();
+    assert_eq!(r.sent, vec![id]);
+    assert_eq!(st.row(id).attempts, 2);
+    assert_eq!(server.received().len(), 1);
+}

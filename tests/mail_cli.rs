@@ -1,0 +1,284 @@
+//! Mail through the `jixiao` binary: `jixiao outbox` (list, retry, deliver), STARTTLS and implicit
+//! TLS with authentication against the test SMTP server, and a process killed between the server
+//! accepting a message and the outbox recording it.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use jixiao::mail::{Status, sender::ABORT_AFTER_ACCEPT_ENV};
+use support::smtp::{Reply, SmtpServer, Stage, TlsMode, tls_config};
+use support::*;
+
+const PASSWORD_ENV: &str = "JIXIAO_TEST_SMTP_PASSWORD";
+
+fn jixiao(args: &[&str], env: &[(&str, &str)]) -> Output {
+    jixiao_in(&std::env::temp_dir(), args, env)
+}
+
+fn jixiao_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_jixiao"));
+    c.current_dir(dir).args(args).env("JIXIAO_LOG", "warn");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).to_string()
+}
+
+/// The `[mail]` table for the test server, in a configuration file as the daemon will have it.
+fn mail_config(st: &State, port: u16, security: &str, extra: &str) -> std::path::PathBuf {
+    let path = st.path("jixiao.toml");
+    write(
+        &path,
+        &format!(
+            r#"# other tables of the daemon's configuration are ignored by `outbox deliver`
+[mail]
+message_id_domain = "czt.jl.gov.cn"
+
+[mail.smtp]
+host = "127.0.0.1"
+port = {port}
+security = "{security}"
+from = "{FROM}"
+hello_name = "jixiao.test"
+connect_timeout_secs = 2
+command_timeout_secs = 5
+{extra}
+
+[mail.retry]
+first_delay_secs = 1
+max_delay_secs = 10
+max_attempts = 5
+"#
+        ),
+    );
+    path
+}
+
+/// `jixiao outbox deliver`, run in the state's temporary folder (so that an aborted child leaves
+/// any core file there).
+fn deliver(db: &Path, config: &Path, env: &[(&str, &str)]) -> Output {
+    jixiao_in(
+        db.parent().unwrap(),
+        &[
+            "outbox",
+            "deliver",
+            "--state",
+            db.to_str().unwrap(),
+            "--mail-config",
+            config.to_str().unwrap(),
+        ],
+        env,
+    )
+}
+
+#[test]
+fn killed_between_server_accept_and_state_record_sends_at_most_one_duplicate() {
+    let server = SmtpServer::start();
+    let mut st = State::new();
+    let id = st.enqueue(&letter("S-kill"), t0());
+    let config = mail_config(&st, server.port(), "none", "");
+
+    // The process dies right after the server's 250, before the outbox records it.
+    let out = deliver(&st.db, &config, &[(ABORT_AFTER_ACCEPT_ENV, "1")]);
+    assert!(
+        !out.status.success(),
+        "the child aborted: {}",
+        text(&out.stderr)
+    );
+    assert_eq!(server.received().len(), 1, "the server has the message");
+    let row = st.row(id);
+    assert_eq!(row.status, Status::Sending, "the state never learned it");
+
+    // Restarted: the half-done message is sent again, with the same bytes and Message-ID.
+    let out = deliver(&st.db, &config, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let got = server.received();
+    assert_eq!(got.len(), 2, "exactly one duplicate");
+    assert_eq!(got[0].data, got[1].data, "byte-identical");
+    let a = parse(&got[0].data).message_id().unwrap().to_string();
+    let b = parse(&got[1].data).message_id().unwrap().to_string();
+    assert_eq!(a, b);
+    let row = st.row(id);
+    assert_eq!(row.status, Status::Sent);
+    assert_eq!(row.message_id.as_deref(), Some(format!("<{a}>").as_str()));
+
+    // And never again.
+    let out = deliver(&st.db, &config, &[]);
+    assert!(out.status.success());
+    assert_eq!(server.received().len(), 2);
+}
+
+#[test]
+fn starttls_with_authentication() {
+    let (tls, ca) = tls_config();
+    let login = Some(("jxc".to_string(), "口令-secret".to_string()));
+    let server = SmtpServer::start_on(0, TlsMode::Starttls(tls), login);
+    let mut st = State::new();
+    write(&st.path("ca.pem"), &ca);
+    let id = st.enqueue(&letter("S-starttls"), t0());
+    let extra = format!(
+        "username = \"jxc\"\npassword_env = \"{PASSWORD_ENV}\"\nca_file = \"{}\"",
+        st.path("ca.pem").display()
+    );
+    let config = mail_config(&st, server.port(), "starttls", &extra);
+
+    // Without the password in the environment: a configuration error, nothing sent.
+    let out = deliver(&st.db, &config, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains(PASSWORD_ENV),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(server.sessions(), 0);
+
+    let out = deliver(&st.db, &config, &[(PASSWORD_ENV, "口令-secret")]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let got = server.received();
+    assert_eq!(got.len(), 1);
+    assert!(got[0].tls, "sent after STARTTLS");
+    assert_eq!(got[0].auth_user.as_deref(), Some("jxc"));
+    assert_eq!(parse(&got[0].data).subject(), Some(SUBJECT));
+    assert_eq!(st.row(id).status, Status::Sent);
+}
+
+#[test]
+fn implicit_tls_with_authentication_and_a_wrong_password_is_retried_not_lost() {
+    let (tls, ca) = tls_config();
+    let login = Some(("jxc".to_string(), "right".to_string()));
+    let server = SmtpServer::start_on(0, TlsMode::Implicit(tls), login);
+    let mut st = State::new();
+    write(&st.path("ca.pem"), &ca);
+    let id = st.enqueue(&letter("S-tls"), t0());
+    let extra = format!(
+        "username = \"jxc\"\npassword_env = \"{PASSWORD_ENV}\"\nca_file = \"{}\"",
+        st.path("ca.pem").display()
+    );
+    let config = mail_config(&st, server.port(), "tls", &extra);
+
+    let out = deliver(&st.db, &config, &[(PASSWORD_ENV, "wrong")]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let row = st.row(id);
+    assert_eq!(
+        row.status,
+        Status::Queued,
+        "an AUTH refusal is our configuration, not the message"
+    );
+    assert!(row.last_error.unwrap().contains("535"));
+
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let out = deliver(&st.db, &config, &[(PASSWORD_ENV, "right")]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let got = server.received();
+    assert_eq!(got.len(), 1);
+    assert!(got[0].tls);
+    assert_eq!(st.row(id).status, Status::Sent);
+}
+
+#[test]
+fn tls_to_a_server_with_an_untrusted_certificate_is_not_sent() {
+    let (tls, _ca) = tls_config();
+    let server = SmtpServer::start_on(0, TlsMode::Implicit(tls), None);
+    let mut st = State::new();
+    let id = st.enqueue(&letter("S-untrusted"), t0());
+    let config = mail_config(&st, server.port(), "tls", "");
+    let out = deliver(&st.db, &config, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(server.received().is_empty());
+    let row = st.row(id);
+    assert_eq!(row.status, Status::Queued);
+    assert!(
+        row.last_error
+            .unwrap()
+            .to_lowercase()
+            .contains("certificate")
+    );
+}
+
+#[test]
+fn outbox_lists_and_retries() {
+    let server = SmtpServer::start();
+    server.script(
+        Stage::Rcpt,
+        Reply::Line("550 5.1.1 mailbox unavailable".into()),
+        Some(1),
+    );
+    let mut st = State::new();
+    let failed = st.enqueue(&letter("S-failed"), t0());
+    let sent = st.enqueue(&letter("S-sent"), t0());
+    let config = mail_config(&st, server.port(), "none", "");
+    let out = deliver(&st.db, &config, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a failed message makes the exit code 1"
+    );
+    assert!(
+        text(&out.stdout).contains("已发送1封"),
+        "{}",
+        text(&out.stdout)
+    );
+    let queued = st.enqueue(&letter("S-queued"), chrono::Utc::now() + secs(3600));
+    let db = st.db.to_str().unwrap();
+
+    let out = jixiao(&["outbox", "--state", db], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let list = text(&out.stdout);
+    assert!(
+        list.contains(&format!("#{failed}")) && list.contains("发送失败"),
+        "{list}"
+    );
+    assert!(list.contains("550 5.1.1 mailbox unavailable"), "{list}");
+    assert!(
+        list.contains(&format!("#{sent}")) && list.contains("已发送"),
+        "{list}"
+    );
+    assert!(
+        list.contains(&format!("#{queued}")) && list.contains("待发送"),
+        "{list}"
+    );
+    assert!(list.contains(LETTER_NAME), "{list}");
+    assert!(
+        list.contains("共3封：待发送1封，已发送1封，发送失败1封"),
+        "{list}"
+    );
+
+    let out = jixiao(
+        &["outbox", "--state", db, "--status", "failed", "--json"],
+        &[],
+    );
+    let rows: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["id"], failed);
+    assert_eq!(rows[0]["status"], "failed");
+    assert_eq!(rows[0]["reference"], "S-failed");
+    assert_eq!(rows[0]["attachments"][0], LETTER_NAME);
+
+    let out = jixiao(
+        &["outbox", "retry", &failed.to_string(), "--state", db],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(st.row(failed).status, Status::Queued);
+    let out = deliver(&st.db, &config, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(st.row(failed).status, Status::Sent);
+    assert_eq!(server.received().len(), 2);
+
+    let out = jixiao(&["outbox", "retry", "999", "--state", db], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("999"));
+    let missing = st.path("missing.db");
+    let out = jixiao(&["outbox", "--state", missing.to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!missing.exists(), "listing never creates a database");
+}
