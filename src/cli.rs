@@ -89,9 +89,9 @@ pub enum Command {
     },
     /// The mail outbox: list queued, failed and sent messages; `retry ID` queues one again.
     Outbox {
-        /// The state database.
-        #[arg(long, global = true, value_name = "PATH", default_value = "jixiao.db")]
-        state: PathBuf,
+        /// The state database (default: the one of the configuration, see --config).
+        #[arg(long, global = true, value_name = "PATH")]
+        state: Option<PathBuf>,
         /// List only messages with this status.
         #[arg(long, value_enum)]
         status: Option<OutboxStatus>,
@@ -274,12 +274,22 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             status,
             json,
             action,
-        } => outbox(&state, status, json, action),
+        } => {
+            let (state, settings) = match state {
+                Some(s) => (s, None),
+                None => {
+                    let cfg = load_config(cli.config.as_deref())?;
+                    (cfg.database(), Some(cfg.mail))
+                }
+            };
+            outbox(&state, settings, status, json, action)
+        }
     }
 }
 
 fn outbox(
     state: &std::path::Path,
+    configured: Option<crate::mail::MailSettings>,
     status: Option<OutboxStatus>,
     json: bool,
     action: Option<OutboxAction>,
@@ -299,9 +309,10 @@ fn outbox(
             Ok(0)
         }
         Some(OutboxAction::Deliver { mail_config }) => {
-            let settings = match mail_config {
-                Some(file) => mail_settings(&file)?,
-                None => mail::MailSettings::default(),
+            let settings = match (mail_config, configured) {
+                (Some(file), _) => mail_settings(&file)?,
+                (None, Some(s)) => s,
+                (None, None) => mail::MailSettings::default(),
             };
             settings.validate()?;
             mail::outbox::recover_interrupted(&conn)?;

@@ -35,6 +35,9 @@ pub struct Config {
     pub finance: Finance,
     #[serde(default, rename = "departments")]
     pub departments: Vec<Department>,
+    /// Mail delivery; with no `[mail.smtp]`, messages are written as `.eml` files.
+    #[serde(default)]
+    pub mail: crate::mail::MailSettings,
     /// Where the file was read from (for messages and relative paths).
     #[serde(skip)]
     pub file: PathBuf,
@@ -181,6 +184,9 @@ impl Config {
         if let Some(f) = cfg.forms_dir.as_mut().filter(|f| f.is_relative()) {
             *f = base.join(&*f);
         }
+        if cfg.mail.outbox_dir.is_relative() {
+            cfg.mail.outbox_dir = base.join(&cfg.mail.outbox_dir);
+        }
         cfg.validate()?;
         Ok(cfg)
     }
@@ -243,6 +249,9 @@ impl Config {
         if self.state_dir.starts_with(&self.root) {
             bail!("{file}: state_dir must be outside root: departments must not reach the archive");
         }
+        self.mail
+            .validate()
+            .map_err(|e| anyhow::anyhow!("{file}: [mail]: {e}"))?;
         if self.decisions_dir.starts_with(&self.root) {
             bail!("{file}: decisions_dir must be outside root: only the finance office decides");
         }
@@ -329,6 +338,16 @@ unreadable_retry_ms = 10000    # an unreadable file is tried once more after thi
 name = "吉林省财政厅绩效管理处"
 emails = ["jixiao@czt.jl.example.cn"]
 copy_letters = true
+
+[mail]
+# With no [mail.smtp], every message is written as an .eml file into outbox_dir.
+outbox_dir = "outbox"
+# [mail.smtp]
+# host = "smtp.czt.jl.example.cn"
+# security = "starttls"          # none | starttls | tls
+# username = "jixiao"
+# password_env = "JIXIAO_SMTP_PASSWORD"   # the password comes from this environment variable
+# from = "吉林省财政厅绩效管理处 <jixiao@czt.jl.example.cn>"
 
 [[departments]]
 name = "吉林省农业农村厅"

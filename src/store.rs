@@ -52,9 +52,11 @@ CREATE INDEX IF NOT EXISTS submissions_by_project ON submissions(project_key, fo
 CREATE INDEX IF NOT EXISTS submissions_by_stage ON submissions(stage);
 "#;
 
-fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+fn migrate(conn: &Connection) -> anyhow::Result<()> {
     conn.execute_batch(SCHEMA)?;
-    crate::projects::migrate(conn)
+    crate::projects::migrate(conn)?;
+    crate::mail::outbox::migrate(conn)?;
+    Ok(())
 }
 
 /// What became of a received file.

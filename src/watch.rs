@@ -118,6 +118,8 @@ pub struct Daemon {
     /// Paths refused once (symlinks, paths escaping the root), not logged again.
     refused: HashMap<PathBuf, Instant>,
     stop: Arc<AtomicBool>,
+    /// The mail sender thread, nudged after each recorded submission.
+    sender: Option<crate::mail::Sender>,
 }
 
 fn now_text() -> String {
@@ -145,6 +147,7 @@ impl Daemon {
             deferred: HashMap::new(),
             refused: HashMap::new(),
             stop,
+            sender: None,
         })
     }
 
@@ -154,6 +157,12 @@ impl Daemon {
 
     /// Runs until stopped (or, with `once`, until nothing is waiting).
     pub fn run(&mut self, opts: RunOptions) -> anyhow::Result<()> {
+        if !opts.once {
+            self.sender = Some(
+                crate::mail::Sender::start(&self.cfg.database(), self.cfg.mail.clone())
+                    .context("starting the mail sender")?,
+            );
+        }
         self.finish_unfinished()?;
         let (tx, rx) = mpsc::channel::<PathBuf>();
         let _watcher = if self.cfg.watch.poll || opts.once {
@@ -203,8 +212,25 @@ impl Daemon {
                 Err(mpsc::RecvTimeoutError::Disconnected) => std::thread::sleep(tick),
             }
         }
+        match self.sender.take() {
+            Some(sender) => sender.stop(),
+            None => {
+                // --once: deliver what is due now, then return.
+                crate::mail::outbox::recover_interrupted(&self.conn)?;
+                let r = crate::mail::deliver_due(&self.conn, &self.cfg.mail, chrono::Utc::now())?;
+                if !r.failed.is_empty() || !r.deferred.is_empty() {
+                    warn!(failed = r.failed.len(), deferred = r.deferred.len(), "some mail was not delivered; it stays in the outbox");
+                }
+            }
+        }
         info!("stopped");
         Ok(())
+    }
+
+    fn wake_sender(&self) {
+        if let Some(s) = &self.sender {
+            s.wake();
+        }
     }
 
     /// Finishes submissions a crash left recorded but not moved.
@@ -492,6 +518,7 @@ impl Daemon {
             },
         )?;
         tx.commit()?;
+        self.wake_sender();
         crate::watch::test_pause();
         info!(
             id,
