@@ -35,6 +35,11 @@ pub struct Config {
     pub finance: Finance,
     #[serde(default, rename = "departments")]
     pub departments: Vec<Department>,
+    /// Each form's due date per year.
+    #[serde(default)]
+    pub deadlines: Vec<crate::reminders::Deadline>,
+    #[serde(default)]
+    pub reminders: crate::reminders::ReminderSettings,
     /// Mail delivery; with no `[mail.smtp]`, messages are written as `.eml` files.
     #[serde(default)]
     pub mail: crate::mail::MailSettings,
@@ -249,6 +254,14 @@ impl Config {
         if self.state_dir.starts_with(&self.root) {
             bail!("{file}: state_dir must be outside root: departments must not reach the archive");
         }
+        for (i, d) in self.deadlines.iter().enumerate() {
+            if d.kind().is_none() {
+                bail!(
+                    "{file}: deadlines[{i}].form \"{}\" must be target_declaration, performance_report or self_evaluation",
+                    d.form
+                );
+            }
+        }
         self.mail
             .validate()
             .map_err(|e| anyhow::anyhow!("{file}: [mail]: {e}"))?;
@@ -348,6 +361,27 @@ outbox_dir = "outbox"
 # username = "jixiao"
 # password_env = "JIXIAO_SMTP_PASSWORD"   # the password comes from this environment variable
 # from = "吉林省财政厅绩效管理处 <jixiao@czt.jl.example.cn>"
+
+# Each form's due date per year. Departments listed below owe a declaration; every project with
+# an approved declaration owes a performance report and a self-evaluation.
+[[deadlines]]
+year = 2026
+form = "target_declaration"
+due = "2026-03-31"
+
+[[deadlines]]
+year = 2026
+form = "performance_report"
+due = "2026-08-15"
+
+[[deadlines]]
+year = 2026
+form = "self_evaluation"
+due = "2027-03-31"
+
+[reminders]
+days_before = [7, 1]           # reminders (催报通知) before the deadline
+days_after = [1, 7]            # and after it, to departments still owing the form
 
 [[departments]]
 name = "吉林省农业农村厅"

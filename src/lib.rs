@@ -12,6 +12,7 @@ pub mod ods;
 pub mod projects;
 pub mod reader;
 pub mod record;
+pub mod reminders;
 pub mod result;
 pub mod review;
 pub mod rules;

@@ -120,6 +120,30 @@ pub fn status(cfg: &Config, limit: usize, out: &mut impl Write) -> anyhow::Resul
             writeln!(out, "  {w}")?;
         }
     }
+    let overdue = crate::reminders::overdue(&conn, cfg, crate::reminders::today())?;
+    if !overdue.is_empty() {
+        writeln!(out, "overdue:")?;
+        for (dept, items) in crate::reminders::overdue_by_department(&overdue) {
+            let name = cfg
+                .department_by_code(&dept)
+                .map(|d| d.name.as_str())
+                .unwrap_or(dept.as_str());
+            for o in items {
+                let what = if o.projects.is_empty() {
+                    String::new()
+                } else {
+                    format!("（{}）", o.projects.join("、"))
+                };
+                writeln!(
+                    out,
+                    "  {name}: {} {}年 due {}{what}",
+                    crate::reminders::form_name(o.form),
+                    o.year,
+                    o.due
+                )?;
+            }
+        }
+    }
     writeln!(out, "recent:")?;
     for s in crate::store::recent(&conn, limit)? {
         let outcome = match s.outcome.as_str() {

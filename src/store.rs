@@ -55,6 +55,7 @@ CREATE INDEX IF NOT EXISTS submissions_by_stage ON submissions(stage);
 fn migrate(conn: &Connection) -> anyhow::Result<()> {
     conn.execute_batch(SCHEMA)?;
     crate::projects::migrate(conn)?;
+    crate::reminders::migrate(conn)?;
     crate::mail::outbox::migrate(conn)?;
     Ok(())
 }

@@ -219,7 +219,11 @@ impl Daemon {
                 crate::mail::outbox::recover_interrupted(&self.conn)?;
                 let r = crate::mail::deliver_due(&self.conn, &self.cfg.mail, chrono::Utc::now())?;
                 if !r.failed.is_empty() || !r.deferred.is_empty() {
-                    warn!(failed = r.failed.len(), deferred = r.deferred.len(), "some mail was not delivered; it stays in the outbox");
+                    warn!(
+                        failed = r.failed.len(),
+                        deferred = r.deferred.len(),
+                        "some mail was not delivered; it stays in the outbox"
+                    );
                 }
             }
         }
