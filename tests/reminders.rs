@@ -1,0 +1,188 @@
+//! Deadlines and reminders with a controllable clock: who owes what, which reminder is due on
+//! which day, each sent once, and what is overdue.
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+use jixiao::config::Config;
+use jixiao::record::FormRecord;
+use jixiao::store::{self, NewSubmission, Outcome};
+use jixiao::{Checker, Definitions, Limits};
+
+fn d(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+fn config(dir: &Path) -> Config {
+    let text = jixiao::config::EXAMPLE.to_string();
+    std::fs::write(dir.join("jixiao.toml"), &text).unwrap();
+    Config::load(&dir.join("jixiao.toml")).unwrap()
+}
+
+/// Records a fixture as the daemon would, for department `dept`.
+fn submit(conn: &mut rusqlite::Connection, fixture: &str, dept: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(fixture);
+    let checker = Checker::new(Definitions::embedded(), Limits::default());
+    let checked = checker.check_path(&path, fixture);
+    let r = &checked.result;
+    let project = r.project.clone().unwrap();
+    let key = jixiao::projects::project_key(&project, dept);
+    let result_json = serde_json::to_string(r).unwrap();
+    let form_json =
+        serde_json::to_string(&FormRecord::from_form(checked.form.as_deref().unwrap())).unwrap();
+    let tx = conn.transaction().unwrap();
+    store::record(
+        &tx,
+        &NewSubmission {
+            department: dept,
+            inbox_path: fixture,
+            file_name: fixture,
+            sha256: fixture,
+            size: 1,
+            received_at: "2026-03-01T09:00:00+08:00",
+            outcome: if r.accepted() {
+                Outcome::Accepted
+            } else {
+                Outcome::Rejected
+            },
+            form: r.form.map(|f| f.id()),
+            year: project.year,
+            project_key: key.as_deref(),
+            project_code: project.code.as_deref(),
+            project_name: project.name.as_deref(),
+            result_json: Some(&result_json),
+            form_json: Some(&form_json),
+            duplicate_of: None,
+            archive_path: "-",
+        },
+    )
+    .unwrap();
+    tx.commit().unwrap();
+}
+
+fn send_all(
+    conn: &mut rusqlite::Connection,
+    cfg: &Config,
+    today: NaiveDate,
+) -> Vec<(String, String, String)> {
+    let due = jixiao::reminders::due_reminders(conn, cfg, today).unwrap();
+    let tx = conn.transaction().unwrap();
+    for n in &due {
+        jixiao::reminders::record_sent(&tx, n, today, None).unwrap();
+    }
+    tx.commit().unwrap();
+    due.into_iter()
+        .map(|n| (n.department_code, n.form, n.label))
+        .collect()
+}
+
+#[test]
+fn reminders_before_and_after_each_deadline_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path());
+    let mut conn = store::open(&cfg.database()).unwrap();
+
+    // Nothing is due before the first reminder day (7 days before 2026-03-31).
+    assert!(send_all(&mut conn, &cfg, d("2026-03-23")).is_empty());
+    // 7 days before: both departments owe a declaration.
+    let sent = send_all(&mut conn, &cfg, d("2026-03-24"));
+    assert_eq!(
+        sent,
+        [
+            (
+                "nyt".to_string(),
+                "target_declaration".to_string(),
+                "before-7".to_string()
+            ),
+            (
+                "jyt".to_string(),
+                "target_declaration".to_string(),
+                "before-7".to_string()
+            )
+        ]
+    );
+    // The same day again, and the next day: nothing new.
+    assert!(send_all(&mut conn, &cfg, d("2026-03-24")).is_empty());
+    assert!(send_all(&mut conn, &cfg, d("2026-03-25")).is_empty());
+
+    // 农业农村厅 declares (通过); 教育厅 does not.
+    submit(&mut conn, "examples/农业农村厅-绩效目标申报表.xlsx", "nyt");
+    let sent = send_all(&mut conn, &cfg, d("2026-03-30"));
+    assert_eq!(
+        sent,
+        [(
+            "jyt".to_string(),
+            "target_declaration".to_string(),
+            "before-1".to_string()
+        )]
+    );
+    let notice = &jixiao::reminders::due_reminders(&conn, &cfg, d("2026-04-01")).unwrap()[0];
+    assert!(notice.overdue);
+    assert_eq!(notice.days, 1);
+    assert_eq!(notice.deadline, "2026年3月31日");
+    assert_eq!(notice.department, "吉林省教育厅");
+
+    // Overdue on 2026-04-01: 教育厅's declaration; 农业农村厅's project owes nothing yet (the
+    // report is due in August).
+    let overdue = jixiao::reminders::overdue(&conn, &cfg, d("2026-04-01")).unwrap();
+    assert_eq!(overdue.len(), 1);
+    assert_eq!(overdue[0].department, "jyt");
+
+    // After a long stop, only the latest reminder day is sent, not every missed one.
+    let sent = send_all(&mut conn, &cfg, d("2026-04-20"));
+    assert_eq!(
+        sent,
+        [(
+            "jyt".to_string(),
+            "target_declaration".to_string(),
+            "after-7".to_string()
+        )]
+    );
+    assert!(send_all(&mut conn, &cfg, d("2026-04-21")).is_empty());
+
+    // The approved project owes its performance report by 2026-08-15.
+    let due = jixiao::reminders::due_reminders(&conn, &cfg, d("2026-08-08")).unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].form, "performance_report");
+    assert_eq!(due[0].missing, ["基层农技推广体系改革与建设补助项目"]);
+    assert_eq!(due[0].days, 7);
+    assert!(!due[0].overdue);
+    submit(&mut conn, "examples/农业农村厅-绩效运行监控表.xlsx", "nyt");
+    assert!(
+        jixiao::reminders::due_reminders(&conn, &cfg, d("2026-08-08"))
+            .unwrap()
+            .iter()
+            .all(|n| n.form != "performance_report"),
+        "a report received settles it"
+    );
+}
+
+#[test]
+fn a_declaration_concluded_for_revision_owes_nothing_until_approved() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path());
+    let mut conn = store::open(&cfg.database()).unwrap();
+    submit(&mut conn, "crossform/申报表-修改后通过.xlsx", "nyt");
+    let owed = jixiao::reminders::owed(&conn, &cfg, Some(2026)).unwrap();
+    assert!(
+        owed.iter()
+            .all(|o| !(o.department == "nyt" && o.form != jixiao::FormKind::TargetDeclaration)),
+        "{owed:?}"
+    );
+    jixiao::projects::approve(&conn, "2026|nyt|22000026000101", "test", None, "now").unwrap();
+    let owed = jixiao::reminders::owed(&conn, &cfg, Some(2026)).unwrap();
+    let nyt: Vec<_> = owed
+        .iter()
+        .filter(|o| o.department == "nyt")
+        .map(|o| o.form)
+        .collect();
+    assert_eq!(
+        nyt,
+        [
+            jixiao::FormKind::PerformanceReport,
+            jixiao::FormKind::SelfEvaluation
+        ]
+    );
+}
