@@ -120,6 +120,32 @@ pub fn status(cfg: &Config, limit: usize, out: &mut impl Write) -> anyhow::Resul
             writeln!(out, "  {w}")?;
         }
     }
+    let mail = crate::mail::outbox::list(&conn, crate::mail::ListFilter::All)?;
+    let queued = mail
+        .iter()
+        .filter(|m| {
+            matches!(
+                m.status,
+                crate::mail::Status::Queued | crate::mail::Status::Sending
+            )
+        })
+        .count();
+    let failed: Vec<_> = mail
+        .iter()
+        .filter(|m| m.status == crate::mail::Status::Failed)
+        .collect();
+    writeln!(out, "mail: {} queued, {} failed", queued, failed.len())?;
+    for m in failed {
+        writeln!(
+            out,
+            "  failed #{} {} → {}: {}  (jixiao outbox retry {})",
+            m.id,
+            m.subject,
+            m.to.join(", "),
+            m.last_error.as_deref().unwrap_or(""),
+            m.id
+        )?;
+    }
     let overdue = crate::reminders::overdue(&conn, cfg, crate::reminders::today())?;
     if !overdue.is_empty() {
         writeln!(out, "overdue:")?;
