@@ -6,6 +6,7 @@ pub mod check;
 pub mod cli;
 pub mod definitions;
 pub mod indicator;
+pub mod letters;
 pub mod ods;
 pub mod reader;
 pub mod result;

@@ -1,0 +1,3 @@
+pub mod docx;
+pub mod markup;
+pub mod schema_order;
