@@ -113,51 +113,70 @@ pub struct MarkupError {
 /// Parses rendered markup. `keys` are the field names allowed in the `---` block.
 pub fn parse(text: &str, keys: &[&str]) -> Result<Document, MarkupError> {
     let lines: Vec<&str> = text.lines().collect();
-    let mut doc = Document::default();
+    let (fields, next) = front_matter(&lines, keys)?;
+    Ok(Document {
+        fields,
+        body: body(&lines[next..], next)?,
+    })
+}
+
+/// Parses a plain notice: the `---` block and the text after it, kept as it is (trimmed).
+pub fn parse_plain(
+    text: &str,
+    keys: &[&str],
+) -> Result<(BTreeMap<String, Vec<String>>, String), MarkupError> {
+    let lines: Vec<&str> = text.lines().collect();
+    let (fields, next) = front_matter(&lines, keys)?;
+    Ok((fields, lines[next..].join("\n").trim().to_string()))
+}
+
+type Fields = BTreeMap<String, Vec<String>>;
+
+/// Reads the `---` block at the top, if any; returns the fields and the index of the next line.
+fn front_matter(lines: &[&str], keys: &[&str]) -> Result<(Fields, usize), MarkupError> {
+    let mut fields = Fields::new();
     let mut i = 0;
     while i < lines.len() && lines[i].trim().is_empty() {
         i += 1;
     }
-    if i < lines.len() && lines[i].trim() == "---" {
-        let open = i;
-        i += 1;
-        loop {
-            let Some(line) = lines.get(i) else {
-                return Err(MarkupError {
-                    line: open + 1,
-                    message: "the field block opened here is not closed by a line `---`".into(),
-                });
-            };
-            let t = line.trim();
-            if t == "---" {
-                i += 1;
-                break;
-            }
-            if !t.is_empty() {
-                let (key, value) = t
-                    .split_once(':')
-                    .or_else(|| t.split_once('：'))
-                    .ok_or_else(|| MarkupError {
-                        line: i + 1,
-                        message: format!("expected `key: value` in the field block, found `{t}`"),
-                    })?;
-                let key = key.trim();
-                if !keys.contains(&key) {
-                    return Err(MarkupError {
-                        line: i + 1,
-                        message: format!("unknown field `{key}`; known: {}", keys.join(", ")),
-                    });
-                }
-                doc.fields
-                    .entry(key.to_string())
-                    .or_default()
-                    .push(value.trim().to_string());
-            }
-            i += 1;
-        }
+    if i >= lines.len() || lines[i].trim() != "---" {
+        return Ok((fields, 0));
     }
-    doc.body = body(&lines[i..], i)?;
-    Ok(doc)
+    let open = i;
+    i += 1;
+    loop {
+        let Some(line) = lines.get(i) else {
+            return Err(MarkupError {
+                line: open + 1,
+                message: "the field block opened here is not closed by a line `---`".into(),
+            });
+        };
+        let t = line.trim();
+        if t == "---" {
+            return Ok((fields, i + 1));
+        }
+        if !t.is_empty() {
+            let (key, value) = t
+                .split_once(':')
+                .or_else(|| t.split_once('：'))
+                .ok_or_else(|| MarkupError {
+                    line: i + 1,
+                    message: format!("expected `key: value` in the field block, found `{t}`"),
+                })?;
+            let key = key.trim();
+            if !keys.contains(&key) {
+                return Err(MarkupError {
+                    line: i + 1,
+                    message: format!("unknown field `{key}`; known: {}", keys.join(", ")),
+                });
+            }
+            fields
+                .entry(key.to_string())
+                .or_default()
+                .push(value.trim().to_string());
+        }
+        i += 1;
+    }
 }
 
 fn body(lines: &[&str], offset: usize) -> Result<Vec<Block>, MarkupError> {
