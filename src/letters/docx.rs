@@ -230,16 +230,41 @@ fn table(header: Option<&Vec<String>>, rows: &[Vec<String>]) -> Table {
         .max()
         .unwrap_or(1)
         .max(1);
-    // Column widths follow the widest text of each column, each at least 4 half-width
-    // characters and at most 40, scaled to the text block.
+    // Column widths follow the widest text of each column (at most 30 half-width characters),
+    // never narrower than the column's header, scaled to the text block.
     let mut want = vec![4usize; cols];
-    for r in header.into_iter().chain(rows.iter()) {
+    for r in rows {
         for (i, c) in r.iter().enumerate() {
-            want[i] = want[i].max(width(c).clamp(4, 40));
+            want[i] = want[i].max(width(c).min(30));
         }
     }
-    let total: usize = want.iter().sum();
-    let grid: Vec<usize> = want.iter().map(|w| w * TEXT_WIDTH / total).collect();
+    if let Some(h) = header {
+        for (i, c) in h.iter().enumerate() {
+            // A header may wrap onto two lines.
+            want[i] = want[i].max(width(c).div_ceil(2) + 2);
+        }
+    }
+    // Each column first gets room for up to 5 half-width characters of 小四 (120 twips each,
+    // plus the cell margins); what is left of the text block goes to the wider columns in
+    // proportion to how much wider they are.
+    let base: Vec<usize> = want.iter().map(|w| (*w).min(5) * 120 + 240).collect();
+    let base_sum: usize = base.iter().sum();
+    let grid: Vec<usize> = if base_sum >= TEXT_WIDTH {
+        base.iter().map(|b| b * TEXT_WIDTH / base_sum).collect()
+    } else {
+        let extra: usize = want.iter().map(|w| w.saturating_sub(5)).sum();
+        let rest = TEXT_WIDTH - base_sum;
+        let mut grid: Vec<usize> = want
+            .iter()
+            .zip(&base)
+            .map(|(w, b)| b + if extra == 0 { 0 } else { w.saturating_sub(5) * rest / extra })
+            .collect();
+        if extra == 0 {
+            let n = grid.len();
+            grid.iter_mut().for_each(|g| *g += rest / n);
+        }
+        grid
+    };
     let cell = |text: &str, w: usize, head: bool| {
         let font = if head { HEITI } else { FANGSONG };
         let p = Paragraph::new()
@@ -270,6 +295,7 @@ fn table(header: Option<&Vec<String>>, rows: &[Vec<String>]) -> Table {
     Table::new(all)
         .set_grid(grid.clone())
         .width(TEXT_WIDTH, WidthType::Dxa)
+        .layout(docx_rs::TableLayoutType::Fixed)
 }
 
 /// The body blocks as paragraphs and tables of the official format.
