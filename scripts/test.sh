@@ -3,6 +3,7 @@
 # Installs what the tests need from outside Rust first (see scripts/install-test-tools.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export JIXIAO_EXTERNAL_TESTS=1
 
 if [ -x scripts/install-test-tools.sh ]; then
   scripts/install-test-tools.sh

@@ -1,4 +1,4 @@
-//! The command line: `jixiao check`, `jixiao templates`. `main.rs` parses and calls [`run`].
+//! The command line: `jixiao check`, `jixiao templates`, `jixiao letter`. `main.rs` parses and calls [`run`].
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -84,6 +84,15 @@ pub enum Command {
     },
     /// Write the three blank forms, from the definitions, into a folder.
     Templates {
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Write a preview of the letter for one form (document number left blank), with the
+    /// annotated workbook of a return notice, into a folder. Nothing is issued or numbered.
+    Letter {
+        /// The form (.xlsx, .xls, .ods).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
@@ -266,6 +275,51 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             for kind in FormKind::ALL {
                 let path = crate::templates::write_template(&defs, kind, &out)?;
                 println!("{}", path.display());
+            }
+            Ok(0)
+        }
+        Command::Letter { file, out } => {
+            let letters = crate::letters::Letters::load(None)?;
+            let settings = crate::letters::LetterSettings::default();
+            let checker = Checker::new(defs, Limits::default());
+            let display = file.display().to_string();
+            let checked = checker.check_path(&file, &display);
+            let Some(kind) = crate::letters::LetterKind::for_result(&checked.result) else {
+                eprintln!("{display}: no letter for this file");
+                return Ok(1);
+            };
+            let department = checked
+                .result
+                .project
+                .as_ref()
+                .and_then(|p| p.department.clone())
+                .unwrap_or_else(|| "（主送单位）".to_string());
+            let file_name = file
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_else(|| display.clone());
+            let input = crate::letters::LetterInput {
+                settings: &settings,
+                defs: &checker.defs,
+                department: &department,
+                file_name: &file_name,
+                result: &checked.result,
+                form: checked.form.as_deref(),
+                number: None,
+                date: chrono::Local::now().date_naive(),
+                extra_findings: &[],
+            };
+            let letter = letters.render(&input)?;
+            std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+            let path = out.join(&letter.docx_file_name);
+            std::fs::write(&path, &letter.docx)
+                .with_context(|| format!("writing {}", path.display()))?;
+            println!("{}  {}", kind.name(), path.display());
+            if let Some((name, bytes)) = &letter.annotated_xlsx {
+                let path = out.join(crate::letters::safe_file_name(name));
+                std::fs::write(&path, bytes)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                println!("错误标注表  {}", path.display());
             }
             Ok(0)
         }

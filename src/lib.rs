@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod definitions;
 pub mod indicator;
+pub mod letters;
 pub mod mail;
 pub mod ods;
 pub mod projects;

@@ -1,0 +1,510 @@
+//! The content of a letter, from a check result and the form as read: plain data that the
+//! templates put into words. No I/O, no clock.
+
+use chrono::Datelike;
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use serde::Serialize;
+
+use super::{LetterInput, LetterKind, LetterSettings, chinese_date, doc_number_text, file_stem};
+use crate::definitions::FormKind;
+use crate::indicator::{Target, comparable, falls_short, parse_actual, parse_target};
+use crate::reader::RawForm;
+use crate::result::{Criterion, Issue};
+use crate::rules::{amount, months_elapsed, percent};
+use crate::text::normalize;
+
+/// An error or finding as the letter shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    pub sheet: String,
+    /// The cell in the department's own file, `—` where none applies.
+    pub cell: String,
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+impl Problem {
+    fn of(i: &Issue) -> Problem {
+        Problem {
+            sheet: i.sheet.clone().unwrap_or_default(),
+            cell: i.cell.clone().unwrap_or_else(|| "—".into()),
+            field: i.field.clone(),
+            code: i.code.to_string(),
+            message: i.message.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ProjectInfo {
+    pub name: String,
+    pub code: String,
+    pub department: String,
+    pub year: String,
+}
+
+/// One of the four review criteria of a declaration and what was found under it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CriterionFindings {
+    pub name: String,
+    /// Left to the reviewer's judgement (relevance and feasibility): the software cannot see it.
+    pub reviewer: bool,
+    pub findings: Vec<Problem>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReviewContent {
+    /// 通过, 修改后通过 or 不通过.
+    pub conclusion: String,
+    pub criteria: Vec<CriterionFindings>,
+}
+
+/// An indicator of a performance report that may miss its target.
+#[derive(Debug, Clone, Serialize)]
+pub struct AtRisk {
+    pub name: String,
+    pub level1: String,
+    pub level2: String,
+    pub target: String,
+    pub progress: String,
+    pub forecast: String,
+    pub likelihood: String,
+    /// Why it is at risk, in words.
+    pub why: String,
+    /// The department's stated reasons (偏差原因分析) and measures (纠偏措施).
+    pub reason: String,
+    pub correction: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MonitoringContent {
+    pub period: String,
+    pub months: String,
+    /// Time elapsed in percent (months / 12).
+    pub time_progress: String,
+    pub budget: String,
+    pub spent: String,
+    /// Execution in percent, from the amounts.
+    pub rate: String,
+    /// Execution behind time elapsed by more than the configured margin.
+    pub lagging: bool,
+    /// Percentage points behind time elapsed (negative: ahead).
+    pub gap: String,
+    pub at_risk: Vec<AtRisk>,
+}
+
+/// An indicator (or the budget execution) that lost points in the verified score.
+#[derive(Debug, Clone, Serialize)]
+pub struct LostPoints {
+    pub name: String,
+    pub target: String,
+    pub actual: String,
+    pub weight: String,
+    pub claimed: String,
+    pub computed: String,
+    pub lost: String,
+    /// How the verified points were found.
+    pub explanation: String,
+    /// The department's own explanation (偏差原因分析及改进措施).
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EvaluationContent {
+    pub claimed: String,
+    pub claimed_grade: String,
+    pub computed: String,
+    pub grade: String,
+    pub execution_rate: String,
+    pub execution_score: String,
+    pub execution_weight: String,
+    /// The department's score or grade differs from the verified one.
+    pub differs: bool,
+    pub lost: Vec<LostPoints>,
+    /// How the verified grade is used in next year's budget.
+    pub budget_use: String,
+}
+
+/// Everything a letter template can use.
+#[derive(Debug, Clone, Serialize)]
+pub struct LetterContent {
+    pub kind: LetterKind,
+    pub kind_name: String,
+    pub settings: LetterSettings,
+    /// 发文字号 as printed (blank number in a preview).
+    pub number: String,
+    pub preview: bool,
+    pub date: String,
+    /// The date by which a corrected or revised form is due.
+    pub deadline: String,
+    pub department: String,
+    pub file_name: String,
+    /// The form's name (`绩效目标申报表`) and full title (`项目支出绩效目标申报表`).
+    pub form_name: String,
+    pub form_title: String,
+    pub project: ProjectInfo,
+    /// The annotated workbook that goes with a return notice.
+    pub annotated_file: Option<String>,
+    pub errors: Vec<Problem>,
+    /// Findings of the check and those the daemon added, except a declaration's review findings
+    /// (which are under `review`).
+    pub findings: Vec<Problem>,
+    pub review: Option<ReviewContent>,
+    pub monitoring: Option<MonitoringContent>,
+    pub evaluation: Option<EvaluationContent>,
+}
+
+/// A number as the letter prints it: at most 2 decimals, no trailing zeros.
+pub fn show_f64(x: f64) -> String {
+    let r = (x * 100.0).round() / 100.0;
+    let r = if r == 0.0 { 0.0 } else { r };
+    format!("{r}")
+}
+
+fn show_dec(d: Decimal) -> String {
+    crate::score::round2(d).normalize().to_string()
+}
+
+/// The annotated workbook's file name for a returned file.
+pub fn annotated_name(file_name: &str) -> String {
+    format!("{}（错误标注）.xlsx", file_stem(file_name))
+}
+
+/// Builds the content of a letter of the given kind.
+pub fn build(input: &LetterInput, kind: LetterKind) -> LetterContent {
+    let r = input.result;
+    let year = input.date.year();
+    let form_def = r.form.map(|k| input.defs.form(k));
+    let project = r
+        .project
+        .as_ref()
+        .map(|p| ProjectInfo {
+            name: p.name.clone().unwrap_or_default(),
+            code: p.code.clone().unwrap_or_default(),
+            department: p.department.clone().unwrap_or_default(),
+            year: p.year.map(|y| y.to_string()).unwrap_or_default(),
+        })
+        .unwrap_or_default();
+    let deadline = input
+        .date
+        .checked_add_days(chrono::Days::new(u64::from(input.settings.revision_days)))
+        .unwrap_or(input.date);
+    let review_codes: Vec<&str> = r
+        .review
+        .as_ref()
+        .map(|rv| rv.findings.iter().map(|f| f.code).collect())
+        .unwrap_or_default();
+    let mut findings: Vec<Problem> = r
+        .warnings
+        .iter()
+        .filter(|w| !review_codes.contains(&w.code))
+        .map(Problem::of)
+        .collect();
+    let review = (kind == LetterKind::TargetReview).then(|| review_content(input));
+    if kind != LetterKind::TargetReview {
+        findings.extend(input.extra_findings.iter().map(Problem::of));
+    }
+    LetterContent {
+        kind,
+        kind_name: kind.name().into(),
+        settings: input.settings.clone(),
+        number: doc_number_text(&input.settings.agency, year, input.number),
+        preview: input.number.is_none(),
+        date: chinese_date(input.date),
+        deadline: chinese_date(deadline),
+        department: input.department.to_string(),
+        file_name: input.file_name.to_string(),
+        form_name: form_def.map(|d| d.name.clone()).unwrap_or_default(),
+        form_title: form_def.map(|d| d.titles[0].clone()).unwrap_or_default(),
+        project,
+        annotated_file: (kind == LetterKind::ReturnNotice && input.form.is_some())
+            .then(|| annotated_name(input.file_name)),
+        errors: r.errors.iter().map(Problem::of).collect(),
+        findings,
+        review,
+        monitoring: (kind == LetterKind::MonitoringOpinion)
+            .then(|| input.form.map(|f| monitoring_content(input, f)))
+            .flatten(),
+        evaluation: (kind == LetterKind::EvaluationFeedback)
+            .then(|| evaluation_content(input))
+            .flatten(),
+    }
+}
+
+fn review_content(input: &LetterInput) -> ReviewContent {
+    let rv = input.result.review.as_ref();
+    let all: Vec<&Issue> = rv
+        .map(|r| r.findings.iter().collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .chain(input.extra_findings.iter())
+        .collect();
+    let criteria = [
+        (Criterion::Relevance, "绩效目标与部门职能的相关性", true),
+        (Criterion::Feasibility, "实施方案的可行性", true),
+        (Criterion::Indicators, "绩效指标的合理性", false),
+        (Criterion::Funds, "资金测算的合理性", false),
+    ]
+    .into_iter()
+    .map(|(c, name, reviewer)| CriterionFindings {
+        name: name.into(),
+        reviewer,
+        findings: all
+            .iter()
+            .filter(|i| i.criterion.unwrap_or(Criterion::Indicators) == c)
+            .map(|i| Problem::of(i))
+            .collect(),
+    })
+    .collect();
+    ReviewContent {
+        conclusion: rv.map(|r| r.conclusion.clone()).unwrap_or_default(),
+        criteria,
+    }
+}
+
+fn monitoring_content(input: &LetterInput, form: &RawForm) -> MonitoringContent {
+    let fw = &input.defs.framework;
+    let months = months_elapsed(form);
+    let budget = amount(&form.fund("total", "budget")).ok().flatten();
+    let spent = amount(&form.fund("total", "spent")).ok().flatten();
+    let rate = match (budget, spent) {
+        (Some(b), Some(s)) if b > Decimal::ZERO => Some(s / b * Decimal::ONE_HUNDRED),
+        _ => percent(&form.fund("total", "rate")),
+    };
+    let elapsed = months.map(|m| Decimal::from(m) * Decimal::ONE_HUNDRED / Decimal::from(12));
+    let gap = match (elapsed, rate) {
+        (Some(e), Some(r)) => Some(e - r),
+        _ => None,
+    };
+    let certain = normalize(&fw.monitoring.likelihood_certain);
+    let at_risk = form
+        .indicators
+        .iter()
+        .filter_map(|row| {
+            let cost = fw.is_cost(&row.get("level2").norm());
+            let short = match parse_target(&row.get("target"), cost, fw) {
+                Some(Target::Quantitative {
+                    comparator,
+                    quantity,
+                }) => parse_actual(&row.get("forecast")).is_some_and(|(actual, _)| {
+                    comparable(&quantity, &actual)
+                        && falls_short(comparator, quantity.value, actual.value)
+                }),
+                _ => false,
+            };
+            let likelihood = row.get("likelihood");
+            let uncertain = !likelihood.is_empty() && likelihood.norm() != certain;
+            if !short && !uncertain {
+                return None;
+            }
+            let text = |k: &str| row.get(k).text().unwrap_or_default();
+            let mut why = Vec::new();
+            if short {
+                why.push(format!(
+                    "全年预计完成{}，达不到年度指标值{}",
+                    text("forecast"),
+                    text("target")
+                ));
+            }
+            if uncertain {
+                why.push(format!("完成目标可能性为“{}”", text("likelihood")));
+            }
+            Some(AtRisk {
+                name: text("level3"),
+                level1: text("level1"),
+                level2: text("level2"),
+                target: text("target"),
+                progress: text("progress"),
+                forecast: text("forecast"),
+                likelihood: text("likelihood"),
+                why: why.join("，"),
+                reason: text("reason"),
+                correction: text("correction"),
+            })
+        })
+        .collect();
+    let lag = Decimal::try_from(fw.monitoring.execution_lag_points).unwrap_or_default();
+    MonitoringContent {
+        period: form.field("period").text().unwrap_or_default(),
+        months: months.map(|m| m.to_string()).unwrap_or_default(),
+        time_progress: elapsed.map(show_dec).unwrap_or_default(),
+        budget: budget.map(show_dec).unwrap_or_default(),
+        spent: spent.map(show_dec).unwrap_or_default(),
+        rate: rate.map(show_dec).unwrap_or_default(),
+        lagging: gap.is_some_and(|g| g > lag),
+        gap: gap.map(show_dec).unwrap_or_default(),
+        at_risk,
+    }
+}
+
+fn evaluation_content(input: &LetterInput) -> Option<EvaluationContent> {
+    let s = input.result.score.as_ref()?;
+    let reason_of = |name: &str| -> String {
+        input
+            .form
+            .and_then(|f| {
+                f.indicators
+                    .iter()
+                    .find(|r| r.get("level3").text().as_deref() == Some(name))
+            })
+            .and_then(|r| r.get("improvement").text())
+            .unwrap_or_default()
+    };
+    let exec_weight = input
+        .form
+        .filter(|f| f.kind == FormKind::SelfEvaluation)
+        .map(|f| crate::rules::execution_weight(f, input.defs))
+        .and_then(|d| d.to_f64())
+        .unwrap_or(input.defs.framework.score.execution_weight);
+    let mut lost = Vec::new();
+    if s.execution_score < exec_weight - 0.005 {
+        lost.push(LostPoints {
+            name: "预算执行率".into(),
+            target: "100%".into(),
+            actual: format!("{}%", show_f64(s.execution_rate)),
+            weight: show_f64(exec_weight),
+            claimed: input
+                .form
+                .and_then(|f| crate::rules::points(&f.fund("total", "score")))
+                .map(show_dec)
+                .unwrap_or_else(|| "—".into()),
+            computed: show_f64(s.execution_score),
+            lost: show_f64(exec_weight - s.execution_score),
+            explanation: format!(
+                "{}分×预算执行率{}%",
+                show_f64(exec_weight),
+                show_f64(s.execution_rate)
+            ),
+            reason: input
+                .form
+                .and_then(|f| f.fund("total", "reason").text())
+                .unwrap_or_default(),
+        });
+    }
+    for i in &s.indicators {
+        if i.computed < i.weight - 0.005 {
+            lost.push(LostPoints {
+                name: i.name.clone(),
+                target: i.target.clone(),
+                actual: i.actual.clone(),
+                weight: show_f64(i.weight),
+                claimed: show_f64(i.claimed),
+                computed: show_f64(i.computed),
+                lost: show_f64(i.weight - i.computed),
+                explanation: i.explanation.clone(),
+                reason: reason_of(&i.name),
+            });
+        }
+    }
+    let claimed_grade = s.claimed_grade.clone().unwrap_or_default();
+    let differs = s.claimed.is_some_and(|c| (c - s.computed).abs() > 0.005)
+        || (!claimed_grade.is_empty() && normalize(&claimed_grade) != normalize(&s.grade));
+    Some(EvaluationContent {
+        claimed: s.claimed.map(show_f64).unwrap_or_else(|| "未填".into()),
+        claimed_grade: if claimed_grade.is_empty() {
+            "未填".into()
+        } else {
+            claimed_grade
+        },
+        computed: show_f64(s.computed),
+        grade: s.grade.clone(),
+        execution_rate: show_f64(s.execution_rate),
+        execution_score: show_f64(s.execution_score),
+        execution_weight: show_f64(exec_weight),
+        differs,
+        lost,
+        budget_use: input
+            .settings
+            .budget_use
+            .get(&s.grade)
+            .cloned()
+            .unwrap_or_default(),
+    })
+}
+
+/// A sample of each kind's content, used to check the templates at start-up.
+pub fn sample(kind: LetterKind, settings: &LetterSettings) -> LetterContent {
+    let p = |code: &str, msg: &str| Problem {
+        sheet: "绩效目标申报表".into(),
+        cell: "E8".into(),
+        field: "年度资金总额".into(),
+        code: code.into(),
+        message: msg.into(),
+    };
+    LetterContent {
+        kind,
+        kind_name: kind.name().into(),
+        settings: settings.clone(),
+        number: doc_number_text(&settings.agency, 2026, Some(1)),
+        preview: false,
+        date: "2026年11月25日".into(),
+        deadline: "2026年12月5日".into(),
+        department: "吉林省农业农村厅".into(),
+        file_name: "样例.xlsx".into(),
+        form_name: "绩效目标申报表".into(),
+        form_title: "项目支出绩效目标申报表".into(),
+        project: ProjectInfo {
+            name: "样例项目".into(),
+            code: "22000026000101".into(),
+            department: "吉林省农业农村厅".into(),
+            year: "2026".into(),
+        },
+        annotated_file: Some("样例（错误标注）.xlsx".into()),
+        errors: vec![p("total_mismatch", "样例错误")],
+        findings: vec![p("execution_lag", "样例发现")],
+        review: Some(ReviewContent {
+            conclusion: "修改后通过".into(),
+            criteria: vec![CriterionFindings {
+                name: "绩效指标的合理性".into(),
+                reviewer: false,
+                findings: vec![p("vague_target", "样例")],
+            }],
+        }),
+        monitoring: Some(MonitoringContent {
+            period: "1-7月".into(),
+            months: "7".into(),
+            time_progress: "58.33".into(),
+            budget: "1200".into(),
+            spent: "300".into(),
+            rate: "25".into(),
+            lagging: true,
+            gap: "33.33".into(),
+            at_risk: vec![AtRisk {
+                name: "样例指标".into(),
+                level1: "产出指标".into(),
+                level2: "数量指标".into(),
+                target: "≥3000人次".into(),
+                progress: "1000人次".into(),
+                forecast: "2500人次".into(),
+                likelihood: "有可能".into(),
+                why: "样例".into(),
+                reason: "样例原因".into(),
+                correction: "样例措施".into(),
+            }],
+        }),
+        evaluation: Some(EvaluationContent {
+            claimed: "98".into(),
+            claimed_grade: "优".into(),
+            computed: "96.45".into(),
+            grade: "优".into(),
+            execution_rate: "95.98".into(),
+            execution_score: "9.6".into(),
+            execution_weight: "10".into(),
+            differs: true,
+            lost: vec![LostPoints {
+                name: "样例指标".into(),
+                target: "≥3000人次".into(),
+                actual: "2800人次".into(),
+                weight: "10".into(),
+                claimed: "10".into(),
+                computed: "9.33".into(),
+                lost: "0.67".into(),
+                explanation: "样例".into(),
+                reason: "样例原因".into(),
+            }],
+            budget_use: "样例".into(),
+        }),
+    }
+}

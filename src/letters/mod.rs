@@ -1,0 +1,246 @@
+//! Official letters: what the finance office signs and sends after a form is processed.
+//!
+//! - [`LetterKind`] says which letter a result calls for: 退回修改通知 for a rejected form,
+//!   绩效目标审核意见, 绩效监控意见 or 绩效评价结果反馈函 for an accepted one.
+//! - [`content`] turns a [`CheckResult`] and its [`RawForm`] into the letter's content (plain data,
+//!   no I/O); the wording lives in the templates of `letters/` ([`templates`]), written in a small
+//!   Markdown subset ([`markup`]).
+//! - [`docx`] writes the official letter format (GB/T 9704-2012) with docx-rs, put into schema order
+//!   by [`schema_order`]; [`annotate`] writes the workbook that goes back with a return notice.
+//! - [`numbers`] hands out document numbers from SQLite when a letter is issued.
+
+pub mod annotate;
+pub mod content;
+pub mod docx;
+pub mod markup;
+pub mod numbers;
+pub mod schema_order;
+pub mod templates;
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use crate::definitions::{Definitions, FormKind};
+use crate::reader::RawForm;
+use crate::result::{CheckResult, Issue};
+
+pub use templates::{LetterError, Letters, NoticeKind};
+
+/// The four letters the finance office sends about a form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LetterKind {
+    /// 退回修改通知: a rejected form goes back with every error and an annotated workbook.
+    ReturnNotice,
+    /// 绩效目标审核意见: an accepted target declaration.
+    TargetReview,
+    /// 绩效监控意见: an accepted performance report.
+    MonitoringOpinion,
+    /// 绩效评价结果反馈函: an accepted self-evaluation.
+    EvaluationFeedback,
+}
+
+impl LetterKind {
+    pub const ALL: [LetterKind; 4] = [
+        LetterKind::ReturnNotice,
+        LetterKind::TargetReview,
+        LetterKind::MonitoringOpinion,
+        LetterKind::EvaluationFeedback,
+    ];
+
+    /// The letter a checked file calls for. None for files that are no letter's business: a lock
+    /// or temp file, or a file that is not there.
+    pub fn for_result(result: &CheckResult) -> Option<LetterKind> {
+        if !result.accepted() {
+            let only_noise = result
+                .errors
+                .iter()
+                .all(|e| matches!(e.code, "lock_file" | "file_not_found"));
+            return (!only_noise).then_some(LetterKind::ReturnNotice);
+        }
+        Some(match result.form? {
+            FormKind::TargetDeclaration => LetterKind::TargetReview,
+            FormKind::PerformanceReport => LetterKind::MonitoringOpinion,
+            FormKind::SelfEvaluation => LetterKind::EvaluationFeedback,
+        })
+    }
+
+    /// The identifier used for template files and in the database: `return_notice`, ….
+    pub fn id(self) -> &'static str {
+        match self {
+            LetterKind::ReturnNotice => "return_notice",
+            LetterKind::TargetReview => "target_review",
+            LetterKind::MonitoringOpinion => "monitoring_opinion",
+            LetterKind::EvaluationFeedback => "evaluation_feedback",
+        }
+    }
+
+    /// The kind's name as printed: `退回修改通知`, ….
+    pub fn name(self) -> &'static str {
+        match self {
+            LetterKind::ReturnNotice => "退回修改通知",
+            LetterKind::TargetReview => "绩效目标审核意见",
+            LetterKind::MonitoringOpinion => "绩效监控意见",
+            LetterKind::EvaluationFeedback => "绩效评价结果反馈函",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<LetterKind> {
+        LetterKind::ALL.into_iter().find(|k| k.id() == id)
+    }
+}
+
+/// What the letters need to know about the issuing office. Embedded in the daemon's config as a
+/// `[letters]` table; every key is optional and defaults to the Jilin finance department.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LetterSettings {
+    /// 发文机关标志: the issuing office's name in red at the top of page 1.
+    pub office: String,
+    /// 机关代字 of the document numbers: `吉财绩函` gives `吉财绩函〔2026〕12号`.
+    pub agency: String,
+    /// 发文机关署名 above the date.
+    pub signature: String,
+    /// 抄送机关, printed in the 版记.
+    pub cc: Vec<String>,
+    /// The line that tells a department whom to ask.
+    pub contact: String,
+    /// Days a department has to send a corrected or revised form.
+    pub revision_days: u32,
+    /// How each grade is used in next year's budget (优, 良, 中, 差).
+    pub budget_use: BTreeMap<String, String>,
+}
+
+impl Default for LetterSettings {
+    fn default() -> LetterSettings {
+        let budget_use = [
+            ("优", "在安排下一年度预算时予以优先保障"),
+            ("良", "下一年度预算原则上按申报数安排"),
+            ("中", "下一年度预算适当压减"),
+            ("差", "下一年度预算予以压减或暂停安排，并限期整改"),
+        ]
+        .into_iter()
+        .map(|(g, w)| (g.to_string(), w.to_string()))
+        .collect();
+        LetterSettings {
+            office: "吉林省财政厅".into(),
+            agency: "吉财绩函".into(),
+            signature: "吉林省财政厅".into(),
+            cc: vec!["省审计厅".into()],
+            contact: "联系单位：吉林省财政厅预算绩效管理处".into(),
+            revision_days: 10,
+            budget_use,
+        }
+    }
+}
+
+/// Everything a letter is written from. `number` is None for a preview: the letter then shows the
+/// 机关代字 and year with the number left blank.
+#[derive(Debug, Clone, Copy)]
+pub struct LetterInput<'a> {
+    pub settings: &'a LetterSettings,
+    pub defs: &'a Definitions,
+    /// 主送机关: the department the letter goes to.
+    pub department: &'a str,
+    /// The file the letter answers, as the department named it.
+    pub file_name: &'a str,
+    pub result: &'a CheckResult,
+    pub form: Option<&'a RawForm>,
+    pub number: Option<u32>,
+    /// 成文日期; the renderer never reads the clock.
+    pub date: NaiveDate,
+    /// Findings the daemon adds (for example a comparison with the approved declaration).
+    pub extra_findings: &'a [Issue],
+}
+
+/// A letter ready to send or to keep.
+#[derive(Debug, Clone)]
+pub struct RenderedLetter {
+    pub kind: LetterKind,
+    pub title: String,
+    /// `吉财绩函〔2026〕12号`, or `吉财绩函〔2026〕  号` for a preview.
+    pub doc_number_text: String,
+    pub docx: Vec<u8>,
+    pub docx_file_name: String,
+    /// A return notice's annotated workbook: its file name and bytes.
+    pub annotated_xlsx: Option<(String, Vec<u8>)>,
+    pub email_subject: String,
+    pub email_body: String,
+}
+
+/// 发文字号: `吉财绩函〔2026〕12号`; with no number, the blank of a preview `吉财绩函〔2026〕  号`.
+pub fn doc_number_text(agency: &str, year: i32, number: Option<u32>) -> String {
+    match number {
+        Some(n) => format!("{agency}〔{year}〕{n}号"),
+        None => format!("{agency}〔{year}〕  号"),
+    }
+}
+
+/// 成文日期 in Arabic numerals: `2026年11月25日`.
+pub fn chinese_date(date: NaiveDate) -> String {
+    format!("{}年{}月{}日", date.year(), date.month(), date.day())
+}
+
+/// A file name without characters that Windows, macOS or Linux refuse.
+pub fn safe_file_name(name: &str) -> String {
+    name.chars()
+        .map(|c| match c {
+            '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' => '_',
+            c if c.is_control() => '_',
+            c => c,
+        })
+        .collect()
+}
+
+/// The file name without its folder and extension.
+pub fn file_stem(file_name: &str) -> String {
+    let base = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name);
+    match base.rsplit_once('.') {
+        Some((stem, _)) if !stem.is_empty() => stem.to_string(),
+        _ => base.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_text_and_preview_blank() {
+        assert_eq!(
+            doc_number_text("吉财绩函", 2026, Some(12)),
+            "吉财绩函〔2026〕12号"
+        );
+        assert_eq!(
+            doc_number_text("吉财绩函", 2026, None),
+            "吉财绩函〔2026〕  号"
+        );
+    }
+
+    #[test]
+    fn date_in_arabic_numerals_without_padding() {
+        let d = NaiveDate::from_ymd_opt(2026, 3, 5).unwrap();
+        assert_eq!(chinese_date(d), "2026年3月5日");
+    }
+
+    #[test]
+    fn settings_from_a_partial_table_keep_the_defaults() {
+        let s: LetterSettings = toml::from_str("agency = \"长财绩函\"\ncc = []").unwrap();
+        assert_eq!(s.agency, "长财绩函");
+        assert!(s.cc.is_empty());
+        assert_eq!(s.office, "吉林省财政厅");
+        assert_eq!(s.budget_use.len(), 4);
+        assert!(toml::from_str::<LetterSettings>("agnecy = \"x\"").is_err());
+    }
+
+    #[test]
+    fn file_names() {
+        assert_eq!(
+            file_stem("dir/农业农村厅-绩效自评表.xlsx"),
+            "农业农村厅-绩效自评表"
+        );
+        assert_eq!(safe_file_name("a/b:c"), "a_b_c");
+    }
+}
