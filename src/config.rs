@@ -40,6 +40,12 @@ pub struct Config {
     pub deadlines: Vec<crate::reminders::Deadline>,
     #[serde(default)]
     pub reminders: crate::reminders::ReminderSettings,
+    /// The issuing office, its 机关代字, 抄送 and signature, budget use by grade.
+    #[serde(default)]
+    pub letters: crate::letters::LetterSettings,
+    /// Letter templates folder; the built-in `letters/` when absent.
+    #[serde(default)]
+    pub letters_dir: Option<PathBuf>,
     /// Mail delivery; with no `[mail.smtp]`, messages are written as `.eml` files.
     #[serde(default)]
     pub mail: crate::mail::MailSettings,
@@ -186,8 +192,13 @@ impl Config {
                 *p = base.join(&*p);
             }
         }
-        if let Some(f) = cfg.forms_dir.as_mut().filter(|f| f.is_relative()) {
-            *f = base.join(&*f);
+        for f in [&mut cfg.forms_dir, &mut cfg.letters_dir]
+            .into_iter()
+            .flatten()
+        {
+            if f.is_relative() {
+                *f = base.join(&*f);
+            }
         }
         if cfg.mail.outbox_dir.is_relative() {
             cfg.mail.outbox_dir = base.join(&cfg.mail.outbox_dir);
@@ -334,6 +345,7 @@ reports_dir = "reports"
 # Decision files of the finance office (approving a 修改后通过 declaration). Not a department's.
 decisions_dir = "决定"
 # forms_dir = "forms"          # form definitions; the built-in ones when absent
+# letters_dir = "letters"      # letter templates; the built-in ones when absent
 
 [folders]
 accepted = "已受理"             # accepted originals and the letters answering them
@@ -351,6 +363,14 @@ unreadable_retry_ms = 10000    # an unreadable file is tried once more after thi
 name = "吉林省财政厅绩效管理处"
 emails = ["jixiao@czt.jl.example.cn"]
 copy_letters = true
+
+[letters]
+office = "吉林省财政厅"          # 发文机关标志, in red on page 1
+agency = "吉财绩函"             # 机关代字: 吉财绩函〔2026〕12号
+signature = "吉林省财政厅"
+cc = ["省审计厅"]               # 抄送
+contact = "联系单位：吉林省财政厅预算绩效管理处"
+revision_days = 10             # days a department has to send a corrected form
 
 [mail]
 # With no [mail.smtp], every message is written as an .eml file into outbox_dir.

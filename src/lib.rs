@@ -6,6 +6,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod definitions;
+pub mod dispatch;
 pub mod indicator;
 pub mod letters;
 pub mod mail;

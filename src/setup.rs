@@ -268,6 +268,9 @@ pub fn history(
                     detail.push_str(&format!(" 擅自调整绩效目标{adjusted}处"));
                 }
             }
+            if let Some((_, number, title)) = crate::dispatch::letter_of(conn, r.id)? {
+                detail.push_str(&format!(" 复函：{number}《{title}》"));
+            }
             if approved == Some(r.id) {
                 detail.push_str(" [批复目标]");
             }

@@ -56,6 +56,7 @@ fn migrate(conn: &Connection) -> anyhow::Result<()> {
     conn.execute_batch(SCHEMA)?;
     crate::projects::migrate(conn)?;
     crate::reminders::migrate(conn)?;
+    crate::dispatch::migrate(conn)?;
     crate::mail::outbox::migrate(conn)?;
     Ok(())
 }

@@ -120,6 +120,7 @@ pub struct Daemon {
     stop: Arc<AtomicBool>,
     /// The mail sender thread, nudged after each recorded submission.
     sender: Option<crate::mail::Sender>,
+    letters: crate::letters::Letters,
 }
 
 fn now_text() -> String {
@@ -139,6 +140,8 @@ impl Daemon {
         std::fs::create_dir_all(cfg.archive_dir())
             .with_context(|| format!("creating {}", cfg.archive_dir().display()))?;
         let conn = store::open(&cfg.database())?;
+        let letters = crate::letters::Letters::load(cfg.letters_dir.as_deref())
+            .context("loading the letter templates")?;
         Ok(Daemon {
             cfg,
             checker,
@@ -148,6 +151,7 @@ impl Daemon {
             refused: HashMap::new(),
             stop,
             sender: None,
+            letters,
         })
     }
 
@@ -231,6 +235,58 @@ impl Daemon {
         Ok(())
     }
 
+    /// Queues the reminders (催报通知) due today, each once, to the departments that owe a form.
+    fn send_reminders(&mut self) -> anyhow::Result<()> {
+        let today = crate::reminders::today();
+        let due = crate::reminders::due_reminders(&self.conn, &self.cfg, today)?;
+        if due.is_empty() {
+            return Ok(());
+        }
+        let tx = self.conn.transaction()?;
+        for n in &due {
+            let dept = self
+                .cfg
+                .department_by_code(&n.department_code)
+                .context("a reminder for a configured department")?;
+            let (subject, body) = self.letters.render_notice(
+                crate::letters::NoticeKind::Reminder,
+                &self.cfg.letters,
+                n,
+            )?;
+            let cc = if self.cfg.finance.copy_notices {
+                self.cfg.finance.emails.clone()
+            } else {
+                Vec::new()
+            };
+            let to = if dept.emails.is_empty() {
+                self.cfg.finance.emails.clone()
+            } else {
+                dept.emails.clone()
+            };
+            let outbox_id = if to.is_empty() {
+                None
+            } else {
+                Some(crate::mail::outbox::enqueue(
+                    &tx,
+                    &crate::mail::OutgoingMessage {
+                        to,
+                        cc,
+                        subject,
+                        body,
+                        attachments: Vec::new(),
+                        kind: "reminder".into(),
+                        reference: format!("{}-{}-{}", n.year, n.form, n.label),
+                    },
+                )?)
+            };
+            crate::reminders::record_sent(&tx, n, today, outbox_id)?;
+            info!(department = %n.department_code, form = %n.form, label = %n.label, "reminder queued");
+        }
+        tx.commit()?;
+        self.wake_sender();
+        Ok(())
+    }
+
     fn wake_sender(&self) {
         if let Some(s) = &self.sender {
             s.wake();
@@ -250,6 +306,9 @@ impl Daemon {
     fn scan(&mut self) {
         if let Err(e) = crate::projects::process_decisions(&self.conn, &self.cfg, &now_text()) {
             warn!(error = %format!("{e:#}"), "reading decision files failed");
+        }
+        if let Err(e) = self.send_reminders() {
+            warn!(error = %format!("{e:#}"), "sending reminders failed");
         }
         let folders: Vec<PathBuf> = self
             .cfg
@@ -499,6 +558,7 @@ impl Daemon {
             .map(|f| serde_json::to_string(&crate::record::FormRecord::from_form(f)))
             .transpose()?;
         let received_at = now_text();
+        let dept = self.department(&inbox.department).clone();
         let tx = self.conn.transaction()?;
         let id = store::record(
             &tx,
@@ -519,6 +579,28 @@ impl Daemon {
                 form_json: form_json.as_deref(),
                 duplicate_of,
                 archive_path: &archive_rel,
+            },
+        )?;
+        let first = duplicate_of.and_then(|id| {
+            earlier
+                .iter()
+                .find(|s| s.id == id)
+                .map(|s| (id, s.received_at.clone()))
+        });
+        crate::dispatch::dispatch(
+            &tx,
+            &crate::dispatch::Dispatch {
+                cfg: &self.cfg,
+                letters: &self.letters,
+                defs: &self.checker.defs,
+                department: &dept,
+                submission_id: id,
+                file_name: &file_name,
+                received_at: &received_at,
+                today: crate::reminders::today(),
+                checked: checked.as_ref().map(|c| (&c.result, c.form.as_deref())),
+                duplicate_of: first,
+                project_key: project_key.as_deref(),
             },
         )?;
         tx.commit()?;
@@ -610,6 +692,13 @@ impl Daemon {
         // A stable, unique name: the submission number in front of the original name.
         let dest_name = format!("{}-{}", s.id, safe_file_name(&s.file_name));
         let dest = dest_dir.join(&dest_name);
+        // The letter (and a return notice's annotated workbook) appear beside the original.
+        for (name, bytes) in crate::dispatch::answers(&self.conn, s.id)? {
+            let path = dest_dir.join(format!("{}-{}", s.id, name));
+            if !path.exists() {
+                write_atomic(&path, &bytes)?;
+            }
+        }
         if s.outcome != "accepted" {
             let reasons = reasons_text(s);
             write_atomic(

@@ -164,6 +164,11 @@ fn one_project_through_the_year() {
     }
     assert!(out.contains("审核结论：修改后通过"), "{out}");
     assert!(out.contains("[批复目标]"), "{out}");
+    assert!(out.contains("复函：吉财绩函〔2026〕"), "{out}");
+    assert!(
+        out.contains("《关于基层农技推广体系改革与建设补助项目绩效评价结果的反馈函》"),
+        "{out}"
+    );
     assert!(out.contains("核定96.45分（优）"), "{out}");
     assert!(out.contains("擅自调整绩效目标"), "{out}");
     let (code, _) = s.jixiao(&["history", "不存在的项目"]);
@@ -191,4 +196,128 @@ fn approve_command() {
     assert!(out.contains("approved the declaration #1"), "{out}");
     let (_, w) = s.submit("crossform/监控表-调低指标值.xlsx", "监控表2.xlsx");
     assert!(codes(&w).contains(&"target_changed"), "{w:?}");
+}
+
+/// Parses every .eml the daemon wrote (no SMTP configured): (kind from the file name, subject,
+/// body, recipients).
+fn mails(s: &Setup) -> Vec<(String, String, String, Vec<String>)> {
+    let dir = s.dir.join("outbox");
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    names.sort();
+    names
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .map(|p| {
+            let raw = std::fs::read(p).unwrap();
+            let m = mail_parser::MessageParser::default().parse(&raw).unwrap();
+            let kind = p
+                .file_stem()
+                .unwrap()
+                .to_string_lossy()
+                .split_once('-')
+                .unwrap()
+                .1
+                .to_string();
+            let to = m
+                .to()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.address().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            (
+                kind,
+                m.subject().unwrap_or("").to_string(),
+                m.body_text(0).map(|b| b.to_string()).unwrap_or_default(),
+                to,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn reminders_from_the_daemon_on_chosen_days() {
+    let s = Setup::new();
+    let run_on = |day: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_jixiao"))
+            .args(["watch", "--once", "--config"])
+            .arg(s.dir.join("jixiao.toml"))
+            .env("JIXIAO_LOG", "warn")
+            .env("JIXIAO_TODAY", day)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run_on("2026-03-20");
+    assert!(mails(&s).is_empty(), "nothing is due yet");
+    run_on("2026-03-24");
+    let m = mails(&s);
+    assert_eq!(m.len(), 2, "{m:?}");
+    assert!(m.iter().all(|(k, subject, _, _)| k == "reminder"
+        && subject.contains("催报通知：项目支出绩效目标申报表")));
+    let nyt = m
+        .iter()
+        .find(|x| x.3 == ["jixiao@nyt.jl.example.cn"])
+        .expect("to 农业农村厅 only");
+    assert!(nyt.2.starts_with("吉林省农业农村厅："), "{}", nyt.2);
+    assert!(
+        nyt.2.contains("报送期限为2026年3月31日（还有7天）"),
+        "{}",
+        nyt.2
+    );
+    run_on("2026-03-24");
+    run_on("2026-03-25");
+    assert_eq!(mails(&s).len(), 2, "each reminder once");
+
+    // 农业农村厅 declares; its receipt and review opinion go out with it.
+    let (outcome, _) = s.submit("examples/农业农村厅-绩效目标申报表.xlsx", "申报表.xlsx");
+    assert_eq!(outcome, "accepted");
+    let m = mails(&s);
+    let kinds: Vec<&str> = m.iter().map(|x| x.0.as_str()).collect();
+    assert!(kinds.ends_with(&["receipt", "target_review"]), "{kinds:?}");
+    let review = m.iter().find(|x| x.0 == "target_review").unwrap();
+    assert!(review.1.contains("绩效目标审核意见"), "{}", review.1);
+    assert!(review.2.contains("吉财绩函〔2026〕1号"), "{}", review.2);
+
+    // After the deadline only 教育厅 is reminded, as overdue.
+    run_on("2026-04-01");
+    let m = mails(&s);
+    let last = m.last().unwrap();
+    assert_eq!(last.0, "reminder");
+    assert_eq!(last.3, ["jixiao@jyt.jl.example.cn"]);
+    assert!(last.1.contains("逾期未报"), "{}", last.1);
+
+    // Before the report's deadline, the approved project is listed by name.
+    run_on("2026-08-08");
+    let m = mails(&s);
+    let last = m.last().unwrap();
+    assert!(last.1.contains("项目支出绩效运行监控表"), "{}", last.1);
+    assert!(
+        last.2.contains("基层农技推广体系改革与建设补助项目"),
+        "{}",
+        last.2
+    );
+    assert_eq!(last.3, ["jixiao@nyt.jl.example.cn"]);
+
+    // status lists the overdue department.
+    let out = Command::new(env!("CARGO_BIN_EXE_jixiao"))
+        .args(["status", "--config"])
+        .arg(s.dir.join("jixiao.toml"))
+        .env("JIXIAO_TODAY", "2026-08-20")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("overdue:"), "{text}");
+    assert!(
+        text.contains("吉林省教育厅: 项目支出绩效目标申报表"),
+        "{text}"
+    );
+    assert!(text.contains("吉林省农业农村厅: 项目支出绩效运行监控表 2026年 due 2026-08-15（基层农技推广体系改革与建设补助项目）"), "{text}");
 }

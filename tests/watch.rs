@@ -120,6 +120,14 @@ impl Setup {
     }
 }
 
+/// The originals among the files of an output folder (not letters, reasons or annotated copies).
+fn originals(names: &[String]) -> usize {
+    names
+        .iter()
+        .filter(|f| f.ends_with(".xlsx") && !f.ends_with("（错误标注）.xlsx"))
+        .count()
+}
+
 struct Running(Child);
 
 impl Drop for Running {
@@ -200,7 +208,7 @@ fn copy_slow_write_rename_and_file_present_at_start() {
     assert_eq!(by_name("教育厅 自评.xlsx"), "accepted");
     assert_eq!(outcomes.iter().filter(|o| **o == "accepted").count(), 4);
     assert!(!sub.join("重命名.xlsx").exists());
-    assert_eq!(s.files_in("农业农村厅", "已受理").len(), 3);
+    assert_eq!(originals(&s.files_in("农业农村厅", "已受理")), 3);
     // The archive keeps a copy of every received file outside the departments' folders.
     let archived = walkdir::WalkDir::new(s.dir.join("state/archive"))
         .into_iter()
@@ -321,6 +329,42 @@ fn lock_files_duplicates_resubmissions_wrong_department_unreadable_and_symlinks(
             .any(|f| f.ends_with("申报表（再次）.xlsx.退回原因.txt")),
         "{returned:?}"
     );
+    // The return notice and the annotated workbook appear beside a returned form, and the
+    // review opinion beside the accepted declaration.
+    assert!(
+        returned
+            .iter()
+            .any(|f| f.contains("退回修改通知") && f.ends_with(".docx")),
+        "{returned:?}"
+    );
+    assert!(
+        returned.iter().any(|f| f.ends_with("（错误标注）.xlsx")),
+        "{returned:?}"
+    );
+    let accepted = s.files_in("农业农村厅", "已受理");
+    assert!(
+        accepted
+            .iter()
+            .any(|f| f.contains("绩效目标审核意见") && f.ends_with(".docx")),
+        "{accepted:?}"
+    );
+    // Every message went to the outbox folder (no SMTP configured): a receipt for each taken
+    // form, a duplicate notice, and a letter for each checked form.
+    let mut eml: Vec<String> = std::fs::read_dir(s.dir.join("outbox"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    eml.sort();
+    let count = |kind: &str| {
+        eml.iter()
+            .filter(|n| n.ends_with(&format!("-{kind}.eml")))
+            .count()
+    };
+    assert_eq!(count("receipt"), 4, "{eml:?}");
+    assert_eq!(count("duplicate"), 1, "{eml:?}");
+    assert_eq!(count("return_notice"), 3, "{eml:?}");
+    assert_eq!(count("target_review"), 1, "{eml:?}");
     let reason = std::fs::read_to_string(
         s.inbox("农业农村厅").join("已退回").join(
             returned
@@ -374,12 +418,28 @@ fn kill_9_in_the_middle_of_a_batch_loses_nothing_and_repeats_nothing() {
         .filter(|e| e.file_type().unwrap().is_file())
         .collect();
     assert!(left.is_empty(), "nothing left in the inbox");
-    let moved = s.files_in("农业农村厅", "已受理").len()
-        + s.files_in("农业农村厅", "已退回")
-            .iter()
-            .filter(|f| !f.ends_with(".txt"))
-            .count();
+    let moved = originals(&s.files_in("农业农村厅", "已受理"))
+        + originals(&s.files_in("农业农村厅", "已退回"));
     assert_eq!(moved, 24);
+    // Every form got exactly one receipt and one numbered letter; the numbers run 1..=24 with no
+    // gap and no repeat, across the kills.
+    let conn = s.db();
+    let numbers: Vec<i64> = conn
+        .prepare("SELECT number FROM issued_letters ORDER BY number")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(numbers, (1..=24).collect::<Vec<i64>>());
+    let receipts: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM mail_outbox WHERE kind = 'receipt'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(receipts, 24);
 }
 
 #[test]
