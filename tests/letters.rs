@@ -5,7 +5,9 @@ use std::io::Read;
 use std::path::Path;
 
 use chrono::NaiveDate;
-use jixiao::letters::{LetterInput, LetterKind, LetterSettings, Letters, NoticeKind, RenderedLetter};
+use jixiao::letters::{
+    LetterInput, LetterKind, LetterSettings, Letters, NoticeKind, RenderedLetter,
+};
 use jixiao::{Checked, Checker, Definitions, Limits};
 use quick_xml::Reader;
 use quick_xml::events::Event;
@@ -100,15 +102,25 @@ fn return_notice_lists_every_error_cell_and_attaches_the_annotated_workbook() {
     let (c, letter) = render(RETURN, Some(12));
     assert_eq!(letter.kind, LetterKind::ReturnNotice);
     let paras = paragraphs(&part(&letter.docx, "word/document.xml"));
-    assert!(paras.contains(&"吉财绩函〔2026〕12号".to_string()), "{paras:?}");
+    assert!(
+        paras.contains(&"吉财绩函〔2026〕12号".to_string()),
+        "{paras:?}"
+    );
     assert!(paras.contains(&"吉林省农业农村厅：".to_string()));
     assert!(paras.contains(&letter.title), "title paragraph");
     assert!(letter.title.contains("退回"));
     assert!(!c.result.errors.is_empty());
     for e in &c.result.errors {
         let cell = e.cell.as_deref().unwrap();
-        assert!(paras.iter().any(|p| p == cell), "error cell {cell} in a table cell");
-        assert!(paras.iter().any(|p| p == &e.message), "message {}", e.message);
+        assert!(
+            paras.iter().any(|p| p == cell),
+            "error cell {cell} in a table cell"
+        );
+        assert!(
+            paras.iter().any(|p| p == &e.message),
+            "message {}",
+            e.message
+        );
     }
     assert!(paras.contains(&"附件：1.退回示例-资金合计不符（错误标注）.xlsx".to_string()));
     assert!(paras.contains(&"2026年11月25日".to_string()));
@@ -180,7 +192,11 @@ fn evaluation_feedback_puts_claimed_beside_verified_and_lists_lost_points() {
     assert_eq!(paras[j + 2], "优");
     assert!(text.contains("与核定结果不一致"));
     for ind in s.indicators.iter().filter(|i| i.computed < i.weight) {
-        assert!(paras.contains(&ind.name), "lost-points indicator {}", ind.name);
+        assert!(
+            paras.contains(&ind.name),
+            "lost-points indicator {}",
+            ind.name
+        );
     }
     assert!(paras.contains(&"预算执行率".to_string()));
     assert!(text.contains("在安排下一年度预算时予以优先保障"));
@@ -190,7 +206,10 @@ fn evaluation_feedback_puts_claimed_beside_verified_and_lists_lost_points() {
 fn preview_leaves_the_number_blank() {
     let (_, letter) = render(FEEDBACK, None);
     assert_eq!(letter.doc_number_text, "吉财绩函〔2026〕  号");
-    assert!(paragraphs(&part(&letter.docx, "word/document.xml")).contains(&"吉财绩函〔2026〕  号".to_string()));
+    assert!(
+        paragraphs(&part(&letter.docx, "word/document.xml"))
+            .contains(&"吉财绩函〔2026〕  号".to_string())
+    );
     assert!(letter.docx_file_name.starts_with("预览-"));
 }
 
@@ -211,7 +230,10 @@ fn official_format_a4_margins_fonts_red_and_page_numbers() {
             assert!(doc.contains(m), "margin {m}");
         }
         assert!(doc.contains(r#"w:eastAsia="仿宋_GB2312""#), "仿宋 body");
-        assert!(doc.contains(r#"w:eastAsia="方正小标宋简体""#), "小标宋 title");
+        assert!(
+            doc.contains(r#"w:eastAsia="方正小标宋简体""#),
+            "小标宋 title"
+        );
         assert!(doc.contains("<w:titlePg/>"), "no page number on page 1");
         // Run properties in schema order: fonts before colour before size.
         assert!(!doc.contains("<w:sz w:val=\"32\"/><w:szCs w:val=\"32\"/><w:rFonts"));
@@ -227,12 +249,18 @@ fn official_format_a4_margins_fonts_red_and_page_numbers() {
             let id = &doc[at..at + doc[at..].find('"').unwrap()];
             let r = rels.find(&format!(r#"Id="{id}""#)).unwrap();
             let t = rels[r..].find("Target=\"").unwrap() + r + 8;
-            part(&letter.docx, &format!("word/{}", &rels[t..t + rels[t..].find('"').unwrap()]))
+            part(
+                &letter.docx,
+                &format!("word/{}", &rels[t..t + rels[t..].find('"').unwrap()]),
+            )
         };
         // Page 1: the letterhead in red with the double line, the bottom red line, no number.
         let first_header = referenced("headerReference", "first");
         assert!(first_header.contains("吉林省财政厅"));
-        assert!(first_header.contains(r#"<w:color w:val="FF0000"/>"#), "red office name");
+        assert!(
+            first_header.contains(r#"<w:color w:val="FF0000"/>"#),
+            "red office name"
+        );
         assert!(
             first_header.contains(r#"w:val="thickThinSmallGap""#)
                 && first_header.contains(r#"w:color="FF0000""#)
@@ -242,11 +270,17 @@ fn official_format_a4_margins_fonts_red_and_page_numbers() {
             .map(|k| referenced("footerReference", k))
             .collect();
         let first_footer = referenced("footerReference", "first");
-        assert!(first_footer.contains(r#"w:val="thinThickSmallGap""#) && first_footer.contains(r#"w:color="FF0000""#));
+        assert!(
+            first_footer.contains(r#"w:val="thinThickSmallGap""#)
+                && first_footer.contains(r#"w:color="FF0000""#)
+        );
         assert!(!first_footer.contains("PAGE"), "no page number on page 1");
         for (f, jc) in footers.iter().zip(["right", "left"]) {
             assert!(f.contains("<w:instrText>PAGE</w:instrText>"), "PAGE field");
-            assert!(f.contains(&format!(r#"<w:jc w:val="{jc}"/>"#)), "odd right, even left");
+            assert!(
+                f.contains(&format!(r#"<w:jc w:val="{jc}"/>"#)),
+                "odd right, even left"
+            );
             assert!(f.contains("— ") && f.contains(" —"));
             assert!(f.contains(r#"w:eastAsia="宋体""#));
         }
@@ -255,7 +289,11 @@ fn official_format_a4_margins_fonts_red_and_page_numbers() {
 
 #[test]
 fn annotated_workbook_carries_values_red_cells_and_notes() {
-    for path in [RETURN, "examples/退回示例-未说明偏差原因.xlsx", "examples/退回示例-缺项目名称.xlsx"] {
+    for path in [
+        RETURN,
+        "examples/退回示例-未说明偏差原因.xlsx",
+        "examples/退回示例-缺项目名称.xlsx",
+    ] {
         let (c, letter) = render(path, Some(1));
         let (_, bytes) = letter.annotated_xlsx.expect("annotated workbook");
         // Read back as a form: the department's values are there.
@@ -264,11 +302,18 @@ fn annotated_workbook_carries_values_red_cells_and_notes() {
         assert_eq!(again.result.form, c.result.form, "{path}");
         assert_eq!(again.result.project, c.result.project, "{path}");
         let codes = |r: &jixiao::CheckResult| r.errors.iter().map(|e| e.code).collect::<Vec<_>>();
-        assert_eq!(codes(&again.result), codes(&c.result), "same errors in the annotated copy");
+        assert_eq!(
+            codes(&again.result),
+            codes(&c.result),
+            "same errors in the annotated copy"
+        );
         // Red fill in the styles and every message in the comments part.
         let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&bytes)).unwrap();
         let mut styles = String::new();
-        zip.by_name("xl/styles.xml").unwrap().read_to_string(&mut styles).unwrap();
+        zip.by_name("xl/styles.xml")
+            .unwrap()
+            .read_to_string(&mut styles)
+            .unwrap();
         assert!(styles.contains("FFFFC7CE"), "red fill");
         let comments_name = zip
             .file_names()
@@ -276,7 +321,10 @@ fn annotated_workbook_carries_values_red_cells_and_notes() {
             .find(|n| n.starts_with("xl/comments"))
             .expect("a comments part");
         let mut comments = String::new();
-        zip.by_name(&comments_name).unwrap().read_to_string(&mut comments).unwrap();
+        zip.by_name(&comments_name)
+            .unwrap()
+            .read_to_string(&mut comments)
+            .unwrap();
         for e in &c.result.errors {
             assert!(comments.contains(&e.message), "note: {}", e.message);
         }
@@ -291,7 +339,9 @@ fn notices_render_subject_and_body() {
         "department": "吉林省教育厅", "file_name": "a.xlsx", "form_name": "绩效自评表",
         "project_name": "营养改善计划", "received_at": "2026年11月25日 09:30",
     });
-    let (subject, body) = letters.render_notice(NoticeKind::Receipt, &settings, &ctx).unwrap();
+    let (subject, body) = letters
+        .render_notice(NoticeKind::Receipt, &settings, &ctx)
+        .unwrap();
     assert_eq!(subject, "收到回执：a.xlsx");
     assert!(body.starts_with("吉林省教育厅："));
     assert!(body.contains("营养改善计划") && body.contains("吉林省财政厅"));
@@ -299,7 +349,9 @@ fn notices_render_subject_and_body() {
         "department": "吉林省教育厅", "form_name": "绩效自评表", "deadline": "2026年12月1日",
         "overdue": true, "days": 2, "missing": ["甲项目", "乙项目"],
     });
-    let (subject, body) = letters.render_notice(NoticeKind::Reminder, &settings, &ctx).unwrap();
+    let (subject, body) = letters
+        .render_notice(NoticeKind::Reminder, &settings, &ctx)
+        .unwrap();
     assert_eq!(subject, "逾期未报：绩效自评表");
     assert!(body.contains("- 甲项目") && body.contains("已过2天"));
     // A variable the daemon forgot is an error, not a blank in an email.
@@ -316,7 +368,10 @@ fn template_errors_name_file_and_line() {
         let p = entry.unwrap().path();
         std::fs::copy(&p, dir.path().join(p.file_name().unwrap())).unwrap();
     }
-    assert!(Letters::load(Some(dir.path())).is_ok(), "the shipped templates load from a folder");
+    assert!(
+        Letters::load(Some(dir.path())).is_ok(),
+        "the shipped templates load from a folder"
+    );
 
     let file = dir.path().join("target_review.md.j2");
     let text = std::fs::read_to_string(&file).unwrap();
@@ -324,15 +379,37 @@ fn template_errors_name_file_and_line() {
     std::fs::write(&file, &broken).unwrap();
     let err = Letters::load(Some(dir.path())).unwrap_err().to_string();
     assert!(err.contains("target_review.md.j2:"), "{err}");
-    let line: usize = err.split("target_review.md.j2:").nth(1).unwrap().split(':').next().unwrap().parse().unwrap();
-    assert!(broken.lines().nth(line - 1).unwrap().contains("{% endfor %}"), "line {line}: {err}");
+    let line: usize = err
+        .split("target_review.md.j2:")
+        .nth(1)
+        .unwrap()
+        .split(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        broken
+            .lines()
+            .nth(line - 1)
+            .unwrap()
+            .contains("{% endfor %}"),
+        "line {line}: {err}"
+    );
 
     // A misspelt variable is found at start-up by the sample render.
-    std::fs::write(&file, text.replace("{{ review.conclusion }}", "{{ review.conclusoin }}")).unwrap();
+    std::fs::write(
+        &file,
+        text.replace("{{ review.conclusion }}", "{{ review.conclusoin }}"),
+    )
+    .unwrap();
     let err = Letters::load(Some(dir.path())).unwrap_err().to_string();
     assert!(err.contains("target_review.md.j2:14"), "{err}");
 
     std::fs::remove_file(&file).unwrap();
     let err = Letters::load(Some(dir.path())).unwrap_err().to_string();
-    assert!(err.contains("target_review.md.j2") && err.contains("missing"), "{err}");
+    assert!(
+        err.contains("target_review.md.j2") && err.contains("missing"),
+        "{err}"
+    );
 }

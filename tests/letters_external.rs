@@ -12,10 +12,22 @@ use jixiao::{Checker, Definitions, Limits};
 
 /// One fixture per letter kind.
 const KINDS: &[(LetterKind, &str)] = &[
-    (LetterKind::ReturnNotice, "examples/退回示例-资金合计不符.xlsx"),
-    (LetterKind::TargetReview, "variants/审核-修改后通过-模糊词明显-申报表.xlsx"),
-    (LetterKind::MonitoringOpinion, "variants/发现-执行进度滞后-监控表.xlsx"),
-    (LetterKind::EvaluationFeedback, "variants/发现-自评总分不符-自评表.xlsx"),
+    (
+        LetterKind::ReturnNotice,
+        "examples/退回示例-资金合计不符.xlsx",
+    ),
+    (
+        LetterKind::TargetReview,
+        "variants/审核-修改后通过-模糊词明显-申报表.xlsx",
+    ),
+    (
+        LetterKind::MonitoringOpinion,
+        "variants/发现-执行进度滞后-监控表.xlsx",
+    ),
+    (
+        LetterKind::EvaluationFeedback,
+        "variants/发现-自评总分不符-自评表.xlsx",
+    ),
 ];
 
 fn tool(name: &str) -> bool {
@@ -95,7 +107,10 @@ fn every_letter_kind_renders_to_pdf_with_its_text() {
     let written = letters(dir.path());
     let profile = dir.path().join("lo-profile");
     let status = Command::new("soffice")
-        .arg(format!("-env:UserInstallation=file://{}", profile.display()))
+        .arg(format!(
+            "-env:UserInstallation=file://{}",
+            profile.display()
+        ))
         .args(["--headless", "--convert-to", "pdf", "--outdir"])
         .arg(dir.path())
         .args(written.iter().map(|(_, p, _)| p))
@@ -121,14 +136,31 @@ fn every_letter_kind_renders_to_pdf_with_its_text() {
             .collect();
         let text = squeeze(&raw);
         // No page number on page 1; `— 2 —` on page 2.
-        assert!(!pages[0].contains("—1—"), "{}: page 1 unnumbered", kind.name());
+        assert!(
+            !pages[0].contains("—1—"),
+            "{}: page 1 unnumbered",
+            kind.name()
+        );
         if pages.len() > 1 {
             assert!(pages[1].contains("—2—"), "{}: page 2 numbered", kind.name());
         }
-        for want in ["吉林省财政厅", "吉财绩函〔2026〕12号", "吉林省农业农村厅：", "2026年11月25日"] {
-            assert!(text.contains(want), "{}: {want} in the PDF text", kind.name());
+        for want in [
+            "吉林省财政厅",
+            "吉财绩函〔2026〕12号",
+            "吉林省农业农村厅：",
+            "2026年11月25日",
+        ] {
+            assert!(
+                text.contains(want),
+                "{}: {want} in the PDF text",
+                kind.name()
+            );
         }
-        let title: String = letter.title.chars().filter(|c| !c.is_whitespace()).collect();
+        let title: String = letter
+            .title
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
         assert!(text.contains(&title), "{}: title in the PDF", kind.name());
         let expect = match kind {
             LetterKind::ReturnNotice => "E8",

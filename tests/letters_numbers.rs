@@ -7,7 +7,11 @@ use rusqlite::Connection;
 
 fn letter(kind: &str) -> IssuedLetter<'static> {
     IssuedLetter {
-        kind: if kind == "r" { "return_notice" } else { "target_review" },
+        kind: if kind == "r" {
+            "return_notice"
+        } else {
+            "target_review"
+        },
         department: "吉林省农业农村厅",
         project_key: "2026|吉林省农业农村厅|22000026000101",
         file_name: "a.docx",
@@ -35,8 +39,16 @@ fn sequences_per_agency_and_year_survive_reopening_and_rollback() {
     };
     assert_eq!(take(&mut conn, "吉财绩函", 2026), 1);
     assert_eq!(take(&mut conn, "吉财绩函", 2026), 2);
-    assert_eq!(take(&mut conn, "吉财绩函", 2027), 1, "a new year starts at 1");
-    assert_eq!(take(&mut conn, "吉财预函", 2026), 1, "each 机关代字 has its own");
+    assert_eq!(
+        take(&mut conn, "吉财绩函", 2027),
+        1,
+        "a new year starts at 1"
+    );
+    assert_eq!(
+        take(&mut conn, "吉财预函", 2026),
+        1,
+        "each 机关代字 has its own"
+    );
 
     // A letter that fails after taking its number is rolled back: no number, no letter.
     {
@@ -57,9 +69,17 @@ fn sequences_per_agency_and_year_survive_reopening_and_rollback() {
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    assert_eq!(numbers, vec![1, 2, 3], "every number has exactly one letter");
+    assert_eq!(
+        numbers,
+        vec![1, 2, 3],
+        "every number has exactly one letter"
+    );
     let kinds: i64 = conn
-        .query_row("SELECT COUNT(*) FROM issued_letters WHERE kind = 'return_notice'", [], |r| r.get(0))
+        .query_row(
+            "SELECT COUNT(*) FROM issued_letters WHERE kind = 'return_notice'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(kinds, 0, "the rolled-back letter was not kept");
 }

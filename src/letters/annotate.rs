@@ -61,9 +61,8 @@ fn layout(defs: &Definitions, def: &FormDef) -> anyhow::Result<Layout> {
             p.0 == header_row
                 && (labels.contains(text)
                     || (col.period
-                        && split_period(text).is_some_and(|(_, rest)| {
-                            labels.iter().any(|l| l.as_str() == rest)
-                        })))
+                        && split_period(text)
+                            .is_some_and(|(_, rest)| labels.iter().any(|l| l.as_str() == rest))))
         });
         if let Some((p, _)) = found {
             columns.insert(col.key.clone(), p.1);

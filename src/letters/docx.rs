@@ -9,10 +9,9 @@
 use std::io::{Cursor, Write};
 
 use docx_rs::{
-    AlignmentType, BorderType, Docx, FieldCharType, Footer, Header, InstrPAGE,
-    InstrText, LineSpacing, LineSpacingType, PageMargin, Paragraph, ParagraphBorder,
-    ParagraphBorderPosition, ParagraphBorders, Run, RunFonts, SpecialIndentType, Table, TableCell, TableRow,
-    WidthType,
+    AlignmentType, BorderType, Docx, FieldCharType, Footer, Header, InstrPAGE, InstrText,
+    LineSpacing, LineSpacingType, PageMargin, Paragraph, ParagraphBorder, ParagraphBorderPosition,
+    ParagraphBorders, Run, RunFonts, SpecialIndentType, Table, TableCell, TableRow, WidthType,
 };
 use zip::write::SimpleFileOptions;
 
@@ -257,7 +256,13 @@ fn table(header: Option<&Vec<String>>, rows: &[Vec<String>]) -> Table {
         let mut grid: Vec<usize> = want
             .iter()
             .zip(&base)
-            .map(|(w, b)| b + if extra == 0 { 0 } else { w.saturating_sub(5) * rest / extra })
+            .map(|(w, b)| {
+                b + if extra == 0 {
+                    0
+                } else {
+                    w.saturating_sub(5) * rest / extra
+                }
+            })
             .collect();
         if extra == 0 {
             let n = grid.len();
@@ -268,7 +273,11 @@ fn table(header: Option<&Vec<String>>, rows: &[Vec<String>]) -> Table {
     let cell = |text: &str, w: usize, head: bool| {
         let font = if head { HEITI } else { FANGSONG };
         let p = Paragraph::new()
-            .line_spacing(LineSpacing::new().line(300).line_rule(LineSpacingType::Auto))
+            .line_spacing(
+                LineSpacing::new()
+                    .line(300)
+                    .line_rule(LineSpacingType::Auto),
+            )
             .align(if head {
                 AlignmentType::Center
             } else {
@@ -309,7 +318,12 @@ fn add_body(mut docx: Docx, blocks: &[Block]) -> Docx {
                     _ => FANGSONG,
                 };
                 let p = body_paragraph()
-                    .indent(None, Some(SpecialIndentType::FirstLine(TWO_CHARS)), None, None)
+                    .indent(
+                        None,
+                        Some(SpecialIndentType::FirstLine(TWO_CHARS)),
+                        None,
+                        None,
+                    )
                     .keep_next(true);
                 docx = docx.add_paragraph(inline_runs(p, inl, font, SIZE_3));
             }
@@ -324,7 +338,12 @@ fn add_body(mut docx: Docx, blocks: &[Block]) -> Docx {
             }
             Block::Numbered(n, inl) => {
                 let p = body_paragraph()
-                    .indent(None, Some(SpecialIndentType::FirstLine(TWO_CHARS)), None, None)
+                    .indent(
+                        None,
+                        Some(SpecialIndentType::FirstLine(TWO_CHARS)),
+                        None,
+                        None,
+                    )
                     .add_run(run(&format!("{n}."), FANGSONG, SIZE_3));
                 docx = docx.add_paragraph(inline_runs(p, inl, FANGSONG, SIZE_3));
             }
@@ -360,11 +379,11 @@ pub fn build(letter: &LetterDoc) -> Docx {
         .updated_at(&letter.created_at);
 
     // 发文字号, right-aligned just under the red line.
-    docx = docx.add_paragraph(
-        body_paragraph()
-            .align(AlignmentType::Right)
-            .add_run(run(&letter.number, FANGSONG, SIZE_3)),
-    );
+    docx = docx.add_paragraph(body_paragraph().align(AlignmentType::Right).add_run(run(
+        &letter.number,
+        FANGSONG,
+        SIZE_3,
+    )));
     docx = docx.add_paragraph(blank_line());
     // Title: 2号 小标宋, centred, a long title on two lines by itself.
     docx = docx.add_paragraph(
@@ -375,11 +394,11 @@ pub fn build(letter: &LetterDoc) -> Docx {
     );
     docx = docx.add_paragraph(blank_line());
     // 主送机关, flush left, with a full-width colon.
-    docx = docx.add_paragraph(
-        body_paragraph()
-            .align(AlignmentType::Left)
-            .add_run(run(&format!("{}：", letter.addressee), FANGSONG, SIZE_3)),
-    );
+    docx = docx.add_paragraph(body_paragraph().align(AlignmentType::Left).add_run(run(
+        &format!("{}：", letter.addressee),
+        FANGSONG,
+        SIZE_3,
+    )));
     docx = add_body(docx, &letter.body);
 
     if !letter.attachments.is_empty() {

@@ -209,8 +209,14 @@ mod tests {
 
     #[test]
     fn number_text_and_preview_blank() {
-        assert_eq!(doc_number_text("吉财绩函", 2026, Some(12)), "吉财绩函〔2026〕12号");
-        assert_eq!(doc_number_text("吉财绩函", 2026, None), "吉财绩函〔2026〕  号");
+        assert_eq!(
+            doc_number_text("吉财绩函", 2026, Some(12)),
+            "吉财绩函〔2026〕12号"
+        );
+        assert_eq!(
+            doc_number_text("吉财绩函", 2026, None),
+            "吉财绩函〔2026〕  号"
+        );
     }
 
     #[test]
@@ -231,7 +237,10 @@ mod tests {
 
     #[test]
     fn file_names() {
-        assert_eq!(file_stem("dir/农业农村厅-绩效自评表.xlsx"), "农业农村厅-绩效自评表");
+        assert_eq!(
+            file_stem("dir/农业农村厅-绩效自评表.xlsx"),
+            "农业农村厅-绩效自评表"
+        );
         assert_eq!(safe_file_name("a/b:c"), "a_b_c");
     }
 }

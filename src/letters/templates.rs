@@ -113,13 +113,22 @@ const EMBEDDED: &[(&str, &str)] = &[
         "letter_email.txt.j2",
         include_str!("../../letters/letter_email.txt.j2"),
     ),
-    ("receipt.txt.j2", include_str!("../../letters/receipt.txt.j2")),
+    (
+        "receipt.txt.j2",
+        include_str!("../../letters/receipt.txt.j2"),
+    ),
     (
         "duplicate.txt.j2",
         include_str!("../../letters/duplicate.txt.j2"),
     ),
-    ("reminder.txt.j2", include_str!("../../letters/reminder.txt.j2")),
-    ("summary.txt.j2", include_str!("../../letters/summary.txt.j2")),
+    (
+        "reminder.txt.j2",
+        include_str!("../../letters/reminder.txt.j2"),
+    ),
+    (
+        "summary.txt.j2",
+        include_str!("../../letters/summary.txt.j2"),
+    ),
 ];
 
 /// A template or a letter could not be made. Template errors name the file and line.
