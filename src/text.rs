@@ -102,7 +102,10 @@ mod tests {
         assert_eq!(decimal_from_f64(1132.6), Some(d("1132.6")));
         assert_eq!(decimal_from_f64(0.1 + 0.2), Some(d("0.3")));
         assert_eq!(decimal_from_f64(943.83 + 188.77), Some(d("1132.6")));
-        assert_eq!(decimal_from_f64(22000026000101.0), Some(d("22000026000101")));
+        assert_eq!(
+            decimal_from_f64(22000026000101.0),
+            Some(d("22000026000101"))
+        );
         assert_eq!(split_number("3150人次"), Some((d("3150"), "人次")));
         assert_eq!(split_number("20,000户"), Some((d("20000"), "户")));
         assert_eq!(split_number("持续提升"), None);
