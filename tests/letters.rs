@@ -413,3 +413,29 @@ fn template_errors_name_file_and_line() {
         "{err}"
     );
 }
+
+#[test]
+fn letter_command_writes_a_preview_and_the_annotated_workbook() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_jixiao"))
+        .args([
+            "letter",
+            "tests/fixtures/examples/退回示例-资金合计不符.xlsx",
+            "--out",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let docx = dir
+        .path()
+        .join("预览-退回修改通知-退回示例-资金合计不符.docx");
+    let xlsx = dir.path().join("退回示例-资金合计不符（错误标注）.xlsx");
+    let bytes = std::fs::read(&docx).expect("preview written");
+    assert!(xlsx.exists(), "annotated workbook written");
+    let paras = paragraphs(&part(&bytes, "word/document.xml"));
+    assert!(
+        paras.contains(&"吉财绩函〔2026〕  号".to_string())
+            || paras.iter().any(|p| p.ends_with("〕  号"))
+    );
+}

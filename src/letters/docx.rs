@@ -256,13 +256,7 @@ fn table(header: Option<&Vec<String>>, rows: &[Vec<String>]) -> Table {
         let mut grid: Vec<usize> = want
             .iter()
             .zip(&base)
-            .map(|(w, b)| {
-                b + if extra == 0 {
-                    0
-                } else {
-                    w.saturating_sub(5) * rest / extra
-                }
-            })
+            .map(|(w, b)| b + (w.saturating_sub(5) * rest).checked_div(extra).unwrap_or(0))
             .collect();
         if extra == 0 {
             let n = grid.len();

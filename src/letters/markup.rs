@@ -131,6 +131,8 @@ pub fn parse_plain(
 }
 
 type Fields = BTreeMap<String, Vec<String>>;
+/// A table being read: its header row, if any, and its other rows.
+type TableRows = (Option<Vec<String>>, Vec<Vec<String>>);
 
 /// Reads the `---` block at the top, if any; returns the fields and the index of the next line.
 fn front_matter(lines: &[&str], keys: &[&str]) -> Result<(Fields, usize), MarkupError> {
@@ -183,7 +185,7 @@ fn body(lines: &[&str], offset: usize) -> Result<Vec<Block>, MarkupError> {
     let mut out: Vec<Block> = Vec::new();
     let mut para: Vec<&str> = Vec::new();
     let mut next_number = 1;
-    let mut table: Option<(Option<Vec<String>>, Vec<Vec<String>>)> = None;
+    let mut table: Option<TableRows> = None;
     let flush_para = |para: &mut Vec<&str>, out: &mut Vec<Block>| -> Result<(), MarkupError> {
         if !para.is_empty() {
             let joined: String = para.iter().map(|l| l.trim()).collect();
