@@ -145,19 +145,34 @@ pub fn locate(wb: &mut Workbook, defs: &Definitions) -> Result<Located, OpenErro
     let names: Vec<String> = wb.sheet_names().to_vec();
     for name in names {
         let mut sheet = wb.load_sheet(&name)?;
-        let found = sheet.cells.iter().find_map(|c| {
-            titles
-                .iter()
-                .find(|(t, _)| !c.norm.is_empty() && *t == c.norm)
-                .map(|(_, k)| (c.pos, *k))
-        });
-        if let Some((title, kind)) = found {
+        if find_title(&sheet, &titles).is_some() {
             wb.load_merges(&mut sheet)?;
-            let form = read_form(&sheet, defs.form(kind), title);
-            return Ok(Located::Form(Box::new(form)));
+            return Ok(locate_in_sheet(&sheet, defs));
         }
     }
     Ok(Located::NotAForm)
+}
+
+fn find_title(sheet: &Sheet, titles: &[(String, FormKind)]) -> Option<(Pos, FormKind)> {
+    sheet.cells.iter().find_map(|c| {
+        titles
+            .iter()
+            .find(|(t, _)| !c.norm.is_empty() && *t == c.norm)
+            .map(|(_, k)| (c.pos, *k))
+    })
+}
+
+/// Reads the form on one loaded sheet (merged ranges included), if it carries a known title.
+pub fn locate_in_sheet(sheet: &Sheet, defs: &Definitions) -> Located {
+    let titles: Vec<(String, FormKind)> = defs
+        .forms
+        .iter()
+        .flat_map(|f| f.titles.iter().map(move |t| (normalize(t), f.kind())))
+        .collect();
+    match find_title(sheet, &titles) {
+        Some((title, kind)) => Located::Form(Box::new(read_form(sheet, defs.form(kind), title))),
+        None => Located::NotAForm,
+    }
 }
 
 /// Strips a leading monitoring period (`1-7月`, `1至7月`) from a normalised header and returns

@@ -15,10 +15,10 @@ use rust_xlsxwriter::{Color, Format, FormatAlign, FormatBorder, Note, Worksheet}
 
 use crate::cellref::{Pos, a1, parse_a1};
 use crate::definitions::{Definitions, FormDef};
-use crate::reader::{Located, RawForm, Slot, locate, split_period};
+use crate::reader::{Located, RawForm, Slot, locate_in_sheet, split_period};
 use crate::result::Issue;
 use crate::text::normalize;
-use crate::workbook::{Limits, Value, Workbook};
+use crate::workbook::{Cell, Sheet, Value};
 
 /// The fill of an error cell (Excel's "light red fill") and its text colour.
 pub const ERROR_FILL: u32 = 0xFFC7CE;
@@ -37,10 +37,36 @@ struct Layout {
 }
 
 fn layout(defs: &Definitions, def: &FormDef) -> anyhow::Result<Layout> {
-    let mut blank = crate::templates::build(defs, def.kind())?;
-    let bytes = blank.save_to_buffer()?;
-    let mut wb = Workbook::open(&bytes, Limits::default()).context("reading the blank form")?;
-    let form = match locate(&mut wb, defs).context("reading the blank form")? {
+    // The blank form as the reader would see it once written: its cells and merged ranges.
+    let mut sheet = Sheet::new(
+        &def.template.sheet,
+        def.template
+            .cells
+            .iter()
+            .filter_map(|(a1, v)| {
+                let pos = parse_a1(a1)?;
+                let value = match v {
+                    toml::Value::String(t) => Value::Text(t.clone()),
+                    toml::Value::Integer(i) => Value::Number { v: *i as f64, percent: false },
+                    toml::Value::Float(x) => Value::Number { v: *x, percent: false },
+                    _ => return None,
+                };
+                let norm = match &value {
+                    Value::Text(t) => normalize(t),
+                    _ => String::new(),
+                };
+                Some(Cell { pos, value, norm })
+            })
+            .collect(),
+    );
+    sheet.merges = def
+        .template
+        .merges
+        .iter()
+        .filter_map(|m| crate::cellref::parse_range(m))
+        .collect();
+    sheet.has_merge_info = true;
+    let form = match locate_in_sheet(&sheet, defs) {
         Located::Form(f) => *f,
         Located::NotAForm => anyhow::bail!("the blank {} carries no title", def.name),
     };
