@@ -56,8 +56,30 @@ impl Checker {
         self.check_bytes(display, &bytes)
     }
 
-    /// Checks the bytes of a workbook.
+    /// Checks the bytes of a workbook. Never panics: a panic inside a reader library (seen with
+    /// damaged `.xls` files) becomes a `damaged_file` rejection.
     pub fn check_bytes(&self, display: &str, bytes: &[u8]) -> Checked {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.check_bytes_inner(display, bytes)
+        })) {
+            Ok(checked) => checked,
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                let name = display;
+                tracing::warn!(file = %name, panic = %what, "a reader failed on this file");
+                open_problem(
+                    display,
+                    FileError::Open(OpenError::Damaged(format!("无法解析的文件结构：{what}"))),
+                )
+            }
+        }
+    }
+
+    fn check_bytes_inner(&self, display: &str, bytes: &[u8]) -> Checked {
         let located =
             Workbook::open(bytes, self.limits).and_then(|mut wb| locate(&mut wb, &self.defs));
         let form = match located {

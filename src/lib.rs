@@ -25,6 +25,7 @@ pub mod templates;
 pub mod text;
 pub mod watch;
 pub mod workbook;
+pub mod xls_guard;
 
 pub use check::{Checked, Checker};
 pub use definitions::{Definitions, FormKind};

@@ -9,6 +9,11 @@ fn main() {
         )
         .with_writer(std::io::stderr)
         .init();
+    // A panic inside a reader library is caught and turned into a rejection of that file; log it
+    // as one line instead of the default hook's message on standard error.
+    std::panic::set_hook(Box::new(|info| {
+        tracing::error!(%info, "internal error (caught)");
+    }));
     match jixiao::cli::run(cli) {
         Ok(code) => std::process::exit(code),
         Err(e) => {

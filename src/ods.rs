@@ -12,6 +12,27 @@ use crate::cellref::Pos;
 pub struct SheetExtras {
     pub percent: HashSet<Pos>,
     pub merges: Vec<(Pos, Pos)>,
+    /// The first and last position of a cell holding a value.
+    pub bounds: Option<(Pos, Pos)>,
+}
+
+impl SheetExtras {
+    fn add(&mut self, pos: Pos) {
+        self.bounds = Some(match self.bounds {
+            None => (pos, pos),
+            Some((a, b)) => (
+                (a.0.min(pos.0), a.1.min(pos.1)),
+                (b.0.max(pos.0), b.1.max(pos.1)),
+            ),
+        });
+    }
+
+    /// How many cells a dense grid of the sheet's values would take.
+    pub fn area(&self) -> u64 {
+        self.bounds.map_or(0, |(a, b)| {
+            (b.0 as u64 - a.0 as u64 + 1).saturating_mul(b.1 as u64 - a.1 as u64 + 1)
+        })
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -71,6 +92,10 @@ pub fn scan(bytes: &[u8]) -> Result<OdsExtras, String> {
                     "table:table-cell" | "table:covered-table-cell" => {
                         let n = repeat(e, "table:number-columns-repeated");
                         if let Some((_, sheet)) = current.as_mut() {
+                            if attr(e, "office:value-type").is_some() {
+                                sheet.add((row, col));
+                                sheet.add((row, col.saturating_add(n - 1)));
+                            }
                             if attr(e, "office:value-type").as_deref() == Some("percentage") {
                                 for i in 0..n.min(1024) {
                                     sheet.percent.insert((row, col.saturating_add(i)));

@@ -205,12 +205,24 @@ impl<'a> Workbook<'a> {
             Format::Ods => {
                 check_zip(bytes, &limits)?;
                 let extras = crate::ods::scan(bytes).map_err(OpenError::Damaged)?;
+                // calamine allocates a dense grid over each sheet's values.
+                if let Some((name, _)) = extras
+                    .sheets
+                    .iter()
+                    .find(|(_, x)| x.area() > crate::xls_guard::MAX_AREA)
+                {
+                    return Err(OpenError::TooManyCells {
+                        sheet: name.clone(),
+                        limit: crate::xls_guard::MAX_AREA as usize,
+                    });
+                }
                 let wb = calamine::Ods::new(Cursor::new(bytes))
                     .map_err(|e| OpenError::Damaged(format!("ODS: {e}")))?;
                 let names = wb.sheet_names();
                 (Inner::Ods(Box::new(wb), extras), names)
             }
             Format::Xls => {
+                crate::xls_guard::check(bytes, limits.max_entry_bytes, limits.max_sheets)?;
                 let wb = Xls::new(Cursor::new(bytes)).map_err(|e| match e {
                     calamine::XlsError::Password => OpenError::Password,
                     other => OpenError::Damaged(format!("XLS: {other}")),

@@ -35,6 +35,9 @@ fn bad_fixtures_are_rejected_with_their_reason() {
         "inflates_too_much"
     );
     assert_eq!(code_of_file("does-not-exist.xlsx"), "file_not_found");
+    // An .ods of a few hundred bytes whose last value sits at row 9,002, column 9,001: a dense
+    // grid of 81 million cells is refused before it is allocated.
+    assert_eq!(code_of_file("far-cell.ods"), "too_many_cells");
 }
 
 #[test]
@@ -113,5 +116,33 @@ fn a_word_document_is_not_a_workbook() {
         r.errors[0].message.contains("Word"),
         "{}",
         r.errors[0].message
+    );
+}
+
+/// The inputs the fuzzer found (panics and gigabyte allocations inside the .xls and .xlsx
+/// readers) are rejected as damaged or oversized files, in bounded memory.
+#[test]
+fn fuzzer_findings_are_rejected_not_crashed() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+        let path = entry.path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if !(name.ends_with(".xls") || name.ends_with(".xlsx")) {
+            continue;
+        }
+        seen += 1;
+        let r = checker().check_path(&path, &name).result;
+        assert_eq!(r.status, Status::Rejected, "{name}");
+        let code = r.errors[0].code;
+        assert!(
+            matches!(code, "damaged_file" | "too_many_cells"),
+            "{name}: {code} {}",
+            r.errors[0].message
+        );
+    }
+    assert!(
+        seen >= 10,
+        "the fuzz findings are in tests/fixtures/fuzz ({seen})"
     );
 }

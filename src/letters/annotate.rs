@@ -47,8 +47,14 @@ fn layout(defs: &Definitions, def: &FormDef) -> anyhow::Result<Layout> {
                 let pos = parse_a1(a1)?;
                 let value = match v {
                     toml::Value::String(t) => Value::Text(t.clone()),
-                    toml::Value::Integer(i) => Value::Number { v: *i as f64, percent: false },
-                    toml::Value::Float(x) => Value::Number { v: *x, percent: false },
+                    toml::Value::Integer(i) => Value::Number {
+                        v: *i as f64,
+                        percent: false,
+                    },
+                    toml::Value::Float(x) => Value::Number {
+                        v: *x,
+                        percent: false,
+                    },
                     _ => return None,
                 };
                 let norm = match &value {
