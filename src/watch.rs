@@ -117,6 +117,8 @@ pub struct Daemon {
     deferred: HashMap<PathBuf, (String, Instant)>,
     /// Paths refused once (symlinks, paths escaping the root), not logged again.
     refused: HashMap<PathBuf, Instant>,
+    /// The summary workbooks to rebuild (at most once per `summary.refresh_secs`).
+    summary: crate::consolidate::Refresher,
     stop: Arc<AtomicBool>,
 }
 
@@ -138,6 +140,7 @@ impl Daemon {
             .with_context(|| format!("creating {}", cfg.archive_dir().display()))?;
         let conn = store::open(&cfg.database())?;
         Ok(Daemon {
+            summary: crate::consolidate::Refresher::new(cfg.summary.refresh_interval()),
             cfg,
             checker,
             conn,
@@ -194,6 +197,7 @@ impl Daemon {
                     );
                 }
             }
+            self.refresh_summary(false);
             if opts.once && self.candidates.is_empty() && self.deferred.is_empty() {
                 break;
             }
@@ -203,8 +207,26 @@ impl Daemon {
                 Err(mpsc::RecvTimeoutError::Disconnected) => std::thread::sleep(tick),
             }
         }
+        self.refresh_summary(true);
         info!("stopped");
         Ok(())
+    }
+
+    /// Rebuilds the summary workbooks of the years touched since the last rebuild, when due (or
+    /// now, with `force`, if anything changed). A failure is logged; the daemon goes on.
+    fn refresh_summary(&mut self, force: bool) {
+        let now = Instant::now();
+        if !(self.summary.due(now) || (force && self.summary.dirty)) {
+            return;
+        }
+        for year in self.summary.take(now) {
+            let path = crate::consolidate::default_path(&self.cfg, year);
+            match crate::consolidate::write(&self.conn, &self.cfg, &self.checker.defs, year, &path)
+            {
+                Ok(()) => info!(year, file = %path.display(), "summary workbook written"),
+                Err(e) => warn!(year, error = %format!("{e:#}"), "summary workbook not written"),
+            }
+        }
     }
 
     /// Finishes submissions a crash left recorded but not moved.
@@ -494,6 +516,9 @@ impl Daemon {
             },
         )?;
         tx.commit()?;
+        if let Some(year) = project.as_ref().and_then(|p| p.year) {
+            self.summary.mark_dirty(year);
+        }
         crate::watch::test_pause();
         info!(
             id,
