@@ -405,14 +405,26 @@ pub fn amount(text: &str) -> Option<Decimal> {
 /// A percentage as stored from a form, as a fraction: `96.2%` and `96.2` → 0.962, `0.962` → 0.962.
 pub fn percent_fraction(text: &str) -> Option<f64> {
     let n = normalize(text);
-    match n.strip_suffix('%') {
-        Some(body) => parse_decimal(body)
-            .and_then(|d| d.to_f64())
-            .map(|v| v / 100.0),
-        None => parse_decimal(&n)
-            .and_then(|d| d.to_f64())
-            .map(|v| if v.abs() <= 1.0 { v } else { v / 100.0 }),
-    }
+    let hundred = Decimal::ONE_HUNDRED;
+    let d = match n.strip_suffix('%') {
+        Some(body) => parse_decimal(body)? / hundred,
+        None => {
+            let d = parse_decimal(&n)?;
+            if d.abs() <= Decimal::ONE {
+                d
+            } else {
+                d / hundred
+            }
+        }
+    };
+    d.to_f64()
+}
+
+/// A rate in percent (`95.98`) as the fraction a percent-formatted cell holds (`0.9598`).
+fn fraction(percent: f64) -> f64 {
+    crate::text::decimal_from_f64(percent)
+        .and_then(|d| (d / Decimal::ONE_HUNDRED).to_f64())
+        .unwrap_or(percent / 100.0)
 }
 
 /// A performance report's 执行率: the total row's 执行数 / 年初预算数, as a fraction.
@@ -527,7 +539,7 @@ pub fn summarize(
                 if let Some(s) = &c.result.score {
                     row.score_sum += s.computed;
                     row.scored += 1;
-                    row.se_rate_sum += s.execution_rate / 100.0;
+                    row.se_rate_sum += fraction(s.execution_rate);
                     row.se_rated += 1;
                     if let Some(i) = grade_names.iter().position(|g| *g == s.grade) {
                         row.grades[i] += 1;
@@ -961,6 +973,13 @@ fn form_columns(def: &FormDef) -> Vec<(String, Kind, Source)> {
     cols
 }
 
+/// A stored time (RFC 3339) as people read it: `2026-11-25 10:00:37`.
+fn local_time(t: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(t)
+        .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_else(|_| t.to_string())
+}
+
 fn findings(c: &Current) -> String {
     c.result
         .warnings
@@ -1060,7 +1079,7 @@ fn form_sheet(
                 if let Some(s) = &c.result.score {
                     sh.put(col, Cell::Number(s.computed))?;
                     sh.put(col + 1, Cell::Text(&s.grade))?;
-                    sh.put(col + 2, Cell::Number(s.execution_rate / 100.0))?;
+                    sh.put(col + 2, Cell::Number(fraction(s.execution_rate)))?;
                     sh.put(col + 3, Cell::Number(s.execution_score))?;
                 }
                 col += 4;
@@ -1069,7 +1088,7 @@ fn form_sheet(
         sh.put(col, Cell::Owned(findings(c)))?;
         sh.put(col + 1, Cell::Number(c.id as f64))?;
         sh.put(col + 2, Cell::Text(&c.file_name))?;
-        sh.put(col + 3, Cell::Text(&c.received_at))?;
+        sh.put(col + 3, Cell::Owned(local_time(&c.received_at)))?;
         sh.row += 1;
     }
     let last = sh.row.saturating_sub(1).max(1);
@@ -1366,7 +1385,9 @@ fn missing_sheet(
         sh.put(3, Cell::Number(m.returned as f64))?;
         sh.put(
             4,
-            Cell::Text(m.last_received.as_deref().unwrap_or("未报送")),
+            m.last_received
+                .as_deref()
+                .map_or(Cell::Text("未报送"), |t| Cell::Owned(local_time(t))),
         )?;
         sh.row += 1;
     }
