@@ -7,7 +7,7 @@
 //! (plain data, no I/O), and the workbook is written from that with rust_xlsxwriter. Text from
 //! forms is always written as a string, never as a formula.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -245,49 +245,8 @@ pub struct Count {
     pub last_received: String,
 }
 
-/// Everything the summary of a year is made from.
-#[derive(Debug, Clone, Default)]
-pub struct Inputs {
-    pub current: Vec<Current>,
-    pub counts: Vec<Count>,
-}
-
-/// Reads the current forms and the counts of a year from the state database.
-pub fn load(conn: &Connection, year: i32) -> anyhow::Result<Inputs> {
-    let mut stmt = conn.prepare(
-        "SELECT id, department, form, file_name, received_at, form_json, result_json \
-         FROM submissions WHERE year = ?1 AND outcome = 'accepted' AND superseded_by IS NULL \
-         AND form IS NOT NULL ORDER BY id",
-    )?;
-    let mut current = Vec::new();
-    let mut rows = stmt.query(params![year])?;
-    while let Some(r) = rows.next()? {
-        let id: i64 = r.get(0)?;
-        let form: String = r.get(2)?;
-        let Some(kind) = FormKind::from_id(&form) else {
-            continue;
-        };
-        let form_json: Option<String> = r.get(5)?;
-        let result_json: Option<String> = r.get(6)?;
-        // A submission recorded before forms were stored has no values to show.
-        let Some(form_json) = form_json else { continue };
-        let record: FormRecord = serde_json::from_str(&form_json)
-            .with_context(|| format!("submission {id}: stored form values"))?;
-        let result: ResultView = match result_json {
-            Some(j) => serde_json::from_str(&j)
-                .with_context(|| format!("submission {id}: stored result"))?,
-            None => ResultView::default(),
-        };
-        current.push(Current {
-            id,
-            department: r.get(1)?,
-            kind,
-            file_name: r.get(3)?,
-            received_at: r.get(4)?,
-            record,
-            result,
-        });
-    }
+/// Counts the submissions of a year by department, form and outcome.
+pub fn load_counts(conn: &Connection, year: i32) -> anyhow::Result<Vec<Count>> {
     // A duplicate carries no year or form of its own: it counts with the submission it repeats.
     let mut stmt = conn.prepare(
         "SELECT s.department, COALESCE(s.form, o.form), s.outcome, COUNT(*), MAX(s.received_at) \
@@ -306,7 +265,73 @@ pub fn load(conn: &Connection, year: i32) -> anyhow::Result<Inputs> {
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(Inputs { current, counts })
+    Ok(counts)
+}
+
+/// A current form as listed before its values are read: what the sheets are sorted by.
+#[derive(Debug, Clone)]
+struct Listed {
+    id: i64,
+    department: String,
+    kind: FormKind,
+    code: Option<String>,
+    name: Option<String>,
+}
+
+/// The current (latest accepted) forms of a year, without their values.
+fn list_current(conn: &Connection, year: i32) -> anyhow::Result<Vec<Listed>> {
+    let mut stmt = conn.prepare(
+        "SELECT id, department, form, project_code, project_name FROM submissions \
+         WHERE year = ?1 AND outcome = 'accepted' AND superseded_by IS NULL \
+         AND form IS NOT NULL AND form_json IS NOT NULL",
+    )?;
+    let rows = stmt.query_map(params![year], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, Option<String>>(3)?,
+            r.get::<_, Option<String>>(4)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, department, form, code, name) = row?;
+        if let Some(kind) = FormKind::from_id(&form) {
+            out.push(Listed {
+                id,
+                department,
+                kind,
+                code,
+                name,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Reads one current form with its values and result.
+fn load_current(stmt: &mut rusqlite::Statement, l: &Listed) -> anyhow::Result<Current> {
+    let (file_name, received_at, form_json, result_json): (String, String, String, Option<String>) =
+        stmt.query_row(params![l.id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
+    let record: FormRecord = serde_json::from_str(&form_json)
+        .with_context(|| format!("submission {}: stored form values", l.id))?;
+    let result: ResultView = match result_json {
+        Some(j) => serde_json::from_str(&j)
+            .with_context(|| format!("submission {}: stored result", l.id))?,
+        None => ResultView::default(),
+    };
+    Ok(Current {
+        id: l.id,
+        department: l.department.clone(),
+        kind: l.kind,
+        file_name,
+        received_at,
+        record,
+        result,
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -388,8 +413,6 @@ pub struct Missing {
 pub struct Summary {
     pub year: i32,
     pub generated_at: String,
-    /// Current forms by kind, sorted by department (config order), 项目编码, 项目名称.
-    pub forms: BTreeMap<FormKind, Vec<Current>>,
     pub departments: Vec<DepartmentRow>,
     pub total: DepartmentRow,
     pub missing: Vec<Missing>,
@@ -442,82 +465,97 @@ fn kind_index(kind: FormKind) -> usize {
     FormKind::ALL.iter().position(|k| *k == kind).unwrap_or(0)
 }
 
-/// Computes every count and average of a year's summary. No I/O.
-pub fn summarize(
-    mut inputs: Inputs,
-    cfg: &Config,
-    defs: &Definitions,
+/// Adds up a year's summary as the current forms go by: counts and averages by department and
+/// what is missing. No I/O: the counts and forms are handed to it.
+#[derive(Debug, Clone)]
+pub struct Tally {
     year: i32,
-    generated_at: String,
-) -> Summary {
-    let grade_names: Vec<String> = defs
-        .framework
-        .score
-        .grades
-        .iter()
-        .map(|g| g.grade.clone())
-        .collect();
-    let mut order: HashMap<String, usize> = cfg
-        .departments
-        .iter()
-        .enumerate()
-        .map(|(i, d)| (d.code.clone(), i))
-        .collect();
-    let mut rows: Vec<DepartmentRow> = cfg
-        .departments
-        .iter()
-        .map(|d| DepartmentRow {
-            code: d.code.clone(),
-            name: d.name.clone(),
-            grades: vec![0; grade_names.len()],
-            ..Default::default()
-        })
-        .collect();
-    // Departments in the database but no longer configured keep a line, under their code.
-    let mut unknown: BTreeSet<String> = BTreeSet::new();
-    unknown.extend(
-        inputs
-            .counts
+    grade_names: Vec<String>,
+    order: HashMap<String, usize>,
+    rows: Vec<DepartmentRow>,
+    returned_by_kind: HashMap<(String, FormKind), u64>,
+    last_by_kind: HashMap<(String, FormKind), String>,
+}
+
+impl Tally {
+    /// Starts from the configured departments and the counts of the year's submissions.
+    pub fn new(cfg: &Config, defs: &Definitions, year: i32, counts: &[Count]) -> Tally {
+        let grade_names: Vec<String> = defs
+            .framework
+            .score
+            .grades
             .iter()
-            .map(|c| c.department.clone())
-            .chain(inputs.current.iter().map(|c| c.department.clone()))
-            .filter(|d| !order.contains_key(d)),
-    );
-    for code in unknown {
-        order.insert(code.clone(), rows.len());
-        rows.push(DepartmentRow {
-            name: code.clone(),
-            code,
-            grades: vec![0; grade_names.len()],
+            .map(|g| g.grade.clone())
+            .collect();
+        let mut t = Tally {
+            year,
+            order: HashMap::new(),
+            rows: Vec::new(),
+            returned_by_kind: HashMap::new(),
+            last_by_kind: HashMap::new(),
+            grade_names,
+        };
+        for d in &cfg.departments {
+            t.row(&d.code, &d.name);
+        }
+        // Departments in the database but no longer configured keep a line, under their code.
+        let unknown: BTreeSet<&str> = counts
+            .iter()
+            .map(|c| c.department.as_str())
+            .filter(|d| !t.order.contains_key(*d))
+            .collect();
+        for code in unknown {
+            t.row(code, code);
+        }
+        for c in counts {
+            let i = t.row(&c.department, &c.department);
+            let row = &mut t.rows[i];
+            row.received += c.count;
+            match c.outcome.as_str() {
+                "accepted" => row.accepted += c.count,
+                "rejected" => row.returned += c.count,
+                "duplicate" => row.duplicate += c.count,
+                _ => {}
+            }
+            if let Some(kind) = c.form {
+                let key = (c.department.clone(), kind);
+                if c.outcome == "rejected" {
+                    *t.returned_by_kind.entry(key.clone()).or_default() += c.count;
+                }
+                let last = t.last_by_kind.entry(key).or_default();
+                if c.last_received > *last {
+                    *last = c.last_received.clone();
+                }
+            }
+        }
+        t
+    }
+
+    /// The line of a department, added when new.
+    fn row(&mut self, code: &str, name: &str) -> usize {
+        if let Some(i) = self.order.get(code) {
+            return *i;
+        }
+        self.order.insert(code.to_string(), self.rows.len());
+        self.rows.push(DepartmentRow {
+            code: code.to_string(),
+            name: name.to_string(),
+            grades: vec![0; self.grade_names.len()],
             ..Default::default()
         });
+        self.rows.len() - 1
     }
 
-    let mut by_kind_returned: HashMap<(String, FormKind), u64> = HashMap::new();
-    let mut by_kind_last: HashMap<(String, FormKind), String> = HashMap::new();
-    for c in &inputs.counts {
-        let row = &mut rows[order[&c.department]];
-        row.received += c.count;
-        match c.outcome.as_str() {
-            "accepted" => row.accepted += c.count,
-            "rejected" => row.returned += c.count,
-            "duplicate" => row.duplicate += c.count,
-            _ => {}
-        }
-        if let Some(kind) = c.form {
-            let key = (c.department.clone(), kind);
-            if c.outcome == "rejected" {
-                *by_kind_returned.entry(key.clone()).or_default() += c.count;
-            }
-            let last = by_kind_last.entry(key).or_default();
-            if c.last_received > *last {
-                *last = c.last_received.clone();
-            }
-        }
+    /// Where a department's forms come on the sheets: configuration order, others after.
+    pub fn position(&self, code: &str) -> usize {
+        self.order.get(code).copied().unwrap_or(usize::MAX)
     }
 
-    for c in &inputs.current {
-        let row = &mut rows[order[&c.department]];
+    /// Counts one current form.
+    pub fn add(&mut self, c: &Current) {
+        let i = self.row(&c.department, &c.department);
+        let grade_names = &self.grade_names;
+        let row = &mut self.rows[i];
         row.current[kind_index(c.kind)] += 1;
         match c.kind {
             FormKind::TargetDeclaration => {
@@ -541,65 +579,48 @@ pub fn summarize(
                     row.scored += 1;
                     row.se_rate_sum += fraction(s.execution_rate);
                     row.se_rated += 1;
-                    if let Some(i) = grade_names.iter().position(|g| *g == s.grade) {
-                        row.grades[i] += 1;
+                    if let Some(g) = grade_names.iter().position(|g| *g == s.grade) {
+                        row.grades[g] += 1;
                     }
                 }
             }
         }
     }
 
-    let mut total = DepartmentRow {
-        code: String::new(),
-        name: "合计".into(),
-        grades: vec![0; grade_names.len()],
-        ..Default::default()
-    };
-    for r in &rows {
-        total.add(r);
-    }
-
-    let mut missing = Vec::new();
-    for d in &cfg.departments {
-        let row = &rows[order[&d.code]];
-        for kind in FormKind::ALL {
-            if row.current[kind_index(kind)] == 0 {
-                let key = (d.code.clone(), kind);
-                missing.push(Missing {
-                    code: d.code.clone(),
-                    name: d.name.clone(),
-                    kind,
-                    returned: by_kind_returned.get(&key).copied().unwrap_or(0),
-                    last_received: by_kind_last.get(&key).cloned(),
-                });
+    /// The summary: the department lines, their total, and what is missing.
+    pub fn finish(self, cfg: &Config, generated_at: String) -> Summary {
+        let mut total = DepartmentRow {
+            name: "合计".into(),
+            grades: vec![0; self.grade_names.len()],
+            ..Default::default()
+        };
+        for r in &self.rows {
+            total.add(r);
+        }
+        let mut missing = Vec::new();
+        for d in &cfg.departments {
+            let row = &self.rows[self.order[&d.code]];
+            for kind in FormKind::ALL {
+                if row.current[kind_index(kind)] == 0 {
+                    let key = (d.code.clone(), kind);
+                    missing.push(Missing {
+                        code: d.code.clone(),
+                        name: d.name.clone(),
+                        kind,
+                        returned: self.returned_by_kind.get(&key).copied().unwrap_or(0),
+                        last_received: self.last_by_kind.get(&key).cloned(),
+                    });
+                }
             }
         }
-    }
-
-    inputs.current.sort_by(|a, b| {
-        let key = |c: &Current| {
-            (
-                order.get(&c.department).copied().unwrap_or(usize::MAX),
-                c.record.fields.get("code").cloned().unwrap_or_default(),
-                c.record.fields.get("name").cloned().unwrap_or_default(),
-                c.id,
-            )
-        };
-        key(a).cmp(&key(b))
-    });
-    let mut forms: BTreeMap<FormKind, Vec<Current>> =
-        FormKind::ALL.iter().map(|k| (*k, Vec::new())).collect();
-    for c in inputs.current {
-        forms.entry(c.kind).or_default().push(c);
-    }
-    Summary {
-        year,
-        generated_at,
-        forms,
-        departments: rows,
-        total,
-        missing,
-        grade_names,
+        Summary {
+            year: self.year,
+            generated_at,
+            departments: self.rows,
+            total,
+            missing,
+            grade_names: self.grade_names,
+        }
     }
 }
 
@@ -643,10 +664,69 @@ pub fn build_summary(
     defs: &Definitions,
     year: i32,
 ) -> anyhow::Result<(Summary, Vec<u8>)> {
-    let inputs = load(conn, year).context("reading the state database for the summary")?;
     let now = chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string();
-    let summary = summarize(inputs, cfg, defs, year, now);
-    let bytes = render(&summary, cfg, defs).context("writing the summary workbook")?;
+    let counts = load_counts(conn, year).context("reading the state database for the summary")?;
+    let mut tally = Tally::new(cfg, defs, year, &counts);
+    let mut listed = list_current(conn, year)?;
+    listed.sort_by(|a, b| {
+        let key = |l: &Listed| (kind_index(l.kind), tally.position(&l.department));
+        key(a)
+            .cmp(&key(b))
+            .then_with(|| a.department.cmp(&b.department))
+            .then_with(|| a.code.cmp(&b.code))
+            .then_with(|| a.name.cmp(&b.name))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+
+    let st = Styles::new();
+    let mut wb = Workbook::new();
+    wb.set_properties(
+        &DocProperties::new()
+            .set_title(format!("{year}年度预算绩效汇总表"))
+            .set_author(&cfg.finance.name)
+            .set_comment(format!("jixiao 生成于 {now}")),
+    );
+    // The big sheets stream to temporary files: on disk beside the state, not in /tmp.
+    if cfg.state_dir.is_dir() {
+        wb.set_tempdir(&cfg.state_dir)?;
+    }
+    wb.add_worksheet().set_name(DEPARTMENT_SHEET)?;
+    for kind in FormKind::ALL {
+        wb.add_worksheet_with_constant_memory()?
+            .set_name(&defs.form(kind).name)?;
+    }
+    wb.add_worksheet_with_constant_memory()?
+        .set_name(INDICATOR_SHEET)?;
+
+    // One pass over the current forms, each read once: its row on its form's sheet, its
+    // indicators on the indicator sheet, its figures into the tally.
+    {
+        let sheets = wb.worksheets_mut();
+        let (head, tail) = sheets.split_at_mut(1 + FormKind::ALL.len());
+        let mut indicators = IndicatorWriter::new(&mut tail[0], &st, defs)?;
+        let mut stmt = conn.prepare(
+            "SELECT file_name, received_at, form_json, result_json FROM submissions WHERE id = ?1",
+        )?;
+        let mut next = listed.iter().peekable();
+        for (ws, kind) in head[1..].iter_mut().zip(FormKind::ALL) {
+            let mut forms = FormWriter::new(ws, &st, defs.form(kind))?;
+            while let Some(l) = next.next_if(|l| l.kind == kind) {
+                let c = load_current(&mut stmt, l)?;
+                tally.add(&c);
+                forms.row(cfg, &c)?;
+                indicators.rows(cfg, &defs.form(kind).name, &c)?;
+            }
+            forms.finish()?;
+        }
+        indicators.finish()?;
+    }
+    let summary = tally.finish(cfg, now);
+    department_sheet(wb.worksheet_from_index(0)?, &st, defs, &summary)?;
+    missing_sheet(&mut wb, &st, defs, &summary)?;
+    notes_sheet(&mut wb, cfg, defs, &summary)?;
+    let bytes = wb
+        .save_to_buffer()
+        .context("writing the summary workbook")?;
     Ok((summary, bytes))
 }
 
@@ -999,54 +1079,62 @@ fn department_name<'a>(cfg: &'a Config, code: &'a str) -> &'a str {
         .unwrap_or(code)
 }
 
-fn form_sheet(
-    wb: &mut Workbook,
-    st: &Styles,
-    cfg: &Config,
-    defs: &Definitions,
-    kind: FormKind,
-    rows: &[Current],
-) -> anyhow::Result<()> {
-    let def = defs.form(kind);
-    let cols = form_columns(def);
-    let mut headers: Vec<(String, Kind)> = vec![("部门".into(), Kind::Text)];
-    headers.extend(cols.iter().map(|(h, k, _)| (h.clone(), *k)));
-    headers.push(("绩效指标数".into(), Kind::Count));
-    let summary_labels = def.summary.as_ref();
-    if let Some(s) = summary_labels {
-        headers.push((format!("{}（分值）", s.total_label), Kind::Points));
-        headers.push((format!("{}（自评得分）", s.total_label), Kind::Points));
-        headers.push((s.grade_label.clone(), Kind::Text));
-    }
-    let extra_start = headers.len();
-    match kind {
-        FormKind::TargetDeclaration => {
-            headers.push(("审核结论".into(), Kind::Text));
-        }
-        FormKind::PerformanceReport => {
-            headers.push(("执行率（执行数/年初预算数）".into(), Kind::Percent));
-            headers.push(("执行进度滞后".into(), Kind::Text));
-        }
-        FormKind::SelfEvaluation => {
-            headers.push(("核定得分".into(), Kind::Points));
-            headers.push(("核定等级".into(), Kind::Text));
-            headers.push(("预算执行率".into(), Kind::Percent));
-            headers.push(("预算执行率得分".into(), Kind::Points));
-        }
-    }
-    let tail = ["审核发现", "受理编号", "文件名", "受理时间"];
-    headers.push((tail[0].into(), Kind::Text));
-    headers.push((tail[1].into(), Kind::Count));
-    headers.push((tail[2].into(), Kind::Text));
-    headers.push((tail[3].into(), Kind::Text));
+/// Writes a form kind's sheet: one row per current project with every field of the form.
+struct FormWriter<'w, 's, 'd> {
+    sh: Sheet<'w, 's>,
+    def: &'d FormDef,
+    cols: Vec<(String, Kind, Source)>,
+    headers: Vec<(String, Kind)>,
+    /// The first column after the form's own values: the results.
+    extra_start: usize,
+}
 
-    let ws = wb.add_worksheet();
-    ws.set_name(&def.name)?;
-    let mut sh = Sheet::new(ws, st, &headers)?;
-    for c in rows {
+impl<'w, 's, 'd> FormWriter<'w, 's, 'd> {
+    fn new(ws: &'w mut Worksheet, st: &'s Styles, def: &'d FormDef) -> anyhow::Result<Self> {
+        let cols = form_columns(def);
+        let mut headers: Vec<(String, Kind)> = vec![("部门".into(), Kind::Text)];
+        headers.extend(cols.iter().map(|(h, k, _)| (h.clone(), *k)));
+        headers.push(("绩效指标数".into(), Kind::Count));
+        if let Some(s) = &def.summary {
+            headers.push((format!("{}（分值）", s.total_label), Kind::Points));
+            headers.push((format!("{}（自评得分）", s.total_label), Kind::Points));
+            headers.push((s.grade_label.clone(), Kind::Text));
+        }
+        let extra_start = headers.len();
+        match def.kind() {
+            FormKind::TargetDeclaration => {
+                headers.push(("审核结论".into(), Kind::Text));
+            }
+            FormKind::PerformanceReport => {
+                headers.push(("执行率（执行数/年初预算数）".into(), Kind::Percent));
+                headers.push(("执行进度滞后".into(), Kind::Text));
+            }
+            FormKind::SelfEvaluation => {
+                headers.push(("核定得分".into(), Kind::Points));
+                headers.push(("核定等级".into(), Kind::Text));
+                headers.push(("预算执行率".into(), Kind::Percent));
+                headers.push(("预算执行率得分".into(), Kind::Points));
+            }
+        }
+        headers.push(("审核发现".into(), Kind::Text));
+        headers.push(("受理编号".into(), Kind::Count));
+        headers.push(("文件名".into(), Kind::Text));
+        headers.push(("受理时间".into(), Kind::Text));
+        let sh = Sheet::new(ws, st, &headers)?;
+        Ok(FormWriter {
+            sh,
+            def,
+            cols,
+            headers,
+            extra_start,
+        })
+    }
+
+    fn row(&mut self, cfg: &Config, c: &Current) -> anyhow::Result<()> {
+        let sh = &mut self.sh;
         let rec = &c.record;
         sh.put(0, Cell::Text(department_name(cfg, &c.department)))?;
-        for (i, (_, _, src)) in cols.iter().enumerate() {
+        for (i, (_, _, src)) in self.cols.iter().enumerate() {
             let v = match src {
                 Source::Field(k) => rec.fields.get(k),
                 Source::Goal(k) => rec.goal.get(k),
@@ -1054,16 +1142,16 @@ fn form_sheet(
             };
             sh.put_value(1 + i, v.map(String::as_str))?;
         }
-        let mut col = 1 + cols.len();
+        let mut col = 1 + self.cols.len();
         sh.put(col, Cell::Number(rec.indicators.len() as f64))?;
         col += 1;
-        if summary_labels.is_some() {
+        if self.def.summary.is_some() {
             sh.put_value(col, rec.total_weight.as_deref())?;
             sh.put_value(col + 1, rec.total_score.as_deref())?;
             sh.put_value(col + 2, rec.grade.as_deref())?;
             col += 3;
         }
-        match kind {
+        match self.def.kind() {
             FormKind::TargetDeclaration => {
                 let conclusion = c.result.review.as_ref().map(|r| r.conclusion.as_str());
                 sh.put(col, conclusion.map_or(Cell::Empty, Cell::Text))?;
@@ -1090,104 +1178,115 @@ fn form_sheet(
         sh.put(col + 2, Cell::Text(&c.file_name))?;
         sh.put(col + 3, Cell::Owned(local_time(&c.received_at)))?;
         sh.row += 1;
-    }
-    let last = sh.row.saturating_sub(1).max(1);
-    // The findings column can be long: keep it readable.
-    let findings_col = headers.len() - 4;
-    sh.widths[findings_col] = sh.widths[findings_col].min(40);
-    let ws = &mut *sh.ws;
-    let red = &st.red;
-    let col_of = |name: &str| headers.iter().position(|(h, _)| h == name);
-    let equal_red = |ws: &mut Worksheet, col: usize, value: &str| -> anyhow::Result<()> {
-        let cf = ConditionalFormatCell::new()
-            .set_rule(ConditionalFormatCellRule::EqualTo(value))
-            .set_format(red);
-        ws.add_conditional_format(1, col as u16, last, col as u16, &cf)?;
         Ok(())
-    };
-    match kind {
-        FormKind::TargetDeclaration => {
-            equal_red(ws, extra_start, "不通过")?;
-        }
-        FormKind::PerformanceReport => {
-            // The rate cell turns orange and the flag red where execution lags the months elapsed.
-            let rate_col = extra_start;
-            let flag = col_letter(extra_start + 1);
-            let cf = ConditionalFormatFormula::new()
-                .set_rule(format!("=${flag}2=\"是\"").as_str())
-                .set_format(&st.orange);
-            ws.add_conditional_format(1, rate_col as u16, last, rate_col as u16, &cf)?;
-            equal_red(ws, extra_start + 1, "是")?;
-        }
-        FormKind::SelfEvaluation => {
-            equal_red(ws, extra_start + 1, "差")?;
-            if let Some(s) = summary_labels
-                && let Some(c) = col_of(&s.grade_label)
-            {
-                equal_red(ws, c, "差")?;
+    }
+
+    /// Conditional formats (不通过, 差, lagging execution in red), filter, frozen panes, widths.
+    fn finish(mut self) -> anyhow::Result<()> {
+        let last = self.sh.row.saturating_sub(1).max(1);
+        // The findings column can be long: keep it readable.
+        let findings_col = self.headers.len() - 4;
+        self.sh.widths[findings_col] = self.sh.widths[findings_col].min(40);
+        let st = self.sh.st;
+        let ws = &mut *self.sh.ws;
+        let extra_start = self.extra_start;
+        let equal_red = |ws: &mut Worksheet, col: usize, value: &str| -> anyhow::Result<()> {
+            let cf = ConditionalFormatCell::new()
+                .set_rule(ConditionalFormatCellRule::EqualTo(value))
+                .set_format(&st.red);
+            ws.add_conditional_format(1, col as u16, last, col as u16, &cf)?;
+            Ok(())
+        };
+        match self.def.kind() {
+            FormKind::TargetDeclaration => {
+                equal_red(ws, extra_start, "不通过")?;
+            }
+            FormKind::PerformanceReport => {
+                // The rate turns orange and the flag red where execution lags the months elapsed.
+                let flag = col_letter(extra_start + 1);
+                let cf = ConditionalFormatFormula::new()
+                    .set_rule(format!("=${flag}2=\"是\"").as_str())
+                    .set_format(&st.orange);
+                let rate = extra_start as u16;
+                ws.add_conditional_format(1, rate, last, rate, &cf)?;
+                equal_red(ws, extra_start + 1, "是")?;
+            }
+            FormKind::SelfEvaluation => {
+                equal_red(ws, extra_start + 1, "差")?;
+                if let Some(s) = &self.def.summary
+                    && let Some(c) = self.headers.iter().position(|(h, _)| *h == s.grade_label)
+                {
+                    equal_red(ws, c, "差")?;
+                }
             }
         }
+        // Freeze 部门 and 项目名称 (the first field of every form).
+        self.sh.finish(2)?;
+        Ok(())
     }
-    // Freeze 部门 and 项目名称 (the first field of every form).
-    sh.finish(2)?;
-    Ok(())
 }
 
-fn indicator_sheet(
-    wb: &mut Workbook,
-    st: &Styles,
-    cfg: &Config,
-    defs: &Definitions,
-    s: &Summary,
-) -> anyhow::Result<()> {
-    // The union of the indicator columns of the three forms, labelled as the first form that
-    // has the column labels it.
-    let mut keys: Vec<(String, String)> = Vec::new();
-    for kind in FormKind::ALL {
-        for c in &defs.form(kind).indicators.columns {
-            if !keys.iter().any(|(k, _)| *k == c.key) {
-                keys.push((c.key.clone(), c.label.clone()));
-            }
-        }
-    }
-    let name_label = |key: &str, fallback: &str| {
-        defs.form(FormKind::TargetDeclaration)
-            .field(key)
-            .map(|f| f.label.clone())
-            .unwrap_or_else(|| fallback.to_string())
-    };
-    let mut headers: Vec<(String, Kind)> = vec![
-        ("部门".into(), Kind::Text),
-        ("表".into(), Kind::Text),
-        (name_label("code", "项目编码"), Kind::Text),
-        (name_label("name", "项目名称"), Kind::Text),
-        ("序号".into(), Kind::Count),
-    ];
-    headers.extend(keys.iter().map(|(_, l)| (l.clone(), Kind::Text)));
-    headers.push(("受理编号".into(), Kind::Count));
-    let ws = wb.add_worksheet();
-    ws.set_name(INDICATOR_SHEET)?;
-    let mut sh = Sheet::new(ws, st, &headers)?;
-    for kind in FormKind::ALL {
-        let form_name = defs.form(kind).name.as_str();
-        for c in &s.forms[&kind] {
-            let dept = department_name(cfg, &c.department);
-            for (n, ind) in c.record.indicators.iter().enumerate() {
-                sh.put(0, Cell::Text(dept))?;
-                sh.put(1, Cell::Text(form_name))?;
-                sh.put_value(2, c.record.fields.get("code").map(String::as_str))?;
-                sh.put_value(3, c.record.fields.get("name").map(String::as_str))?;
-                sh.put(4, Cell::Number((n + 1) as f64))?;
-                for (i, (k, _)) in keys.iter().enumerate() {
-                    sh.put_value(5 + i, ind.get(k).map(String::as_str))?;
+/// Writes the indicator sheet: one row per indicator of every current form.
+struct IndicatorWriter<'w, 's> {
+    sh: Sheet<'w, 's>,
+    /// The union of the indicator columns of the three forms by key, labelled as the first form
+    /// that has the column labels it.
+    keys: Vec<(String, String)>,
+}
+
+impl<'w, 's> IndicatorWriter<'w, 's> {
+    fn new(ws: &'w mut Worksheet, st: &'s Styles, defs: &Definitions) -> anyhow::Result<Self> {
+        let mut keys: Vec<(String, String)> = Vec::new();
+        for kind in FormKind::ALL {
+            for c in &defs.form(kind).indicators.columns {
+                if !keys.iter().any(|(k, _)| *k == c.key) {
+                    keys.push((c.key.clone(), c.label.clone()));
                 }
-                sh.put(5 + keys.len(), Cell::Number(c.id as f64))?;
-                sh.row += 1;
             }
         }
+        let name_label = |key: &str, fallback: &str| {
+            defs.form(FormKind::TargetDeclaration)
+                .field(key)
+                .map(|f| f.label.clone())
+                .unwrap_or_else(|| fallback.to_string())
+        };
+        let mut headers: Vec<(String, Kind)> = vec![
+            ("部门".into(), Kind::Text),
+            ("表".into(), Kind::Text),
+            (name_label("code", "项目编码"), Kind::Text),
+            (name_label("name", "项目名称"), Kind::Text),
+            ("序号".into(), Kind::Count),
+        ];
+        headers.extend(keys.iter().map(|(_, l)| (l.clone(), Kind::Text)));
+        headers.push(("受理编号".into(), Kind::Count));
+        Ok(IndicatorWriter {
+            sh: Sheet::new(ws, st, &headers)?,
+            keys,
+        })
     }
-    sh.finish(4)?;
-    Ok(())
+
+    fn rows(&mut self, cfg: &Config, form_name: &str, c: &Current) -> anyhow::Result<()> {
+        let sh = &mut self.sh;
+        let dept = department_name(cfg, &c.department);
+        for (n, ind) in c.record.indicators.iter().enumerate() {
+            sh.put(0, Cell::Text(dept))?;
+            sh.put(1, Cell::Text(form_name))?;
+            sh.put_value(2, c.record.fields.get("code").map(String::as_str))?;
+            sh.put_value(3, c.record.fields.get("name").map(String::as_str))?;
+            sh.put(4, Cell::Number((n + 1) as f64))?;
+            for (i, (k, _)) in self.keys.iter().enumerate() {
+                sh.put_value(5 + i, ind.get(k).map(String::as_str))?;
+            }
+            sh.put(5 + self.keys.len(), Cell::Number(c.id as f64))?;
+            sh.row += 1;
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> anyhow::Result<()> {
+        self.sh.finish(4)?;
+        Ok(())
+    }
 }
 
 /// Column positions on the department sheet.
@@ -1200,7 +1299,7 @@ struct DeptCols {
 }
 
 fn department_sheet(
-    wb: &mut Workbook,
+    ws: &mut Worksheet,
     st: &Styles,
     defs: &Definitions,
     s: &Summary,
@@ -1235,8 +1334,6 @@ fn department_sheet(
         count: headers.len(),
     };
 
-    let ws = wb.add_worksheet();
-    ws.set_name(DEPARTMENT_SHEET)?;
     let mut sh = Sheet::new(ws, st, &headers)?;
     let put_row = |sh: &mut Sheet, r: &DepartmentRow| -> anyhow::Result<()> {
         sh.put(0, Cell::Text(&r.name))?;
@@ -1442,26 +1539,6 @@ fn notes_sheet(
     ws.set_column_width(0, 16)?;
     ws.set_column_width(1, 120)?;
     Ok(())
-}
-
-/// Writes the workbook of a summary.
-pub fn render(s: &Summary, cfg: &Config, defs: &Definitions) -> anyhow::Result<Vec<u8>> {
-    let st = Styles::new();
-    let mut wb = Workbook::new();
-    wb.set_properties(
-        &DocProperties::new()
-            .set_title(format!("{}年度预算绩效汇总表", s.year))
-            .set_author(&cfg.finance.name)
-            .set_comment(format!("jixiao 生成于 {}", s.generated_at)),
-    );
-    department_sheet(&mut wb, &st, defs, s)?;
-    for kind in FormKind::ALL {
-        form_sheet(&mut wb, &st, cfg, defs, kind, &s.forms[&kind])?;
-    }
-    indicator_sheet(&mut wb, &st, cfg, defs, s)?;
-    missing_sheet(&mut wb, &st, defs, s)?;
-    notes_sheet(&mut wb, cfg, defs, s)?;
-    Ok(wb.save_to_buffer()?)
 }
 
 #[cfg(test)]
