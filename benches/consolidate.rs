@@ -30,6 +30,21 @@ fn status_kb(key: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time (user + system) of this process so far, in seconds: steadier than wall time on a
+/// shared machine.
+fn cpu_secs() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let after = s.rsplit_once(')')?.1;
+            let f: Vec<&str> = after.split_whitespace().collect();
+            // Fields 14 and 15 of stat; `after` starts at field 3.
+            let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+            Some(ticks / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
 fn config(dir: &std::path::Path) -> Config {
     let mut text = String::from(
         "root = \"收件\"\nstate_dir = \"state\"\n[finance]\nname = \"财政厅\"\nemails = [\"a@czt.example.cn\"]\n",
@@ -160,12 +175,14 @@ fn main() {
     // Measure the build alone: reset the peak to the current resident size where possible.
     let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
     let before = status_kb("VmRSS:");
+    let cpu = cpu_secs();
     let started = Instant::now();
     let bytes = jixiao::consolidate::build(&conn, &cfg, &defs, 2026).unwrap();
     let secs = started.elapsed().as_secs_f64();
+    let cpu = cpu_secs() - cpu;
     let peak = status_kb("VmHWM:");
     println!(
-        "build: {secs:.2} s, workbook {:.1} MB, resident before {} MB, peak {} MB{}",
+        "build: {secs:.2} s ({cpu:.2} s CPU), workbook {:.1} MB, resident before {} MB, peak {} MB{}",
         bytes.len() as f64 / 1e6,
         before / 1024,
         peak / 1024,

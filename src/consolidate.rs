@@ -1,11 +1,14 @@
 //! The finance office's summary workbook (`绩效汇总-{year}.xlsx`): one sheet per form kind with
 //! the current version of every project, one row per indicator, counts and averages by
-//! department, and what is still missing. Rebuilt by the daemon after accepted forms and by
-//! `jixiao consolidate`.
+//! department, and what is still missing. Rebuilt by the daemon after recorded forms (at most
+//! once per `summary.refresh_secs`) and by `jixiao consolidate`.
 //!
-//! Three steps: [`load`] reads the state database, [`summarize`] computes every count and average
-//! (plain data, no I/O), and the workbook is written from that with rust_xlsxwriter. Text from
-//! forms is always written as a string, never as a formula.
+//! [`build`] makes one pass over the year's current forms in sheet order, reading each form
+//! once: its row goes to its form's sheet, its indicators to the indicator sheet, its figures to
+//! a [`Tally`] (plain data, no I/O) that yields the department lines and what is missing. The
+//! big sheets stream to temporary files (rust_xlsxwriter's constant-memory mode), so memory stays
+//! flat however many projects there are. Text from forms is always written as a string, never
+//! as a formula.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -680,6 +683,9 @@ pub fn build_summary(
 
     let st = Styles::new();
     let mut wb = Workbook::new();
+    // Most of the time goes into compressing the sheets; a light level is much faster for a file
+    // a little larger.
+    wb.set_zip_compression_level(3);
     wb.set_properties(
         &DocProperties::new()
             .set_title(format!("{year}年度预算绩效汇总表"))
