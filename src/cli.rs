@@ -82,6 +82,17 @@ pub enum Command {
         #[arg(long)]
         note: Option<String>,
     },
+    /// Write the finance office's summary workbook of a year (default: the current year) to
+    /// `reports_dir/绩效汇总-{year}.xlsx` or to --out.
+    Consolidate {
+        #[arg(long, value_name = "YEAR")]
+        year: Option<i32>,
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Also prepare the mail to the finance office (`finance.emails`).
+        #[arg(long)]
+        mail: bool,
+    },
     /// Write the three blank forms, from the definitions, into a folder.
     Templates {
         #[arg(long, value_name = "DIR")]
@@ -232,6 +243,34 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Status { limit } => {
             let cfg = load_config(cli.config.as_deref())?;
             crate::setup::status(&cfg, limit, &mut std::io::stdout().lock())?;
+            Ok(0)
+        }
+        Command::Consolidate { year, out, mail } => {
+            let path = cli.config.unwrap_or_else(|| PathBuf::from("jixiao.toml"));
+            let cfg = crate::config::Config::load(&path)?;
+            let defs = match (&cli.forms, &cfg.forms_dir) {
+                (None, Some(dir)) => definitions(Some(dir))?,
+                _ => defs,
+            };
+            let conn = crate::store::open(&cfg.database())?;
+            let year = year.unwrap_or_else(|| chrono::Datelike::year(&chrono::Local::now()));
+            let out = out.unwrap_or_else(|| crate::consolidate::default_path(&cfg, year));
+            if mail {
+                let msg = crate::consolidate::mail_message(&conn, &cfg, &defs, year)?;
+                crate::watch::write_atomic(&out, &msg.attachment)
+                    .with_context(|| format!("writing {}", out.display()))?;
+                println!("{}", out.display());
+                // wire: mail::outbox::enqueue
+                println!(
+                    "mail prepared for {} (\"{}\", attachment {}), but not sent: delivery is wired by the main engineer when the outbox lands",
+                    msg.to.join(", "),
+                    msg.subject,
+                    msg.attachment_name
+                );
+            } else {
+                crate::consolidate::write(&conn, &cfg, &defs, year, &out)?;
+                println!("{}", out.display());
+            }
             Ok(0)
         }
         Command::Check { files, json, jobs } => {

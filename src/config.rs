@@ -32,6 +32,9 @@ pub struct Config {
     pub folders: Folders,
     #[serde(default)]
     pub watch: WatchSettings,
+    /// `[summary]`: the summary workbook's refresh interval and mail schedule.
+    #[serde(default)]
+    pub summary: crate::consolidate::SummarySettings,
     pub finance: Finance,
     #[serde(default, rename = "departments")]
     pub departments: Vec<Department>,
@@ -262,6 +265,9 @@ impl Config {
         if self.watch.poll && self.watch.poll_ms == 0 {
             bail!("{file}: watch.poll_ms must be more than 0");
         }
+        self.summary
+            .validate()
+            .map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
         if self.state_dir.starts_with(&self.root) {
             bail!("{file}: state_dir must be outside root: departments must not reach the archive");
         }

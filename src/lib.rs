@@ -5,6 +5,7 @@ pub mod cellref;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod consolidate;
 pub mod definitions;
 pub mod dispatch;
 pub mod indicator;

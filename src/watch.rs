@@ -117,6 +117,8 @@ pub struct Daemon {
     deferred: HashMap<PathBuf, (String, Instant)>,
     /// Paths refused once (symlinks, paths escaping the root), not logged again.
     refused: HashMap<PathBuf, Instant>,
+    /// The summary workbooks to rebuild (at most once per `summary.refresh_secs`).
+    summary: crate::consolidate::Refresher,
     stop: Arc<AtomicBool>,
     /// The mail sender thread, nudged after each recorded submission.
     sender: Option<crate::mail::Sender>,
@@ -143,6 +145,7 @@ impl Daemon {
         let letters = crate::letters::Letters::load(cfg.letters_dir.as_deref())
             .context("loading the letter templates")?;
         Ok(Daemon {
+            summary: crate::consolidate::Refresher::new(cfg.summary.refresh_interval()),
             cfg,
             checker,
             conn,
@@ -207,6 +210,7 @@ impl Daemon {
                     );
                 }
             }
+            self.refresh_summary(false);
             if opts.once && self.candidates.is_empty() && self.deferred.is_empty() {
                 break;
             }
@@ -216,6 +220,7 @@ impl Daemon {
                 Err(mpsc::RecvTimeoutError::Disconnected) => std::thread::sleep(tick),
             }
         }
+        self.refresh_summary(true);
         match self.sender.take() {
             Some(sender) => sender.stop(),
             None => {
@@ -290,6 +295,23 @@ impl Daemon {
     fn wake_sender(&self) {
         if let Some(s) = &self.sender {
             s.wake();
+        }
+    }
+
+    /// Rebuilds the summary workbooks of the years touched since the last rebuild, when due (or
+    /// now, with `force`, if anything changed). A failure is logged; the daemon goes on.
+    fn refresh_summary(&mut self, force: bool) {
+        let now = Instant::now();
+        if !(self.summary.due(now) || (force && self.summary.dirty)) {
+            return;
+        }
+        for year in self.summary.take(now) {
+            let path = crate::consolidate::default_path(&self.cfg, year);
+            match crate::consolidate::write(&self.conn, &self.cfg, &self.checker.defs, year, &path)
+            {
+                Ok(()) => info!(year, file = %path.display(), "summary workbook written"),
+                Err(e) => warn!(year, error = %format!("{e:#}"), "summary workbook not written"),
+            }
         }
     }
 
@@ -605,6 +627,9 @@ impl Daemon {
         )?;
         tx.commit()?;
         self.wake_sender();
+        if let Some(year) = project.as_ref().and_then(|p| p.year) {
+            self.summary.mark_dirty(year);
+        }
         crate::watch::test_pause();
         info!(
             id,

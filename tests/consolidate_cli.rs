@@ -1,0 +1,143 @@
+//! The summary workbook through the binary: `jixiao consolidate` (with `--out` and `--mail`), a
+//! configuration mistake in `[summary]`, and the daemon rewriting the workbook after forms arrive.
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use calamine::{Data, Reader, Xlsx};
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+
+fn setup(extra: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = format!(
+        "{}\n{extra}",
+        jixiao::config::EXAMPLE
+            .replace("stable_ms = 2000", "stable_ms = 200")
+            .replace("rescan_secs = 60", "rescan_secs = 1")
+    );
+    std::fs::write(tmp.path().join("jixiao.toml"), cfg).unwrap();
+    for d in ["农业农村厅", "教育厅"] {
+        std::fs::create_dir_all(tmp.path().join("收件").join(d)).unwrap();
+    }
+    let dir = tmp.path().to_path_buf();
+    (tmp, dir)
+}
+
+fn jixiao(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_jixiao"))
+        .args(args)
+        .arg("--config")
+        .arg(dir.join("jixiao.toml"))
+        .env("JIXIAO_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+fn put(dir: &Path, dept: &str, fixture: &str) {
+    std::fs::copy(
+        Path::new(FIXTURES).join("examples").join(fixture),
+        dir.join("收件").join(dept).join(fixture),
+    )
+    .unwrap();
+}
+
+/// Project names on a form sheet of a workbook file, or None while it cannot be read.
+fn names(path: &Path, sheet: &str) -> Option<Vec<String>> {
+    let bytes = std::fs::read(path).ok()?;
+    let mut x: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).ok()?;
+    let range = x.worksheet_range(sheet).ok()?;
+    let rows: Vec<&[Data]> = range.rows().collect();
+    let col = rows[0].iter().position(|h| h == "项目名称")?;
+    Some(rows[1..].iter().map(|r| r[col].to_string()).collect())
+}
+
+#[test]
+fn watch_once_writes_the_summary_and_consolidate_rewrites_it() {
+    let (_tmp, dir) = setup("");
+    put(&dir, "农业农村厅", "农业农村厅-绩效自评表.xlsx");
+    put(&dir, "教育厅", "教育厅-绩效目标申报表.xlsx");
+    let o = jixiao(&dir, &["watch", "--once"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let report = dir.join("reports/绩效汇总-2026.xlsx");
+    assert_eq!(
+        names(&report, "绩效自评表").expect("the daemon wrote the summary"),
+        vec!["基层农技推广体系改革与建设补助项目"]
+    );
+    assert_eq!(
+        names(&report, "绩效目标申报表").unwrap(),
+        vec!["农村义务教育学生营养改善计划"]
+    );
+
+    let out = dir.join("elsewhere/汇总.xlsx");
+    let o = jixiao(
+        &dir,
+        &[
+            "consolidate",
+            "--year",
+            "2026",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("汇总.xlsx"));
+    assert_eq!(names(&out, "绩效自评表").unwrap().len(), 1);
+
+    let o = jixiao(&dir, &["consolidate", "--year", "2026", "--mail"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("jixiao@czt.jl.example.cn"), "{stdout}");
+    assert!(stdout.contains("not sent"), "{stdout}");
+    assert!(names(&report, "绩效自评表").is_some());
+}
+
+#[test]
+fn a_bad_mail_schedule_stops_with_the_key() {
+    let (_tmp, dir) = setup("[summary]\nmail_schedule = \"every morning\"\n");
+    let o = jixiao(&dir, &["consolidate", "--year", "2026"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("summary.mail_schedule"), "{err}");
+    assert!(err.contains("daily 08:00"), "{err}");
+}
+
+#[test]
+fn the_running_daemon_refreshes_the_summary_after_each_form() {
+    let (_tmp, dir) = setup("[summary]\nrefresh_secs = 1\n");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jixiao"))
+        .args(["watch", "--config"])
+        .arg(dir.join("jixiao.toml"))
+        .env("JIXIAO_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let report = dir.join("reports/绩效汇总-2026.xlsx");
+    let wait_for = |sheet: &str, n: usize| {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(20) {
+            if names(&report, sheet).is_some_and(|v| v.len() == n) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    put(&dir, "农业农村厅", "农业农村厅-绩效自评表.xlsx");
+    let first = wait_for("绩效自评表", 1);
+    put(&dir, "教育厅", "教育厅-绩效自评表.xlsx");
+    let second = wait_for("绩效自评表", 2);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(first, "the summary appears after the first accepted form");
+    assert!(second, "and is rewritten after the next one");
+    let left: Vec<String> = std::fs::read_dir(dir.join("reports"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(left, vec!["绩效汇总-2026.xlsx"]);
+}
