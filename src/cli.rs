@@ -256,16 +256,13 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             let year = year.unwrap_or_else(|| chrono::Datelike::year(&chrono::Local::now()));
             let out = out.unwrap_or_else(|| crate::consolidate::default_path(&cfg, year));
             if mail {
-                let msg = crate::consolidate::mail_message(&conn, &cfg, &defs, year)?;
-                crate::watch::write_atomic(&out, &msg.attachment)
-                    .with_context(|| format!("writing {}", out.display()))?;
+                let mut conn = conn;
+                crate::consolidate::write(&conn, &cfg, &defs, year, &out)?;
                 println!("{}", out.display());
-                // wire: mail::outbox::enqueue
+                let id = crate::consolidate::queue_mail(&mut conn, &cfg, &defs, year, "manual")?;
                 println!(
-                    "mail prepared for {} (\"{}\", attachment {}), but not sent: delivery is wired by the main engineer when the outbox lands",
-                    msg.to.join(", "),
-                    msg.subject,
-                    msg.attachment_name
+                    "queued as outbox #{id} to {}; the running daemon sends it (or `jixiao outbox deliver`)",
+                    cfg.finance.emails.join(", ")
                 );
             } else {
                 crate::consolidate::write(&conn, &cfg, &defs, year, &out)?;

@@ -57,6 +57,7 @@ fn migrate(conn: &Connection) -> anyhow::Result<()> {
     crate::projects::migrate(conn)?;
     crate::reminders::migrate(conn)?;
     crate::dispatch::migrate(conn)?;
+    crate::consolidate::migrate(conn)?;
     crate::mail::outbox::migrate(conn)?;
     Ok(())
 }

@@ -119,6 +119,8 @@ pub struct Daemon {
     refused: HashMap<PathBuf, Instant>,
     /// The summary workbooks to rebuild (at most once per `summary.refresh_secs`).
     summary: crate::consolidate::Refresher,
+    /// When this run started: the mail schedule of the summary counts from here.
+    started: chrono::NaiveDateTime,
     stop: Arc<AtomicBool>,
     /// The mail sender thread, nudged after each recorded submission.
     sender: Option<crate::mail::Sender>,
@@ -146,6 +148,7 @@ impl Daemon {
             .context("loading the letter templates")?;
         Ok(Daemon {
             summary: crate::consolidate::Refresher::new(cfg.summary.refresh_interval()),
+            started: chrono::Local::now().naive_local(),
             cfg,
             checker,
             conn,
@@ -300,6 +303,31 @@ impl Daemon {
 
     /// Rebuilds the summary workbooks of the years touched since the last rebuild, when due (or
     /// now, with `force`, if anything changed). A failure is logged; the daemon goes on.
+    /// Queues the summary workbook for the finance office when its mail schedule says so.
+    fn mail_summary_on_schedule(&mut self) -> anyhow::Result<()> {
+        let now = chrono::Local::now().naive_local();
+        let Some(due) =
+            crate::consolidate::scheduled_due(&self.conn, &self.cfg.summary, self.started, now)?
+        else {
+            return Ok(());
+        };
+        let year = chrono::Datelike::year(&crate::reminders::today());
+        let id = crate::consolidate::queue_mail(
+            &mut self.conn,
+            &self.cfg,
+            &self.checker.defs,
+            year,
+            &due.format("%Y-%m-%dT%H:%M:%S").to_string(),
+        )?;
+        info!(
+            year,
+            outbox = id,
+            "summary workbook queued for the finance office"
+        );
+        self.wake_sender();
+        Ok(())
+    }
+
     fn refresh_summary(&mut self, force: bool) {
         let now = Instant::now();
         if !(self.summary.due(now) || (force && self.summary.dirty)) {
@@ -331,6 +359,9 @@ impl Daemon {
         }
         if let Err(e) = self.send_reminders() {
             warn!(error = %format!("{e:#}"), "sending reminders failed");
+        }
+        if let Err(e) = self.mail_summary_on_schedule() {
+            warn!(error = %format!("{e:#}"), "mailing the summary workbook failed");
         }
         let folders: Vec<PathBuf> = self
             .cfg

@@ -7,6 +7,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use calamine::{Data, Reader, Xlsx};
+use mail_parser::MimeHeaders;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
@@ -90,8 +91,27 @@ fn watch_once_writes_the_summary_and_consolidate_rewrites_it() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains("jixiao@czt.jl.example.cn"), "{stdout}");
-    assert!(stdout.contains("not sent"), "{stdout}");
+    assert!(stdout.contains("queued as outbox #"), "{stdout}");
     assert!(names(&report, "绩效自评表").is_some());
+    // The daemon (here a --once run) delivers it: an .eml in the outbox folder with the workbook.
+    let o = jixiao(&dir, &["watch", "--once"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let eml: Vec<PathBuf> = std::fs::read_dir(dir.join("outbox"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with("-summary.eml"))
+        .collect();
+    assert_eq!(eml.len(), 1);
+    let raw = std::fs::read(&eml[0]).unwrap();
+    let m = mail_parser::MessageParser::default().parse(&raw).unwrap();
+    let to: Vec<&str> = m.to().unwrap().iter().filter_map(|a| a.address()).collect();
+    assert_eq!(to, ["jixiao@czt.jl.example.cn"]);
+    let names: Vec<String> = m
+        .attachments()
+        .filter_map(|a| a.attachment_name().map(str::to_string))
+        .collect();
+    assert_eq!(names, ["绩效汇总-2026.xlsx"]);
 }
 
 #[test]
@@ -140,4 +160,30 @@ fn the_running_daemon_refreshes_the_summary_after_each_form() {
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
         .collect();
     assert_eq!(left, vec!["绩效汇总-2026.xlsx"]);
+}
+
+#[test]
+fn the_mail_schedule_is_kept_once_per_due_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = jixiao::store::open(&dir.path().join("s.db")).unwrap();
+    let settings: jixiao::consolidate::SummarySettings =
+        toml::from_str("mail_schedule = \"daily 08:00\"").unwrap();
+    let t = |s: &str| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+    let since = t("2026-11-25 07:00");
+    let due =
+        |now: &str| jixiao::consolidate::scheduled_due(&conn, &settings, since, t(now)).unwrap();
+    assert_eq!(due("2026-11-25 07:59"), None);
+    assert_eq!(due("2026-11-25 08:00"), Some(t("2026-11-25 08:00")));
+    conn.execute(
+        "INSERT INTO summary_mail (year, due_at, outbox_id, queued_at) VALUES (2026, '2026-11-25T08:00:00', 1, 'x')",
+        [],
+    )
+    .unwrap();
+    assert_eq!(due("2026-11-25 09:00"), None, "once per due time");
+    assert_eq!(due("2026-11-26 08:00"), Some(t("2026-11-26 08:00")));
+    let none: jixiao::consolidate::SummarySettings = toml::from_str("").unwrap();
+    assert_eq!(
+        jixiao::consolidate::scheduled_due(&conn, &none, since, t("2026-12-01 08:00")).unwrap(),
+        None
+    );
 }
