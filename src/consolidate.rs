@@ -1547,6 +1547,81 @@ fn notes_sheet(
     Ok(())
 }
 
+const MAIL_SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS summary_mail (
+    id        INTEGER PRIMARY KEY,
+    year      INTEGER NOT NULL,
+    due_at    TEXT NOT NULL,      -- the scheduled time this mail answers (local), or 'manual'
+    outbox_id INTEGER,
+    queued_at TEXT NOT NULL
+);
+"#;
+
+/// Creates the table that remembers which summary mails were queued.
+pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(MAIL_SCHEMA)
+}
+
+/// Queues the summary workbook of `year` for the finance office in the outbox, and records it
+/// (`due_at`: the scheduled time it answers, or `manual`). Returns the outbox id.
+pub fn queue_mail(
+    conn: &mut Connection,
+    cfg: &Config,
+    defs: &Definitions,
+    year: i32,
+    due_at: &str,
+) -> anyhow::Result<i64> {
+    let msg = mail_message(conn, cfg, defs, year)?;
+    let tx = conn.transaction()?;
+    let id = crate::mail::outbox::enqueue(
+        &tx,
+        &crate::mail::OutgoingMessage {
+            to: msg.to,
+            cc: Vec::new(),
+            subject: msg.subject,
+            body: msg.body,
+            attachments: vec![crate::mail::Attachment {
+                file_name: msg.attachment_name,
+                content_type: crate::mail::XLSX.to_string(),
+                bytes: msg.attachment,
+            }],
+            kind: "summary".into(),
+            reference: format!("{year}"),
+        },
+    )?;
+    tx.execute(
+        "INSERT INTO summary_mail (year, due_at, outbox_id, queued_at) VALUES (?1, ?2, ?3, ?4)",
+        rusqlite::params![year, due_at, id, chrono::Local::now().to_rfc3339()],
+    )?;
+    tx.commit()?;
+    Ok(id)
+}
+
+/// The scheduled summary mail that is due at `now` and not yet queued: the time it answers.
+/// The schedule counts from the last scheduled mail queued, or from `since` (the daemon's start)
+/// when none was, so a restart does not send one at once.
+pub fn scheduled_due(
+    conn: &Connection,
+    settings: &SummarySettings,
+    since: NaiveDateTime,
+    now: NaiveDateTime,
+) -> anyhow::Result<Option<NaiveDateTime>> {
+    if settings.schedule().is_none() {
+        return Ok(None);
+    }
+    let last: Option<String> = conn
+        .query_row(
+            "SELECT due_at FROM summary_mail WHERE due_at != 'manual' ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let from = last
+        .and_then(|t| NaiveDateTime::parse_from_str(&t, "%Y-%m-%dT%H:%M:%S").ok())
+        .unwrap_or(since);
+    Ok(settings.next_due(from).filter(|due| *due <= now))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1657,79 +1732,4 @@ mod tests {
         assert_eq!(percent_fraction("96.2"), Some(0.962));
         assert_eq!(percent_fraction("很高"), None);
     }
-}
-
-const MAIL_SCHEMA: &str = r#"
-CREATE TABLE IF NOT EXISTS summary_mail (
-    id        INTEGER PRIMARY KEY,
-    year      INTEGER NOT NULL,
-    due_at    TEXT NOT NULL,      -- the scheduled time this mail answers (local), or 'manual'
-    outbox_id INTEGER,
-    queued_at TEXT NOT NULL
-);
-"#;
-
-/// Creates the table that remembers which summary mails were queued.
-pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch(MAIL_SCHEMA)
-}
-
-/// Queues the summary workbook of `year` for the finance office in the outbox, and records it
-/// (`due_at`: the scheduled time it answers, or `manual`). Returns the outbox id.
-pub fn queue_mail(
-    conn: &mut Connection,
-    cfg: &Config,
-    defs: &Definitions,
-    year: i32,
-    due_at: &str,
-) -> anyhow::Result<i64> {
-    let msg = mail_message(conn, cfg, defs, year)?;
-    let tx = conn.transaction()?;
-    let id = crate::mail::outbox::enqueue(
-        &tx,
-        &crate::mail::OutgoingMessage {
-            to: msg.to,
-            cc: Vec::new(),
-            subject: msg.subject,
-            body: msg.body,
-            attachments: vec![crate::mail::Attachment {
-                file_name: msg.attachment_name,
-                content_type: crate::mail::XLSX.to_string(),
-                bytes: msg.attachment,
-            }],
-            kind: "summary".into(),
-            reference: format!("{year}"),
-        },
-    )?;
-    tx.execute(
-        "INSERT INTO summary_mail (year, due_at, outbox_id, queued_at) VALUES (?1, ?2, ?3, ?4)",
-        rusqlite::params![year, due_at, id, chrono::Local::now().to_rfc3339()],
-    )?;
-    tx.commit()?;
-    Ok(id)
-}
-
-/// The scheduled summary mail that is due at `now` and not yet queued: the time it answers.
-/// The schedule counts from the last scheduled mail queued, or from `since` (the daemon's start)
-/// when none was, so a restart does not send one at once.
-pub fn scheduled_due(
-    conn: &Connection,
-    settings: &SummarySettings,
-    since: NaiveDateTime,
-    now: NaiveDateTime,
-) -> anyhow::Result<Option<NaiveDateTime>> {
-    if settings.schedule().is_none() {
-        return Ok(None);
-    }
-    let last: Option<String> = conn
-        .query_row(
-            "SELECT due_at FROM summary_mail WHERE due_at != 'manual' ORDER BY id DESC LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let from = last
-        .and_then(|t| NaiveDateTime::parse_from_str(&t, "%Y-%m-%dT%H:%M:%S").ok())
-        .unwrap_or(since);
-    Ok(settings.next_due(from).filter(|due| *due <= now))
 }
