@@ -514,6 +514,19 @@ fn report(j: &mut Judgement, form: &RawForm, def: &FormDef, defs: &Definitions) 
     }
 }
 
+/// Whether a performance report's 全年预计完成情况 falls short of its 年度指标值 (same unit, or none).
+pub fn forecast_falls_short(row: &IndicatorRow, defs: &Definitions) -> bool {
+    match target_of(row, defs) {
+        Some(Target::Quantitative {
+            comparator,
+            quantity,
+        }) => parse_actual(&row.get("forecast")).is_some_and(|(actual, _)| {
+            comparable(&quantity, &actual) && falls_short(comparator, quantity.value, actual.value)
+        }),
+        _ => false,
+    }
+}
+
 fn report_indicators(j: &mut Judgement, form: &RawForm, defs: &Definitions) {
     let settings = &defs.framework.monitoring;
     let allowed: Vec<String> = settings.likelihood.iter().map(|l| normalize(l)).collect();
@@ -544,16 +557,7 @@ fn report_indicators(j: &mut Judgement, form: &RawForm, defs: &Definitions) {
                 msg,
             );
         }
-        let short = match target_of(row, defs) {
-            Some(Target::Quantitative {
-                comparator,
-                quantity,
-            }) => parse_actual(&row.get("forecast")).is_some_and(|(actual, _)| {
-                comparable(&quantity, &actual)
-                    && falls_short(comparator, quantity.value, actual.value)
-            }),
-            _ => false,
-        };
+        let short = forecast_falls_short(row, defs);
         let uncertain = valid.as_ref().is_some_and(|v| *v != certain);
         let reason = row.get("reason");
         if (short || uncertain) && reason.is_empty() {

@@ -107,6 +107,17 @@ struct Seen {
     since: Instant,
 }
 
+impl Seen {
+    /// Not looked at yet: the next tick records its size and time and starts the wait.
+    fn unseen() -> Seen {
+        Seen {
+            size: u64::MAX,
+            mtime: None,
+            since: Instant::now(),
+        }
+    }
+}
+
 /// The daemon's state between ticks.
 pub struct Daemon {
     cfg: Config,
@@ -203,14 +214,7 @@ impl Daemon {
                 if let Err(e) = self.process(&path) {
                     warn!(file = %path.display(), error = %format!("{e:#}"), "processing failed; will retry");
                     // Try again on a later tick.
-                    self.candidates.insert(
-                        path,
-                        Seen {
-                            size: u64::MAX,
-                            mtime: None,
-                            since: Instant::now(),
-                        },
-                    );
+                    self.candidates.insert(path, Seen::unseen());
                 }
             }
             self.refresh_summary(false);
@@ -412,14 +416,7 @@ impl Daemon {
             return;
         }
         if !self.candidates.contains_key(path) {
-            self.candidates.insert(
-                path.to_path_buf(),
-                Seen {
-                    size: u64::MAX,
-                    mtime: None,
-                    since: Instant::now(),
-                },
-            );
+            self.candidates.insert(path.to_path_buf(), Seen::unseen());
         }
     }
 
@@ -563,14 +560,7 @@ impl Daemon {
                         info!(file = %path.display(), code = checked.result.errors[0].code, "cannot read it yet; will try once more");
                         self.deferred
                             .insert(path.to_path_buf(), (sha, Instant::now()));
-                        self.candidates.insert(
-                            path.to_path_buf(),
-                            Seen {
-                                size: u64::MAX,
-                                mtime: None,
-                                since: Instant::now(),
-                            },
-                        );
+                        self.candidates.insert(path.to_path_buf(), Seen::unseen());
                         return Ok(());
                     }
                 }

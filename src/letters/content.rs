@@ -8,7 +8,6 @@ use serde::Serialize;
 
 use super::{LetterInput, LetterKind, LetterSettings, chinese_date, doc_number_text, file_stem};
 use crate::definitions::FormKind;
-use crate::indicator::{Target, comparable, falls_short, parse_actual, parse_target};
 use crate::reader::RawForm;
 use crate::result::{Criterion, Issue};
 use crate::rules::{amount, months_elapsed, percent};
@@ -283,17 +282,7 @@ fn monitoring_content(input: &LetterInput, form: &RawForm) -> MonitoringContent 
         .indicators
         .iter()
         .filter_map(|row| {
-            let cost = fw.is_cost(&row.get("level2").norm());
-            let short = match parse_target(&row.get("target"), cost, fw) {
-                Some(Target::Quantitative {
-                    comparator,
-                    quantity,
-                }) => parse_actual(&row.get("forecast")).is_some_and(|(actual, _)| {
-                    comparable(&quantity, &actual)
-                        && falls_short(comparator, quantity.value, actual.value)
-                }),
-                _ => false,
-            };
+            let short = crate::rules::forecast_falls_short(row, input.defs);
             let likelihood = row.get("likelihood");
             let uncertain = !likelihood.is_empty() && likelihood.norm() != certain;
             if !short && !uncertain {
