@@ -121,27 +121,14 @@ pub fn dispatch(tx: &Transaction, d: &Dispatch) -> anyhow::Result<()> {
     };
     let (to, cc) = recipients(d.cfg, d.department, false);
     let reference = d.submission_id.to_string();
-    if d.duplicate_of.is_some() {
-        let (subject, body) = d
-            .letters
-            .render_notice(NoticeKind::Duplicate, settings, &ctx)?;
-        enqueue(
-            tx,
-            OutgoingMessage {
-                to,
-                cc,
-                subject,
-                body,
-                attachments: Vec::new(),
-                kind: "duplicate".into(),
-                reference,
-            },
-        )?;
-        return Ok(());
-    }
-    let (subject, body) = d
-        .letters
-        .render_notice(NoticeKind::Receipt, settings, &ctx)?;
+    // The same content again gets the duplicate notice and nothing else; anything taken in
+    // gets its receipt.
+    let (notice, kind) = if d.duplicate_of.is_some() {
+        (NoticeKind::Duplicate, "duplicate")
+    } else {
+        (NoticeKind::Receipt, "receipt")
+    };
+    let (subject, body) = d.letters.render_notice(notice, settings, &ctx)?;
     enqueue(
         tx,
         OutgoingMessage {
@@ -150,10 +137,13 @@ pub fn dispatch(tx: &Transaction, d: &Dispatch) -> anyhow::Result<()> {
             subject,
             body,
             attachments: Vec::new(),
-            kind: "receipt".into(),
+            kind: kind.into(),
             reference: reference.clone(),
         },
     )?;
+    if d.duplicate_of.is_some() {
+        return Ok(());
+    }
 
     let Some((result, form)) = d.checked else {
         return Ok(());
