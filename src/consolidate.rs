@@ -647,6 +647,8 @@ pub const DEPARTMENT_SHEET: &str = "部门汇总";
 pub const INDICATOR_SHEET: &str = "绩效指标";
 /// The name of the sheet of what is missing.
 pub const MISSING_SHEET: &str = "未报送";
+/// The name of the sheet of forms owed past their deadline.
+pub const OVERDUE_SHEET: &str = "逾期未报";
 /// The name of the sheet that explains the workbook.
 pub const NOTES_SHEET: &str = "说明";
 
@@ -729,6 +731,7 @@ pub fn build_summary(
     let summary = tally.finish(cfg, now);
     department_sheet(wb.worksheet_from_index(0)?, &st, defs, &summary)?;
     missing_sheet(&mut wb, &st, defs, &summary)?;
+    overdue_sheet(&mut wb, &st, conn, cfg, year)?;
     notes_sheet(&mut wb, cfg, defs, &summary)?;
     let bytes = wb
         .save_to_buffer()
@@ -1491,6 +1494,55 @@ fn missing_sheet(
             m.last_received
                 .as_deref()
                 .map_or(Cell::Text("未报送"), |t| Cell::Owned(local_time(t))),
+        )?;
+        sh.row += 1;
+    }
+    sh.finish(1)?;
+    Ok(())
+}
+
+/// Every form owed past its configured deadline this year, with what is owed (as `jixiao status`
+/// lists it).
+fn overdue_sheet(
+    wb: &mut Workbook,
+    st: &Styles,
+    conn: &Connection,
+    cfg: &Config,
+    year: i32,
+) -> anyhow::Result<()> {
+    let today = crate::reminders::today();
+    let overdue: Vec<crate::reminders::Owed> = crate::reminders::overdue(conn, cfg, today)?
+        .into_iter()
+        .filter(|o| o.year == year)
+        .collect();
+    let headers: Vec<(String, Kind)> = vec![
+        ("部门".into(), Kind::Text),
+        ("部门代码".into(), Kind::Text),
+        ("表".into(), Kind::Text),
+        ("报送期限".into(), Kind::Text),
+        ("逾期天数".into(), Kind::Count),
+        ("未报项目".into(), Kind::Text),
+    ];
+    let ws = wb.add_worksheet();
+    ws.set_name(OVERDUE_SHEET)?;
+    let mut sh = Sheet::new(ws, st, &headers)?;
+    for o in &overdue {
+        let name = cfg
+            .department_by_code(&o.department)
+            .map(|d| d.name.clone())
+            .unwrap_or_else(|| o.department.clone());
+        sh.put(0, Cell::Owned(name))?;
+        sh.put(1, Cell::Text(&o.department))?;
+        sh.put(2, Cell::Text(crate::reminders::form_name(o.form)))?;
+        sh.put(3, Cell::Owned(crate::reminders::chinese_date(o.due)))?;
+        sh.put(4, Cell::Number((today - o.due).num_days() as f64))?;
+        sh.put(
+            5,
+            if o.projects.is_empty() {
+                Cell::Text("本部门绩效目标申报表")
+            } else {
+                Cell::Owned(o.projects.join("、"))
+            },
         )?;
         sh.row += 1;
     }

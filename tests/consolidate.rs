@@ -742,6 +742,7 @@ fn the_workbook_is_made_for_people() {
             "绩效自评表",
             "绩效指标",
             "未报送",
+            "逾期未报",
             "说明"
         ]
     );

@@ -320,4 +320,43 @@ fn reminders_from_the_daemon_on_chosen_days() {
         "{text}"
     );
     assert!(text.contains("吉林省农业农村厅: 项目支出绩效运行监控表 2026年 due 2026-08-15（基层农技推广体系改革与建设补助项目）"), "{text}");
+
+    // … and so does the summary workbook, on its 逾期未报 sheet.
+    let out = Command::new(env!("CARGO_BIN_EXE_jixiao"))
+        .args(["consolidate", "--year", "2026", "--out"])
+        .arg(s.dir.join("汇总.xlsx"))
+        .arg("--config")
+        .arg(s.dir.join("jixiao.toml"))
+        .env("JIXIAO_TODAY", "2026-08-20")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    use calamine::Reader;
+    let mut x: calamine::Xlsx<_> = calamine::open_workbook(s.dir.join("汇总.xlsx")).unwrap();
+    let range = x.worksheet_range("逾期未报").unwrap();
+    let rows: Vec<Vec<String>> = range
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+    assert_eq!(
+        rows[0],
+        ["部门", "部门代码", "表", "报送期限", "逾期天数", "未报项目"]
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r[0] == "吉林省教育厅" && r[2] == "项目支出绩效目标申报表" && r[4] == "142"),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter().any(|r| r[0] == "吉林省农业农村厅"
+            && r[2] == "项目支出绩效运行监控表"
+            && r[3] == "2026年8月15日"
+            && r[4] == "5"
+            && r[5] == "基层农技推广体系改革与建设补助项目"),
+        "{rows:?}"
+    );
 }
