@@ -92,15 +92,22 @@ pub struct Labelled {
     /// The header carries the monitoring period in front of the label (`1-7月执行数`).
     #[serde(default)]
     pub period: bool,
+    /// The label and aliases, normalised once when the definitions are loaded.
+    #[serde(skip)]
+    norm: Vec<String>,
 }
 
 impl Labelled {
     /// All accepted spellings, normalised.
-    pub fn normalized_labels(&self) -> Vec<String> {
-        std::iter::once(&self.label)
+    pub fn normalized_labels(&self) -> &[String] {
+        &self.norm
+    }
+
+    fn prepare(&mut self) {
+        self.norm = std::iter::once(&self.label)
             .chain(&self.aliases)
             .map(|l| normalize(l))
-            .collect()
+            .collect();
     }
 }
 
@@ -183,6 +190,9 @@ pub struct FormDef {
     pub template: TemplateDef,
     #[serde(skip)]
     pub kind: Option<FormKind>,
+    /// Every label of the form, normalised (see [`FormDef::all_labels`]).
+    #[serde(skip)]
+    known_labels: Vec<String>,
 }
 
 impl FormDef {
@@ -196,24 +206,25 @@ impl FormDef {
 
     /// The (normalised) labels of this form that can stand in a row, used to tell a value cell
     /// from the next label when a file carries no merge information.
-    pub fn all_labels(&self) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        for f in &self.fields {
-            out.extend(f.normalized_labels());
+    pub fn all_labels(&self) -> &[String] {
+        &self.known_labels
+    }
+
+    /// Normalises every label once, after loading.
+    fn prepare(&mut self) {
+        let mut all: Vec<&mut Labelled> = self.fields.iter_mut().collect();
+        all.extend(self.goal.subheaders.iter_mut());
+        if let Some(funds) = self.funds.as_mut() {
+            all.extend(funds.rows.iter_mut());
+            all.extend(funds.columns.iter_mut());
         }
-        out.push(normalize(&self.goal.label));
-        for s in &self.goal.subheaders {
-            out.extend(s.normalized_labels());
+        all.extend(self.indicators.columns.iter_mut());
+        let mut known = vec![normalize(&self.goal.label)];
+        for l in all {
+            l.prepare();
+            known.extend(l.norm.iter().cloned());
         }
-        if let Some(funds) = &self.funds {
-            for r in funds.rows.iter().chain(&funds.columns) {
-                out.extend(r.normalized_labels());
-            }
-        }
-        for c in &self.indicators.columns {
-            out.extend(c.normalized_labels());
-        }
-        out
+        self.known_labels = known;
     }
 }
 
@@ -280,6 +291,8 @@ pub struct Framework {
     pub levels: Vec<(String, Vec<String>)>,
     #[serde(skip)]
     level_index: HashMap<String, Vec<String>>,
+    #[serde(skip)]
+    cost_norm: Vec<String>,
 }
 
 impl Framework {
@@ -289,7 +302,7 @@ impl Framework {
     }
 
     pub fn is_cost(&self, level2_norm: &str) -> bool {
-        self.roles.cost.iter().any(|c| normalize(c) == level2_norm)
+        self.cost_norm.iter().any(|c| c == level2_norm)
     }
 
     /// All 二级 names in file order, without repeats (for drop-down lists).
@@ -401,6 +414,7 @@ impl Definitions {
                 "[framework] lists no 一级指标".to_string(),
             ));
         }
+        framework.cost_norm = framework.roles.cost.iter().map(|c| normalize(c)).collect();
         framework.level_index = framework
             .levels
             .iter()
@@ -431,6 +445,7 @@ impl Definitions {
                 ));
             }
             def.kind = Some(*kind);
+            def.prepare();
             validate_form(&def).map_err(|m| invalid(path, m))?;
             forms.push(def);
         }

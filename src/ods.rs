@@ -64,6 +64,7 @@ pub fn scan(bytes: &[u8]) -> Result<OdsExtras, String> {
         .map_err(|e| format!("ODS content.xml: {e}"))?
         .read_to_string(&mut xml)
         .map_err(|e| format!("ODS content.xml: {e}"))?;
+    // (An entry inflating past its declared size fails here, as a damaged file.)
     let mut reader = quick_xml::Reader::from_str(&xml);
     let mut out = OdsExtras::default();
     let mut current: Option<(String, SheetExtras)> = None;

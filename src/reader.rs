@@ -216,7 +216,7 @@ struct Ctx<'a> {
     sheet: &'a Sheet,
     /// Normalised text → positions, in row-major order.
     index: HashMap<&'a str, Vec<Pos>>,
-    known_labels: Vec<String>,
+    known_labels: &'a [String],
 }
 
 impl<'a> Ctx<'a> {

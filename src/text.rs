@@ -8,7 +8,10 @@ use unicode_normalization::UnicodeNormalization;
 /// NFKC, then every kind of white space removed (including the full-width space U+3000), so that
 /// `其中：财政拨款` equals ` 其中: 财政拨款 `.
 pub fn normalize(text: &str) -> String {
-    if text.is_ascii() {
+    if text.is_ascii()
+        || unicode_normalization::is_nfkc_quick(text.chars())
+            == unicode_normalization::IsNormalized::Yes
+    {
         return text.chars().filter(|c| !c.is_whitespace()).collect();
     }
     text.nfkc().filter(|c| !c.is_whitespace()).collect()

@@ -204,7 +204,16 @@ impl<'a> Workbook<'a> {
             }
             Format::Ods => {
                 check_zip(bytes, &limits)?;
-                let extras = crate::ods::scan(bytes).map_err(OpenError::Damaged)?;
+                let extras = crate::ods::scan(bytes).map_err(|m| {
+                    if is_forged_size(&m) {
+                        OpenError::Bomb {
+                            what: "content.xml（实际大小超过声明大小）".to_string(),
+                            limit: limits.max_entry_bytes,
+                        }
+                    } else {
+                        OpenError::Damaged(m)
+                    }
+                })?;
                 // calamine allocates a dense grid over each sheet's values.
                 if let Some((name, _)) = extras
                     .sheets
@@ -418,7 +427,17 @@ fn is_percent_format(code: &str) -> bool {
 fn xlsx_error(e: calamine::XlsxError) -> OpenError {
     match e {
         calamine::XlsxError::Password => OpenError::Password,
-        other => OpenError::Damaged(format!("XLSX: {other}")),
+        other => {
+            let message = other.to_string();
+            if is_forged_size(&message) {
+                OpenError::Bomb {
+                    what: "压缩条目（实际大小超过声明大小）".to_string(),
+                    limit: Limits::default().max_entry_bytes,
+                }
+            } else {
+                OpenError::Damaged(format!("XLSX: {message}"))
+            }
+        }
     }
 }
 
@@ -473,15 +492,16 @@ pub fn sniff(bytes: &[u8]) -> Result<Format, OpenError> {
     Err(OpenError::NotWorkbook("压缩包".to_string()))
 }
 
-/// Inflates every entry of a zip-based workbook into nothing, counting bytes as they come, so
-/// that a decompression bomb is refused whatever sizes the archive declares.
+/// Checks the entries of a zip-based workbook against the limits before anything is inflated.
+/// The sizes the archive declares are then enforced while inflating: the zip reader stops with an
+/// error as soon as an entry inflates past its declared size (reported as
+/// [`OpenError::Bomb`]), so no entry can inflate past the limits, whatever the archive claims.
 fn check_zip(bytes: &[u8], limits: &Limits) -> Result<(), OpenError> {
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
         .map_err(|e| OpenError::Damaged(format!("压缩结构错误：{e}")))?;
     let mut total: u64 = 0;
-    let mut buf = vec![0u8; 64 * 1024];
     for i in 0..archive.len() {
-        let mut entry = archive.by_index(i).map_err(|e| match e {
+        let entry = archive.by_index_raw(i).map_err(|e| match e {
             zip::result::ZipError::UnsupportedArchive(m) if m.contains("ncrypt") => {
                 OpenError::Password
             }
@@ -490,50 +510,31 @@ fn check_zip(bytes: &[u8], limits: &Limits) -> Result<(), OpenError> {
         if entry.encrypted() {
             return Err(OpenError::Password);
         }
-        let name = entry
-            .name()
-            .map(|n| n.to_string())
-            .unwrap_or_else(|_| format!("#{i}"));
-        if entry.size() > limits.max_entry_bytes {
+        let size = entry.size();
+        if size > limits.max_entry_bytes {
             return Err(OpenError::Bomb {
-                what: name,
+                what: entry
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|_| format!("#{i}")),
                 limit: limits.max_entry_bytes,
             });
         }
-        let entry_size_declared = entry.size();
-        let mut inflated: u64 = 0;
-        loop {
-            let n = entry.read(&mut buf).map_err(|e| {
-                // An entry that inflates past the size its archive declares is forged.
-                if e.to_string().contains("larger than its declared") {
-                    OpenError::Bomb {
-                        what: format!("{name}（实际大小超过声明大小）"),
-                        limit: entry_size_declared,
-                    }
-                } else {
-                    OpenError::Damaged(format!("{name}：{e}"))
-                }
-            })?;
-            if n == 0 {
-                break;
-            }
-            inflated += n as u64;
-            total += n as u64;
-            if inflated > limits.max_entry_bytes {
-                return Err(OpenError::Bomb {
-                    what: name,
-                    limit: limits.max_entry_bytes,
-                });
-            }
-            if total > limits.max_total_bytes {
-                return Err(OpenError::Bomb {
-                    what: "全部内容".to_string(),
-                    limit: limits.max_total_bytes,
-                });
-            }
+        total = total.saturating_add(size);
+        if total > limits.max_total_bytes {
+            return Err(OpenError::Bomb {
+                what: "全部内容".to_string(),
+                limit: limits.max_total_bytes,
+            });
         }
     }
     Ok(())
+}
+
+/// Whether a reader error is the zip reader refusing an entry that inflates past its declared
+/// size: a forged archive, treated as a decompression bomb.
+fn is_forged_size(message: &str) -> bool {
+    message.contains("larger than its declared")
 }
 
 #[cfg(test)]
