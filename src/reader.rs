@@ -266,7 +266,7 @@ fn read_form(sheet: &Sheet, def: &FormDef, title: Pos) -> RawForm {
 
     let mut fields = HashMap::new();
     for f in &def.fields {
-        let slot = match ctx.find(&f.normalized_labels(), start) {
+        let slot = match ctx.find(f.normalized_labels(), start) {
             Some(pos) => ctx.right_of(pos),
             None => Slot::absent(),
         };
@@ -285,7 +285,7 @@ fn read_form(sheet: &Sheet, def: &FormDef, title: Pos) -> RawForm {
                     .row(label.0)
                     .iter()
                     .filter(|c| c.pos.1 > label.1)
-                    .find_map(|c| match_header(&c.norm, sub, &labels).map(|p| (c, p)));
+                    .find_map(|c| match_header(&c.norm, sub, labels).map(|p| (c, p)));
                 if let Some((c, period)) = hit {
                     if let Some(end_month) = period {
                         period_headers.push(PeriodHeader {
@@ -303,14 +303,14 @@ fn read_form(sheet: &Sheet, def: &FormDef, title: Pos) -> RawForm {
     let mut funds = HashMap::new();
     if let Some(fd) = &def.funds {
         let first = &fd.columns[0];
-        if let Some(header) = ctx.find(&first.normalized_labels(), start) {
+        if let Some(header) = ctx.find(first.normalized_labels(), start) {
             let header_row = sheet.row(header.0);
             let mut cols: Vec<(&str, u32)> = Vec::new();
             for col in &fd.columns {
                 let labels = col.normalized_labels();
                 if let Some((c, period)) = header_row
                     .iter()
-                    .find_map(|c| match_header(&c.norm, col, &labels).map(|p| (c, p)))
+                    .find_map(|c| match_header(&c.norm, col, labels).map(|p| (c, p)))
                 {
                     if let Some(end_month) = period {
                         period_headers.push(PeriodHeader {
@@ -323,7 +323,7 @@ fn read_form(sheet: &Sheet, def: &FormDef, title: Pos) -> RawForm {
                 }
             }
             for row in &fd.rows {
-                if let Some(label) = ctx.find(&row.normalized_labels(), header.0 + 1) {
+                if let Some(label) = ctx.find(row.normalized_labels(), header.0 + 1) {
                     for (key, col) in &cols {
                         funds.insert(
                             (row.key.clone(), key.to_string()),
@@ -416,7 +416,7 @@ fn header_columns(sheet: &Sheet, def: &FormDef, header: Pos) -> HashMap<String, 
         if let Some(c) = row
             .iter()
             .filter(|c| c.pos.1 >= header.1)
-            .find(|c| match_header(&c.norm, col, &labels).is_some())
+            .find(|c| match_header(&c.norm, col, labels).is_some())
         {
             out.insert(col.key.clone(), c.pos.1);
         }
@@ -459,7 +459,7 @@ fn read_indicators(
     for col in cols.iter().filter(|c| c.period) {
         let labels = col.normalized_labels();
         for c in sheet.row(header.0) {
-            if let Some(Some(end_month)) = match_header(&c.norm, col, &labels) {
+            if let Some(Some(end_month)) = match_header(&c.norm, col, labels) {
                 period_headers.push(PeriodHeader {
                     cell: c.pos,
                     label: col.label.clone(),
