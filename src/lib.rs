@@ -27,6 +27,7 @@ pub mod text;
 pub mod watch;
 pub mod workbook;
 pub mod xls_guard;
+pub mod xlsx_merges;
 
 pub use check::{Checked, Checker};
 pub use definitions::{Definitions, FormKind};

@@ -170,6 +170,7 @@ enum Inner<'a> {
 
 /// An open workbook whose sheets are loaded one at a time.
 pub struct Workbook<'a> {
+    bytes: &'a [u8],
     inner: Inner<'a>,
     names: Vec<String>,
     limits: Limits,
@@ -247,6 +248,7 @@ impl<'a> Workbook<'a> {
             });
         }
         Ok(Workbook {
+            bytes,
             inner,
             names,
             limits,
@@ -349,9 +351,21 @@ impl<'a> Workbook<'a> {
     /// Adds the merged ranges to a loaded sheet, where the format carries them.
     pub fn load_merges(&mut self, sheet: &mut Sheet) -> Result<(), OpenError> {
         let dims = match &mut self.inner {
-            Inner::Xlsx(wb) => wb
-                .merge_cells_by_sheet_name(&sheet.name)
-                .map_err(xlsx_error)?,
+            Inner::Xlsx(_) => {
+                sheet.merges =
+                    crate::xlsx_merges::merges(self.bytes, &sheet.name).map_err(|m| {
+                        if is_forged_size(&m) {
+                            OpenError::Bomb {
+                                what: format!("{}（实际大小超过声明大小）", sheet.name),
+                                limit: self.limits.max_entry_bytes,
+                            }
+                        } else {
+                            OpenError::Damaged(format!("XLSX: {m}"))
+                        }
+                    })?;
+                sheet.has_merge_info = true;
+                return Ok(());
+            }
             Inner::Xls(wb) => wb
                 .merge_cells_by_sheet_name(&sheet.name)
                 .map_err(|e| OpenError::Damaged(format!("XLS: {e}")))?,

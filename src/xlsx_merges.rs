@@ -1,0 +1,133 @@
+//! The merged ranges of an `.xlsx` sheet, read straight from the `<mergeCells>` element at the end
+//! of the sheet's XML. calamine offers them too, but by parsing the whole sheet a second time;
+//! finding the few `<mergeCell ref="…"/>` elements with a byte search costs a fraction of that.
+
+use std::io::{Cursor, Read};
+
+use memchr::memmem;
+use quick_xml::events::Event;
+
+use crate::cellref::{Pos, parse_range};
+
+fn read_entry(archive: &mut zip::ZipArchive<Cursor<&[u8]>>, name: &str) -> Result<Vec<u8>, String> {
+    let mut entry = archive.by_name(name).map_err(|e| format!("{name}: {e}"))?;
+    let mut out = Vec::with_capacity(entry.size() as usize);
+    entry
+        .read_to_end(&mut out)
+        .map_err(|e| format!("{name}: {e}"))?;
+    Ok(out)
+}
+
+fn attr(e: &quick_xml::events::BytesStart, local: &str) -> Option<String> {
+    e.attributes().flatten().find_map(|a| {
+        let key = a.key.as_ref();
+        let key_local = key.rsplit(':').next().unwrap_or(key);
+        (key_local == local).then(|| a.value.into_owned())
+    })
+}
+
+/// The path inside the archive of the sheet called `sheet`.
+fn sheet_path(archive: &mut zip::ZipArchive<Cursor<&[u8]>>, sheet: &str) -> Result<String, String> {
+    let workbook = String::from_utf8(read_entry(archive, "xl/workbook.xml")?)
+        .map_err(|e| format!("xl/workbook.xml: {e}"))?;
+    let mut rid = None;
+    let mut reader = quick_xml::Reader::from_str(&workbook);
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e) | Event::Empty(e))
+                if e.local_name().as_ref() == "sheet"
+                    && attr(&e, "name").as_deref() == Some(sheet) =>
+            {
+                rid = attr(&e, "id");
+                break;
+            }
+            Ok(Event::Eof) => break,
+            Err(e) => return Err(format!("xl/workbook.xml: {e}")),
+            _ => {}
+        }
+    }
+    let rid = rid.ok_or_else(|| format!("no sheet \"{sheet}\" in xl/workbook.xml"))?;
+    let rels = String::from_utf8(read_entry(archive, "xl/_rels/workbook.xml.rels")?)
+        .map_err(|e| format!("xl/_rels/workbook.xml.rels: {e}"))?;
+    let mut reader = quick_xml::Reader::from_str(&rels);
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e) | Event::Empty(e))
+                if e.local_name().as_ref() == "Relationship"
+                    && attr(&e, "Id").as_deref() == Some(rid.as_str()) =>
+            {
+                let target = attr(&e, "Target").unwrap_or_default();
+                return Ok(match target.strip_prefix('/') {
+                    Some(abs) => abs.to_string(),
+                    None => format!("xl/{target}"),
+                });
+            }
+            Ok(Event::Eof) => break,
+            Err(e) => return Err(format!("xl/_rels/workbook.xml.rels: {e}")),
+            _ => {}
+        }
+    }
+    Err(format!("no relationship {rid} for sheet \"{sheet}\""))
+}
+
+/// The merged ranges of sheet `sheet` of the `.xlsx` in `bytes`. Ranges whose reference is not a
+/// valid `A1:B2` (or is reversed) are left out.
+pub fn merges(bytes: &[u8], sheet: &str) -> Result<Vec<(Pos, Pos)>, String> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| e.to_string())?;
+    let path = sheet_path(&mut archive, sheet)?;
+    let xml = read_entry(&mut archive, &path)?;
+    let mut out = Vec::new();
+    let Some(start) = memmem::rfind(&xml, b"mergeCells") else {
+        return Ok(out);
+    };
+    // The <mergeCells> block follows <sheetData>; search from its first mention.
+    let from = memmem::find(&xml, b"mergeCells").unwrap_or(start);
+    let tail = &xml[from.saturating_sub(8)..];
+    for at in memmem::find_iter(tail, b"mergeCell ") {
+        let rest = &tail[at..];
+        let end = memchr::memchr(b'>', rest).unwrap_or(rest.len());
+        let element = &rest[..end];
+        let Some(r) = memmem::find(element, b"ref=") else {
+            continue;
+        };
+        let value = &element[r + 4..];
+        let Some(&quote) = value.first() else {
+            continue;
+        };
+        let value = &value[1..];
+        let Some(close) = memchr::memchr(quote, value) else {
+            continue;
+        };
+        if let Some(range) = std::str::from_utf8(&value[..close])
+            .ok()
+            .and_then(parse_range)
+        {
+            out.push(range);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_merges_of_a_template() {
+        let defs = crate::Definitions::embedded();
+        let mut wb = crate::templates::build(&defs, crate::FormKind::SelfEvaluation).unwrap();
+        let bytes = wb.save_to_buffer().unwrap();
+        let mut got = merges(&bytes, "绩效自评表").unwrap();
+        got.sort();
+        let mut want: Vec<(Pos, Pos)> = defs
+            .form(crate::FormKind::SelfEvaluation)
+            .template
+            .merges
+            .iter()
+            .map(|m| parse_range(m).unwrap())
+            .collect();
+        want.sort();
+        assert_eq!(got, want);
+        assert!(merges(&bytes, "没有这张表").is_err());
+    }
+}
