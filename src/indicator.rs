@@ -189,10 +189,7 @@ mod tests {
     use std::str::FromStr;
 
     fn text(s: &str) -> Slot {
-        Slot {
-            cell: Some((0, 0)),
-            value: Value::Text(s.to_string()),
-        }
+        Slot::new(Some((0, 0)), Value::Text(s.to_string()))
     }
 
     fn d(s: &str) -> Decimal {

@@ -144,10 +144,7 @@ fn indicators(record: &FormRecord) -> Vec<Ind> {
 }
 
 fn quantity(text: &str, level2: &str, defs: &Definitions) -> Option<(Comparator, f64, String)> {
-    let slot = Slot {
-        cell: None,
-        value: Value::Text(text.to_string()),
-    };
+    let slot = Slot::new(None, Value::Text(text.to_string()));
     let cost = defs.framework.is_cost(&normalize(level2));
     match parse_target(&slot, cost, &defs.framework)? {
         Target::Quantitative {

@@ -15,20 +15,44 @@ use crate::workbook::{OpenError, Sheet, Value, Workbook};
 pub struct Slot {
     pub cell: Option<Pos>,
     pub value: Value,
+    /// The normalised text of the value, computed once (rules look at it many times).
+    norm: String,
 }
 
 impl Slot {
+    pub fn new(cell: Option<Pos>, value: Value) -> Slot {
+        let norm = match &value {
+            Value::Empty => String::new(),
+            Value::Text(t) => normalize(t),
+            Value::Number { v, .. } => format!("{v}"),
+            Value::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
+            Value::Error(e) => normalize(e),
+        };
+        Slot { cell, value, norm }
+    }
+
     pub fn absent() -> Slot {
-        Slot {
-            cell: None,
-            value: Value::Empty,
-        }
+        Slot::new(None, Value::Empty)
     }
 
     fn at(sheet: &Sheet, pos: Pos) -> Slot {
+        match sheet.get(pos) {
+            Some(c) if matches!(c.value, Value::Text(_)) => Slot {
+                cell: Some(pos),
+                value: c.value.clone(),
+                norm: c.norm.clone(),
+            },
+            Some(c) => Slot::new(Some(pos), c.value.clone()),
+            None => Slot::new(Some(pos), Value::Empty),
+        }
+    }
+
+    /// The same value, read at another cell (a 一级/二级 carried down).
+    fn moved(&self, cell: Option<Pos>) -> Slot {
         Slot {
-            cell: Some(pos),
-            value: sheet.value(pos).clone(),
+            cell,
+            value: self.value.clone(),
+            norm: self.norm.clone(),
         }
     }
 
@@ -36,7 +60,7 @@ impl Slot {
     pub fn is_empty(&self) -> bool {
         match &self.value {
             Value::Empty => true,
-            Value::Text(t) => is_placeholder(&normalize(t)),
+            Value::Text(_) => is_placeholder(&self.norm),
             _ => false,
         }
     }
@@ -55,9 +79,18 @@ impl Slot {
         }
     }
 
-    /// The normalised text (see [`normalize`]).
+    /// The normalised text (see [`normalize`]); empty for an empty cell or a placeholder.
     pub fn norm(&self) -> String {
-        self.text().map(|t| normalize(&t)).unwrap_or_default()
+        if self.is_empty() {
+            String::new()
+        } else {
+            self.norm.clone()
+        }
+    }
+
+    /// [`Slot::norm`] without a copy.
+    pub fn norm_str(&self) -> &str {
+        if self.is_empty() { "" } else { &self.norm }
     }
 }
 
@@ -242,10 +275,7 @@ impl<'a> Ctx<'a> {
         let next = sheet.row(label.0).iter().find(|c| c.pos.1 > label.1);
         match next {
             Some(c) if !self.known_labels.contains(&c.norm) => Slot::at(sheet, c.pos),
-            _ => Slot {
-                cell: Some((label.0, label.1 + 1)),
-                value: Value::Empty,
-            },
+            _ => Slot::new(Some((label.0, label.1 + 1)), Value::Empty),
         }
     }
 }
@@ -516,13 +546,7 @@ fn read_indicators(
         if l1.is_empty() {
             if carried1.cell.is_some() {
                 // keep the cell of this row so errors point where the department looks
-                map.insert(
-                    "level1".to_string(),
-                    Slot {
-                        cell: l1.cell,
-                        value: carried1.value.clone(),
-                    },
-                );
+                map.insert("level1".to_string(), carried1.moved(l1.cell));
             }
         } else {
             if l1.norm() != carried1.norm() {
@@ -533,13 +557,7 @@ fn read_indicators(
         let l2 = map.get("level2").cloned().unwrap_or_else(Slot::absent);
         if l2.is_empty() {
             if carried2.cell.is_some() {
-                map.insert(
-                    "level2".to_string(),
-                    Slot {
-                        cell: l2.cell,
-                        value: carried2.value.clone(),
-                    },
-                );
+                map.insert("level2".to_string(), carried2.moved(l2.cell));
             }
         } else {
             carried2 = l2;

@@ -182,10 +182,7 @@ pub fn judge(form: &RawForm, defs: &Definitions) -> Judgement {
 
 fn common(j: &mut Judgement, form: &RawForm, def: &FormDef) {
     if form.year.year.is_none() {
-        let slot = Slot {
-            cell: Some(form.year.cell),
-            value: Value::Empty,
-        };
+        let slot = Slot::new(Some(form.year.cell), Value::Empty);
         let msg = if form.year.found {
             "年度行未填写年份，请填写预算年度，如“（2026年度）”".to_string()
         } else {
@@ -302,10 +299,7 @@ fn indicators(j: &mut Judgement, form: &RawForm, def: &FormDef, defs: &Definitio
             .unwrap_or_default()
     };
     if form.indicators.is_empty() {
-        let slot = Slot {
-            cell: form.indicator_header,
-            value: Value::Empty,
-        };
+        let slot = Slot::new(form.indicator_header, Value::Empty);
         j.error(
             form,
             &slot,
@@ -433,10 +427,7 @@ fn report(j: &mut Judgement, form: &RawForm, def: &FormDef, defs: &Definitions) 
     if let Some(m) = months {
         for h in &form.period_headers {
             if h.end_month != m {
-                let slot = Slot {
-                    cell: Some(h.cell),
-                    value: Value::Empty,
-                };
+                let slot = Slot::new(Some(h.cell), Value::Empty);
                 j.finding(
                     form,
                     &slot,

@@ -8,7 +8,10 @@ use unicode_normalization::UnicodeNormalization;
 /// NFKC, then every kind of white space removed (including the full-width space U+3000), so that
 /// `其中：财政拨款` equals ` 其中: 财政拨款 `.
 pub fn normalize(text: &str) -> String {
-    if text.is_ascii()
+    // ASCII and the CJK unified ideographs are unchanged by NFKC: most text on a form is only
+    // that, and is spared the normalisation tables.
+    let plain = |c: char| c.is_ascii() || ('\u{4E00}'..='\u{9FFF}').contains(&c);
+    if text.chars().all(plain)
         || unicode_normalization::is_nfkc_quick(text.chars())
             == unicode_normalization::IsNormalized::Yes
     {
