@@ -170,7 +170,8 @@ enum Inner<'a> {
 
 /// An open workbook whose sheets are loaded one at a time.
 pub struct Workbook<'a> {
-    bytes: &'a [u8],
+    /// The zip directory of an .xlsx, parsed once (merged ranges are read from it).
+    archive: Option<Archive<'a>>,
     inner: Inner<'a>,
     names: Vec<String>,
     limits: Limits,
@@ -196,15 +197,18 @@ impl<'a> Workbook<'a> {
                 limit: limits.max_file_bytes,
             });
         }
-        let (inner, names) = match sniff(bytes)? {
+        let (format, archive) = sniff_archive(bytes)?;
+        let mut archive = archive;
+        if let Some(a) = archive.as_mut() {
+            check_zip(a, &limits)?;
+        }
+        let (inner, names) = match format {
             Format::Xlsx => {
-                check_zip(bytes, &limits)?;
                 let wb = Xlsx::new(Cursor::new(bytes)).map_err(xlsx_error)?;
                 let names = wb.sheet_names();
                 (Inner::Xlsx(Box::new(wb)), names)
             }
             Format::Ods => {
-                check_zip(bytes, &limits)?;
                 let extras = crate::ods::scan(bytes).map_err(|m| {
                     if is_forged_size(&m) {
                         OpenError::Bomb {
@@ -248,7 +252,7 @@ impl<'a> Workbook<'a> {
             });
         }
         Ok(Workbook {
-            bytes,
+            archive,
             inner,
             names,
             limits,
@@ -352,8 +356,12 @@ impl<'a> Workbook<'a> {
     pub fn load_merges(&mut self, sheet: &mut Sheet) -> Result<(), OpenError> {
         let dims = match &mut self.inner {
             Inner::Xlsx(_) => {
+                let mut archive = match &self.archive {
+                    Some(a) => a.clone(),
+                    None => return Ok(()),
+                };
                 sheet.merges =
-                    crate::xlsx_merges::merges(self.bytes, &sheet.name).map_err(|m| {
+                    crate::xlsx_merges::merges(&mut archive, &sheet.name).map_err(|m| {
                         if is_forged_size(&m) {
                             OpenError::Bomb {
                                 what: format!("{}（实际大小超过声明大小）", sheet.name),
@@ -457,6 +465,13 @@ fn xlsx_error(e: calamine::XlsxError) -> OpenError {
 
 /// Tells the format from the first bytes, not from the file name.
 pub fn sniff(bytes: &[u8]) -> Result<Format, OpenError> {
+    sniff_archive(bytes).map(|(f, _)| f)
+}
+
+type Archive<'a> = zip::ZipArchive<Cursor<&'a [u8]>>;
+
+/// [`sniff`], keeping the parsed zip directory of a zip-based workbook for what follows.
+fn sniff_archive(bytes: &[u8]) -> Result<(Format, Option<Archive<'_>>), OpenError> {
     const ZIP: &[u8] = b"PK\x03\x04";
     const CFB: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
     if bytes.starts_with(CFB) {
@@ -468,7 +483,7 @@ pub fn sniff(bytes: &[u8]) -> Result<Format, OpenError> {
         if bytes.windows(marker.len()).any(|w| w == marker.as_slice()) {
             return Err(OpenError::Password);
         }
-        return Ok(Format::Xls);
+        return Ok((Format::Xls, None));
     }
     if !bytes.starts_with(ZIP) {
         let what = if bytes.starts_with(b"%PDF") {
@@ -487,13 +502,16 @@ pub fn sniff(bytes: &[u8]) -> Result<Format, OpenError> {
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
         .map_err(|e| OpenError::Damaged(format!("压缩结构错误：{e}")))?;
     if archive.index_for_name("xl/workbook.xml").is_some() {
-        return Ok(Format::Xlsx);
+        return Ok((Format::Xlsx, Some(archive)));
     }
-    if let Ok(mut f) = archive.by_name("mimetype") {
+    let mime = archive.by_name("mimetype").ok().map(|mut f| {
         let mut mime = String::new();
         let _ = (&mut f).take(200).read_to_string(&mut mime);
+        mime
+    });
+    if let Some(mime) = mime {
         if mime.trim() == "application/vnd.oasis.opendocument.spreadsheet" {
-            return Ok(Format::Ods);
+            return Ok((Format::Ods, Some(archive)));
         }
         return Err(OpenError::NotWorkbook(format!(
             "OpenDocument {}",
@@ -510,9 +528,7 @@ pub fn sniff(bytes: &[u8]) -> Result<Format, OpenError> {
 /// The sizes the archive declares are then enforced while inflating: the zip reader stops with an
 /// error as soon as an entry inflates past its declared size (reported as
 /// [`OpenError::Bomb`]), so no entry can inflate past the limits, whatever the archive claims.
-fn check_zip(bytes: &[u8], limits: &Limits) -> Result<(), OpenError> {
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
-        .map_err(|e| OpenError::Damaged(format!("压缩结构错误：{e}")))?;
+fn check_zip(archive: &mut Archive, limits: &Limits) -> Result<(), OpenError> {
     let mut total: u64 = 0;
     for i in 0..archive.len() {
         let entry = archive.by_index_raw(i).map_err(|e| match e {

@@ -72,10 +72,12 @@ fn sheet_path(archive: &mut zip::ZipArchive<Cursor<&[u8]>>, sheet: &str) -> Resu
 
 /// The merged ranges of sheet `sheet` of the `.xlsx` in `bytes`. Ranges whose reference is not a
 /// valid `A1:B2` (or is reversed) are left out.
-pub fn merges(bytes: &[u8], sheet: &str) -> Result<Vec<(Pos, Pos)>, String> {
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| e.to_string())?;
-    let path = sheet_path(&mut archive, sheet)?;
-    let xml = read_entry(&mut archive, &path)?;
+pub fn merges(
+    archive: &mut zip::ZipArchive<Cursor<&[u8]>>,
+    sheet: &str,
+) -> Result<Vec<(Pos, Pos)>, String> {
+    let path = sheet_path(archive, sheet)?;
+    let xml = read_entry(archive, &path)?;
     let mut out = Vec::new();
     let Some(start) = memmem::rfind(&xml, b"mergeCells") else {
         return Ok(out);
@@ -117,7 +119,8 @@ mod tests {
         let defs = crate::Definitions::embedded();
         let mut wb = crate::templates::build(&defs, crate::FormKind::SelfEvaluation).unwrap();
         let bytes = wb.save_to_buffer().unwrap();
-        let mut got = merges(&bytes, "绩效自评表").unwrap();
+        let mut archive = zip::ZipArchive::new(Cursor::new(&bytes[..])).unwrap();
+        let mut got = merges(&mut archive, "绩效自评表").unwrap();
         got.sort();
         let mut want: Vec<(Pos, Pos)> = defs
             .form(crate::FormKind::SelfEvaluation)
@@ -128,6 +131,6 @@ mod tests {
             .collect();
         want.sort();
         assert_eq!(got, want);
-        assert!(merges(&bytes, "没有这张表").is_err());
+        assert!(merges(&mut archive, "没有这张表").is_err());
     }
 }
