@@ -96,7 +96,20 @@ fn recipients(cfg: &Config, dept: &Department, letter: bool) -> (Vec<String>, Ve
     (to, cc)
 }
 
-fn enqueue(tx: &Transaction, msg: OutgoingMessage) -> anyhow::Result<Option<i64>> {
+/// Text from a form or a file name made fit for a mail header: one line, no control characters.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+fn enqueue(tx: &Transaction, mut msg: OutgoingMessage) -> anyhow::Result<Option<i64>> {
+    // A subject or attachment name carries a department's file name or project name: whatever
+    // they contain, the message is queued (the outbox refuses control characters in headers).
+    msg.subject = one_line(&msg.subject);
+    for a in &mut msg.attachments {
+        a.file_name = crate::watch::safe_file_name(&one_line(&a.file_name));
+    }
     if msg.to.is_empty() {
         tracing::warn!(subject = %msg.subject, "no address configured; message not queued");
         return Ok(None);
@@ -108,10 +121,26 @@ fn enqueue(tx: &Transaction, msg: OutgoingMessage) -> anyhow::Result<Option<i64>
 pub fn dispatch(tx: &Transaction, d: &Dispatch) -> anyhow::Result<()> {
     let settings = &d.cfg.letters;
     let dept_name = d.department.name.as_str();
-    let result = d.checked.map(|(r, _)| r);
+    // Names go into one-line places of the templates (subjects, titles, field lines): a line break
+    // typed in a file name or a cell must not break them.
+    let file_name = one_line(d.file_name);
+    let file_name = file_name.as_str();
+    let cleaned: Option<CheckResult> = d.checked.map(|(r, _)| {
+        let mut r = r.clone();
+        if let Some(p) = r.project.as_mut() {
+            for v in [&mut p.name, &mut p.code, &mut p.department]
+                .into_iter()
+                .flatten()
+            {
+                *v = one_line(v);
+            }
+        }
+        r
+    });
+    let result = cleaned.as_ref();
     let ctx = NoticeContext {
         department: dept_name,
-        file_name: d.file_name,
+        file_name,
         form_name: form_name(result),
         project_name: result
             .and_then(|r| r.project.as_ref())
@@ -145,7 +174,7 @@ pub fn dispatch(tx: &Transaction, d: &Dispatch) -> anyhow::Result<()> {
         return Ok(());
     }
 
-    let Some((result, form)) = d.checked else {
+    let (Some(result), Some((_, form))) = (result, d.checked) else {
         return Ok(());
     };
     let Some(kind) = LetterKind::for_result(result) else {
@@ -174,7 +203,7 @@ pub fn dispatch(tx: &Transaction, d: &Dispatch) -> anyhow::Result<()> {
         settings,
         defs: d.defs,
         department: dept_name,
-        file_name: d.file_name,
+        file_name,
         result,
         form,
         number: Some(number),
@@ -184,7 +213,7 @@ pub fn dispatch(tx: &Transaction, d: &Dispatch) -> anyhow::Result<()> {
     let letter = d
         .letters
         .render(&input)
-        .with_context(|| format!("writing the {} for {}", kind.name(), d.file_name))?;
+        .with_context(|| format!("writing the {} for {}", kind.name(), file_name))?;
     letters::numbers::store_docx(
         tx,
         &settings.agency,

@@ -128,6 +128,8 @@ pub struct Daemon {
     deferred: HashMap<PathBuf, (String, Instant)>,
     /// Paths refused once (symlinks, paths escaping the root), not logged again.
     refused: HashMap<PathBuf, Instant>,
+    /// Files whose processing failed: how often, and when to try again (backing off to 5 min).
+    failures: HashMap<PathBuf, (u32, Instant)>,
     /// The summary workbooks to rebuild (at most once per `summary.refresh_secs`).
     summary: crate::consolidate::Refresher,
     /// When this run started: the mail schedule of the summary counts from here.
@@ -166,6 +168,7 @@ impl Daemon {
             candidates: HashMap::new(),
             deferred: HashMap::new(),
             refused: HashMap::new(),
+            failures: HashMap::new(),
             stop,
             sender: None,
             letters,
@@ -211,14 +214,33 @@ impl Daemon {
                 if self.stop.load(Ordering::SeqCst) {
                     break;
                 }
-                if let Err(e) = self.process(&path) {
-                    warn!(file = %path.display(), error = %format!("{e:#}"), "processing failed; will retry");
-                    // Try again on a later tick.
-                    self.candidates.insert(path, Seen::unseen());
+                match self.process(&path) {
+                    Ok(()) => {
+                        self.failures.remove(&path);
+                    }
+                    Err(e) => {
+                        // Try again later, backing off (2 s, 4 s, … up to 5 min), and say so at
+                        // the 1st, 2nd, 4th, 8th … failure rather than on every tick.
+                        let n = self.failures.get(&path).map_or(0, |f| f.0) + 1;
+                        let wait = Duration::from_secs((1u64 << n.min(8)).min(300));
+                        if n.is_power_of_two() {
+                            warn!(file = %path.display(), failures = n, retry_in_secs = wait.as_secs(), error = %format!("{e:#}"), "processing failed; will retry");
+                        }
+                        self.failures
+                            .insert(path.clone(), (n, Instant::now() + wait));
+                        self.candidates.insert(path, Seen::unseen());
+                    }
                 }
             }
             self.refresh_summary(false);
-            if opts.once && self.candidates.is_empty() && self.deferred.is_empty() {
+            let stuck = |p: &PathBuf| self.failures.get(p).is_some_and(|f| f.0 >= 3);
+            if opts.once && self.deferred.is_empty() && self.candidates.keys().all(stuck) {
+                if !self.candidates.is_empty() {
+                    warn!(
+                        files = self.candidates.len(),
+                        "some files failed three times; leaving them for the next run"
+                    );
+                }
                 break;
             }
             match rx.recv_timeout(tick) {
@@ -445,6 +467,13 @@ impl Daemon {
                 continue;
             }
             if seen.since.elapsed() < stable {
+                continue;
+            }
+            if self
+                .failures
+                .get(path)
+                .is_some_and(|(_, at)| Instant::now() < *at)
+            {
                 continue;
             }
             if let Some((_, t)) = self.deferred.get(path)

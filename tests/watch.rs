@@ -481,3 +481,55 @@ fn sigterm_stops_gracefully() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// A file name with a line break and a 项目名称 typed over two lines (Alt+Enter) still get their
+/// receipt and letter: header text is made one line, file names made safe.
+#[test]
+fn odd_file_names_and_multi_line_values_are_answered() {
+    let s = Setup::new();
+    let defs = jixiao::Definitions::embedded();
+    let mut wb = jixiao::templates::build(&defs, jixiao::FormKind::TargetDeclaration).unwrap();
+    let ws = wb.worksheet_from_index(0).unwrap();
+    for (r, c, t) in [
+        (1u32, 0u16, "（2026年度）"),
+        (3, 1, "两行的\n项目名称"),
+        (5, 1, "吉林省农业农村厅"),
+        (5, 5, "吉林省农业技术推广总站"),
+        (10, 1, "年度目标"),
+        (12, 3, "培训人数"),
+        (12, 6, "≥100人"),
+        (16, 3, "增收"),
+        (16, 6, "≥5%"),
+        (20, 3, "满意度"),
+        (20, 6, "≥90%"),
+        (15, 3, "人均成本"),
+        (15, 6, "≤800元"),
+    ] {
+        ws.write_string(r, c, t).unwrap();
+    }
+    ws.write_number(7, 4, 100.0).unwrap();
+    ws.write_number(8, 4, 100.0).unwrap();
+    let bytes = wb.save_to_buffer().unwrap();
+    let _d = Running(s.start());
+    std::fs::write(s.inbox("农业农村厅").join("换\n行\t的文件名.xlsx"), &bytes).unwrap();
+    let rows = s.wait_for("the oddly named file", all_done(1));
+    assert_eq!(rows[0].1, "accepted", "{rows:?}");
+    // Receipt and review opinion both queued.
+    let start = Instant::now();
+    loop {
+        let kinds: Vec<String> = std::fs::read_dir(s.dir.join("outbox"))
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if kinds.iter().any(|k| k.ends_with("-receipt.eml"))
+            && kinds.iter().any(|k| k.ends_with("-target_review.eml"))
+        {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "{kinds:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
