@@ -184,7 +184,13 @@ impl Config {
             anyhow::anyhow!("{}:{line}: {}", path.display(), e.message())
         })?;
         cfg.file = path.to_path_buf();
-        let base = path.parent().unwrap_or(Path::new("."));
+        // Paths are made absolute: file-system events report absolute paths.
+        let parent = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let base = std::path::absolute(parent).unwrap_or_else(|_| parent.to_path_buf());
+        let base = base.as_path();
         for p in [
             &mut cfg.root,
             &mut cfg.state_dir,

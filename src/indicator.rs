@@ -144,7 +144,8 @@ pub fn falls_short(comparator: Comparator, target: Decimal, actual: Decimal) -> 
     }
 }
 
-/// The points earned by a quantitative indicator, unrounded.
+/// The points earned by a quantitative indicator, unrounded. The weight is multiplied before
+/// dividing, so that an exact half point (6 × 300 / 576 = 3.125) stays exact for the rounding.
 pub fn points(
     comparator: Comparator,
     target: Decimal,
@@ -155,19 +156,19 @@ pub fn points(
     if !falls_short(comparator, target, actual) {
         return weight;
     }
-    let share = match comparator {
+    let earned = match comparator {
         Comparator::AtLeast => {
             if target <= zero {
-                Decimal::ONE
+                weight
             } else {
-                actual / target
+                weight * actual / target
             }
         }
         Comparator::AtMost => {
             if actual <= zero {
-                Decimal::ONE
+                weight
             } else {
-                target / actual
+                weight * target / actual
             }
         }
         Comparator::Equal => {
@@ -176,10 +177,10 @@ pub fn points(
             } else {
                 (target, actual)
             };
-            if hi <= zero { zero } else { lo / hi }
+            if hi <= zero { zero } else { weight * lo / hi }
         }
     };
-    weight * share.clamp(zero, Decimal::ONE)
+    earned.clamp(zero, weight.max(zero))
 }
 
 #[cfg(test)]

@@ -521,7 +521,13 @@ fn read_indicators(
     for r in header.0 + 1..=last_row {
         let cells = sheet.row(r);
         if let Some(first) = cells.first()
-            && end_labels.contains(&first.norm)
+            && (end_labels.contains(&first.norm)
+                || end_labels.iter().any(|l| {
+                    first
+                        .norm
+                        .strip_prefix(l.as_str())
+                        .is_some_and(|rest| rest.starts_with(':'))
+                }))
         {
             break;
         }
@@ -532,12 +538,10 @@ fn read_indicators(
         if in_table.is_empty() {
             continue; // a blank row
         }
-        // An unused template row: only the printed 一级/二级, nothing right of 二级.
-        if let Some(l2) = level2_col
-            && in_table.iter().all(|c| c.pos.1 <= l2)
-        {
-            continue;
-        }
+        // An unused template row: only the printed 一级/二级, nothing right of 二级. It holds no
+        // indicator, but its 一级/二级 still carry down to the rows below (the top cell of a
+        // merged group may be the unused row).
+        let unused = level2_col.is_some_and(|l2| in_table.iter().all(|c| c.pos.1 <= l2));
         let mut map = HashMap::new();
         for (key, col) in &header_cols {
             map.insert(key.clone(), Slot::at(sheet, (r, *col)));
@@ -562,7 +566,9 @@ fn read_indicators(
         } else {
             carried2 = l2;
         }
-        rows.push(IndicatorRow { row: r, cells: map });
+        if !unused {
+            rows.push(IndicatorRow { row: r, cells: map });
+        }
     }
     (Some(header), rows)
 }

@@ -42,7 +42,13 @@ pub fn score(form: &RawForm, defs: &Definitions) -> (Score, Vec<Issue>) {
         Decimal::ZERO
     };
     let exec_weight = execution_weight(form, defs);
-    let execution_score = round2(exec_weight * rate.min(Decimal::ONE));
+    let execution_score = round2(if annual > Decimal::ZERO && spent < annual {
+        exec_weight * spent / annual
+    } else if annual > Decimal::ZERO {
+        exec_weight
+    } else {
+        Decimal::ZERO
+    });
     let execution_rate = round2(rate * Decimal::ONE_HUNDRED);
 
     let mut total = execution_score;

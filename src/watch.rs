@@ -137,6 +137,8 @@ pub struct Daemon {
     stop: Arc<AtomicBool>,
     /// The mail sender thread, nudged after each recorded submission.
     sender: Option<crate::mail::Sender>,
+    /// Held while the daemon runs: one daemon per state folder.
+    _lock: std::fs::File,
     letters: crate::letters::Letters,
 }
 
@@ -156,6 +158,20 @@ impl Daemon {
         }
         std::fs::create_dir_all(cfg.archive_dir())
             .with_context(|| format!("creating {}", cfg.archive_dir().display()))?;
+        std::fs::create_dir_all(&cfg.state_dir)?;
+        let lock_path = cfg.state_dir.join("jixiao.lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .with_context(|| format!("opening {}", lock_path.display()))?;
+        if lock.try_lock().is_err() {
+            anyhow::bail!(
+                "another jixiao watch is running on {} (one daemon per state folder)",
+                cfg.state_dir.display()
+            );
+        }
         let conn = store::open(&cfg.database())?;
         let letters = crate::letters::Letters::load(cfg.letters_dir.as_deref())
             .context("loading the letter templates")?;
@@ -171,6 +187,7 @@ impl Daemon {
             failures: HashMap::new(),
             stop,
             sender: None,
+            _lock: lock,
             letters,
         })
     }
@@ -528,6 +545,10 @@ impl Daemon {
             .cfg
             .root
             .join(&self.department(&inbox.department).folder);
+        if std::fs::symlink_metadata(&dept_dir).is_ok_and(|m| !m.is_dir()) {
+            self.refuse(&dept_dir, "the department's folder is not a real folder");
+            return Ok(());
+        }
         let real = std::fs::canonicalize(path)?;
         if !real.starts_with(std::fs::canonicalize(&dept_dir)?) {
             self.refuse(path, "leads outside the department's folder");
@@ -542,16 +563,15 @@ impl Daemon {
             .read_to_end(&mut bytes)?;
         let oversize = bytes.len() as u64 > limit;
         let sha = if oversize {
-            // Not read in full: identify it by name, size and time.
-            hash(
-                format!(
-                    "oversize:{}:{}:{:?}",
-                    inbox.rel,
-                    meta.len(),
-                    meta.modified().ok()
-                )
-                .as_bytes(),
-            )
+            // Not read in full: identify it by name, size and time. Not a content hash (64 hex
+            // digits), so `finish` moves it without reading it again.
+            let id = format!(
+                "oversize:{}:{}:{:?}",
+                inbox.rel,
+                meta.len(),
+                meta.modified().ok()
+            );
+            format!("big-{}", hash(id.as_bytes()))
         } else {
             hash(&bytes)
         };
@@ -762,8 +782,7 @@ impl Daemon {
         } else {
             &self.cfg.folders.returned
         };
-        let dest_dir = dept_dir.join(folder);
-        std::fs::create_dir_all(&dest_dir)?;
+        let dest_dir = real_dir(&dept_dir, folder)?;
         // A stable, unique name: the submission number in front of the original name.
         let dest_name = format!("{}-{}", s.id, safe_file_name(&s.file_name));
         let dest = dest_dir.join(&dest_name);
@@ -871,22 +890,58 @@ pub fn safe_file_name(name: &str) -> String {
         .collect();
     let cleaned = cleaned.trim_start_matches('.').to_string();
     if cleaned.is_empty() {
-        "file".to_string()
-    } else {
-        cleaned
+        return "file".to_string();
     }
+    // File systems allow 255 bytes a name; leave room for the submission number in front and
+    // `.退回原因.txt` behind. Keep the extension, shorten the stem.
+    const MAX: usize = 180;
+    if cleaned.len() <= MAX {
+        return cleaned;
+    }
+    let (stem, ext) = match cleaned.rfind('.') {
+        Some(i) if cleaned.len() - i <= 10 => (&cleaned[..i], &cleaned[i..]),
+        _ => (cleaned.as_str(), ""),
+    };
+    let mut cut = MAX - ext.len() - 3;
+    while !stem.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}…{ext}", &stem[..cut])
+}
+
+/// The daemon's own folder inside a department's folder, as a real folder: a link or a file a
+/// department put in its place is moved aside, so nothing is written through it.
+fn real_dir(dept_dir: &Path, folder: &str) -> anyhow::Result<PathBuf> {
+    let dir = dept_dir.join(folder);
+    match std::fs::symlink_metadata(&dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            let aside = dept_dir.join(format!(
+                "{folder}（已移开{}）",
+                chrono::Local::now().format("%Y%m%d%H%M%S")
+            ));
+            warn!(folder = %dir.display(), to = %aside.display(), "not a real folder: moved aside");
+            std::fs::rename(&dir, &aside)?;
+            std::fs::create_dir(&dir)?;
+        }
+        Err(_) => std::fs::create_dir_all(&dir)?,
+    }
+    let real = std::fs::canonicalize(&dir)?;
+    if !real.starts_with(std::fs::canonicalize(dept_dir)?) {
+        anyhow::bail!("{} leads outside the department's folder", dir.display());
+    }
+    Ok(dir)
 }
 
 /// Writes a file so that no reader ever sees it half written.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = path.parent().context("a file needs a folder")?;
     std::fs::create_dir_all(dir)?;
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        path.file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default(),
-        std::process::id()
+        ".jixiao-{}-{}.tmp",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
     {
         let mut f = std::fs::File::create(&tmp)?;

@@ -163,3 +163,41 @@ fn filled_in_template_passes_check() {
         (96.45, 95.98, "优")
     );
 }
+
+/// Regression: the unused first row of a merged 一级 group (only its printed names left) was
+/// skipped without carrying its 一级, so the group's next rows took the 一级 of the group above;
+/// and `填表人：` with a colon did not end the indicator table.
+#[test]
+fn unused_first_row_of_a_group_and_a_filer_label_with_colon() {
+    let defs = Definitions::embedded();
+    let mut wb = jixiao::templates::build(&defs, FormKind::TargetDeclaration).unwrap();
+    let ws = wb.worksheet_from_index(0).unwrap();
+    for (r, c, t) in [
+        (1u32, 0u16, "（2026年度）"),
+        (3, 1, "示例项目"),
+        (5, 1, "吉林省农业农村厅"),
+        (5, 5, "吉林省农业技术推广总站"),
+        (10, 1, "年度目标"),
+        (12, 3, "培训人数"),
+        (12, 6, "≥100人"),
+        (15, 3, "人均成本"),
+        (15, 6, "≤800元"),
+        // row 17 (经济效益指标, the top of the merged 效益指标 group) is left unused
+        (17, 3, "带动就业"),
+        (17, 6, "≥50人"),
+        (20, 3, "满意度"),
+        (20, 6, "≥90%"),
+        (21, 0, "填表人："),
+        (21, 1, "李明"),
+    ] {
+        ws.write_string(r, c, t).unwrap();
+    }
+    ws.write_number(7, 4, 100.0).unwrap();
+    ws.write_number(8, 4, 100.0).unwrap();
+    let bytes = wb.save_to_buffer().unwrap();
+    let r = Checker::new(defs, Limits::default())
+        .check_bytes("form.xlsx", &bytes)
+        .result;
+    assert_eq!(r.errors, vec![], "{r:#?}");
+    assert_eq!(r.review.unwrap().conclusion, "通过");
+}

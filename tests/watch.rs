@@ -533,3 +533,128 @@ fn odd_file_names_and_multi_line_values_are_answered() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Regression: a department replaced its 已退回 folder by a link to another department's folder;
+/// the returned file went through the link and was taken as the other department's form.
+#[test]
+fn an_output_folder_replaced_by_a_link_is_moved_aside_not_followed() {
+    let s = Setup::new();
+    let nyt = s.inbox("农业农村厅");
+    std::os::unix::fs::symlink("../教育厅", nyt.join("已退回")).unwrap();
+    let _d = Running(s.start());
+    std::fs::copy(
+        fixture("examples/教育厅-绩效目标申报表.xlsx"),
+        nyt.join("别人的表.xlsx"),
+    )
+    .unwrap();
+    let rows = s.wait_for("the wrong-department form", all_done(1));
+    std::thread::sleep(Duration::from_millis(1500));
+    let rows_later = s.rows();
+    assert_eq!(
+        rows_later.len(),
+        1,
+        "nothing was taken from the other folder: {rows_later:?}"
+    );
+    assert_eq!(rows[0].1, "rejected");
+    let returned = nyt.join("已退回");
+    assert!(
+        std::fs::symlink_metadata(&returned).unwrap().is_dir(),
+        "a real folder now"
+    );
+    assert_eq!(originals(&s.files_in("农业农村厅", "已退回")), 1);
+    let edu: Vec<_> = std::fs::read_dir(s.inbox("教育厅"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert!(
+        edu.iter().all(|e| e.file_type().unwrap().is_dir()),
+        "nothing written into 教育厅"
+    );
+}
+
+/// Regression: a file over the size limit was never moved, so every rescan recorded another
+/// duplicate and sent another notice.
+#[test]
+fn an_oversize_file_is_returned_once() {
+    let s = Setup::new();
+    let _d = Running(s.start());
+    let big = s.inbox("农业农村厅").join("太大的表.xlsx");
+    std::fs::write(&big, vec![b'P'; 21 * 1024 * 1024]).unwrap();
+    let rows = s.wait_for("the big file", all_done(1));
+    std::thread::sleep(Duration::from_millis(2500)); // two rescans
+    assert_eq!(s.rows().len(), 1, "{:?}", s.rows());
+    assert_eq!(rows[0].1, "rejected");
+    assert!(!big.exists());
+    let conn = s.db();
+    let json: String = conn
+        .query_row("SELECT result_json FROM submissions", [], |r| r.get(0))
+        .unwrap();
+    assert!(json.contains("file_too_large"), "{json}");
+}
+
+/// Regression: two daemons on one state folder handled the same file twice.
+#[test]
+fn a_second_daemon_on_the_same_state_refuses_to_start() {
+    let s = Setup::new();
+    let _d = Running(s.start());
+    std::thread::sleep(Duration::from_millis(500));
+    let out = Command::new(env!("CARGO_BIN_EXE_jixiao"))
+        .args(["watch", "--once", "--config"])
+        .arg(s.dir.join("jixiao.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("another jixiao watch is running"), "{err}");
+}
+
+/// Regression: with a relative --config path, file-system events did not match the root and files
+/// waited for the rescan. (The rescan here is 60 s, so only an event can take the file in time.)
+#[test]
+fn a_relative_config_path_still_gets_events() {
+    let s = Setup::new();
+    let cfg = std::fs::read_to_string(s.dir.join("jixiao.toml"))
+        .unwrap()
+        .replace("rescan_secs = 1", "rescan_secs = 60");
+    std::fs::write(s.dir.join("jixiao.toml"), cfg).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_jixiao"))
+        .args(["watch", "--config", "jixiao.toml"])
+        .current_dir(&s.dir)
+        .env("JIXIAO_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _d = Running(child);
+    std::thread::sleep(Duration::from_millis(700));
+    std::fs::copy(
+        fixture("examples/农业农村厅-绩效自评表.xlsx"),
+        s.inbox("农业农村厅").join("自评.xlsx"),
+    )
+    .unwrap();
+    let start = Instant::now();
+    s.wait_for("the file, by its event", all_done(1));
+    assert!(start.elapsed() < Duration::from_secs(10));
+}
+
+/// Regression: a long Chinese file name made the names written beside it too long for the file
+/// system, and the form stayed in the inbox.
+#[test]
+fn a_long_file_name_is_answered() {
+    let s = Setup::new();
+    let _d = Running(s.start());
+    let name = format!("{}绩效表.xlsx", "吉林省农业农村厅".repeat(9));
+    std::fs::copy(
+        fixture("examples/农业农村厅-绩效目标申报表.xlsx"),
+        s.inbox("农业农村厅").join(&name),
+    )
+    .unwrap();
+    let rows = s.wait_for("the long name", all_done(1));
+    assert_eq!(rows[0].1, "accepted");
+    let accepted = s.files_in("农业农村厅", "已受理");
+    assert!(
+        accepted.iter().any(|f| f.ends_with(".docx")),
+        "{accepted:?}"
+    );
+    assert_eq!(originals(&accepted), 1, "{accepted:?}");
+}
