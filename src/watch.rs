@@ -557,10 +557,32 @@ impl Daemon {
 
         let limit = self.checker.limits.max_file_bytes;
         let mut bytes = Vec::new();
-        std::fs::File::open(path)
-            .with_context(|| format!("opening {}", path.display()))?
-            .take(limit + 1)
-            .read_to_end(&mut bytes)?;
+        // Open without following a link, and make sure it is the very file checked above: a
+        // file swapped for a link in between is refused, not read.
+        let file = {
+            use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+            let file = match std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(path)
+            {
+                Ok(f) => f,
+                Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                    self.refuse(path, "symbolic link");
+                    return Ok(());
+                }
+                Err(e) => {
+                    return Err(e).with_context(|| format!("opening {}", path.display()));
+                }
+            };
+            let opened = file.metadata()?;
+            if (opened.dev(), opened.ino()) != (meta.dev(), meta.ino()) {
+                self.refuse(path, "replaced while being checked");
+                return Ok(());
+            }
+            file
+        };
+        file.take(limit + 1).read_to_end(&mut bytes)?;
         let oversize = bytes.len() as u64 > limit;
         let sha = if oversize {
             // Not read in full: identify it by name, size and time. Not a content hash (64 hex
