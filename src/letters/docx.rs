@@ -118,6 +118,16 @@ fn body_paragraph() -> Paragraph {
         .align(AlignmentType::Both)
 }
 
+/// A body paragraph whose first line is indented by two characters (正文首行缩进两字).
+fn indented_paragraph() -> Paragraph {
+    body_paragraph().indent(
+        None,
+        Some(SpecialIndentType::FirstLine(TWO_CHARS)),
+        None,
+        None,
+    )
+}
+
 /// Sets exactly the given borders (docx-rs' default set would draw all four sides).
 fn with_borders(mut p: Paragraph, borders: Vec<ParagraphBorder>) -> Paragraph {
     let set = borders
@@ -311,34 +321,15 @@ fn add_body(mut docx: Docx, blocks: &[Block]) -> Docx {
                     2 => KAITI,
                     _ => FANGSONG,
                 };
-                let p = body_paragraph()
-                    .indent(
-                        None,
-                        Some(SpecialIndentType::FirstLine(TWO_CHARS)),
-                        None,
-                        None,
-                    )
-                    .keep_next(true);
+                let p = indented_paragraph().keep_next(true);
                 docx = docx.add_paragraph(inline_runs(p, inl, font, SIZE_3));
             }
             Block::Paragraph(inl) | Block::Item(inl) => {
-                let p = body_paragraph().indent(
-                    None,
-                    Some(SpecialIndentType::FirstLine(TWO_CHARS)),
-                    None,
-                    None,
-                );
+                let p = indented_paragraph();
                 docx = docx.add_paragraph(inline_runs(p, inl, FANGSONG, SIZE_3));
             }
             Block::Numbered(n, inl) => {
-                let p = body_paragraph()
-                    .indent(
-                        None,
-                        Some(SpecialIndentType::FirstLine(TWO_CHARS)),
-                        None,
-                        None,
-                    )
-                    .add_run(run(&format!("{n}."), FANGSONG, SIZE_3));
+                let p = indented_paragraph().add_run(run(&format!("{n}."), FANGSONG, SIZE_3));
                 docx = docx.add_paragraph(inline_runs(p, inl, FANGSONG, SIZE_3));
             }
             Block::Table { header, rows } => {
