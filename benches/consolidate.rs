@@ -2,7 +2,7 @@
 //!
 //! 10,000 projects in 20 departments, each with an accepted declaration, performance report and
 //! self-evaluation (30,000 current forms, 9 indicators each), recorded in a real state database;
-//! then `consolidate::build` is timed and the process's peak resident memory (VmHWM, reset just
+//! then `summary::build` is timed and the process's peak resident memory (VmHWM, reset just
 //! before the build where the kernel allows) is read.
 //!
 //! `JIXIAO_BENCH_PROJECTS=N` changes the number of projects, `JIXIAO_BENCH_KINDS=1` records only
@@ -11,8 +11,8 @@
 use std::time::Instant;
 
 use jixiao::config::Config;
-use jixiao::definitions::FormKind;
-use jixiao::record::FormRecord;
+use jixiao::forms::definitions::FormKind;
+use jixiao::forms::record::FormRecord;
 use jixiao::store::{self, NewSubmission, Outcome};
 use jixiao::{Checker, Definitions, Limits};
 
@@ -177,7 +177,7 @@ fn main() {
     let before = status_kb("VmRSS:");
     let cpu = cpu_secs();
     let started = Instant::now();
-    let bytes = jixiao::consolidate::build(&conn, &cfg, &defs, 2026).unwrap();
+    let bytes = jixiao::summary::build(&conn, &cfg, &defs, 2026).unwrap();
     let secs = started.elapsed().as_secs_f64();
     let cpu = cpu_secs() - cpu;
     let peak = status_kb("VmHWM:");
@@ -194,7 +194,7 @@ fn main() {
     );
     let path = tmp.path().join("reports/绩效汇总-2026.xlsx");
     let started = Instant::now();
-    jixiao::consolidate::write(&conn, &cfg, &defs, 2026, &path).unwrap();
+    jixiao::summary::write(&conn, &cfg, &defs, 2026, &path).unwrap();
     println!(
         "write (build + atomic write): {:.2} s",
         started.elapsed().as_secs_f64()

@@ -11,14 +11,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use jixiao::definitions::FormKind;
+use jixiao::forms::definitions::FormKind;
 
 const STABLE_MS: u64 = 100;
 
 /// A distinct, accepted self-evaluation: the template filled in, project number `n`.
 fn form(n: usize) -> Vec<u8> {
     let defs = jixiao::Definitions::embedded();
-    let mut wb = jixiao::templates::build(&defs, FormKind::SelfEvaluation).unwrap();
+    let mut wb = jixiao::forms::blank::build(&defs, FormKind::SelfEvaluation).unwrap();
     let ws = wb.worksheet_from_index(0).unwrap();
     for (r, c, s) in [
         (1u32, 0u16, "（2026年度）".to_string()),

@@ -6,10 +6,42 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
-use crate::definitions::{Definitions, FormKind};
-use crate::reader::{Located, RawForm, locate};
-use crate::result::{CheckResult, Issue, Status};
+use crate::forms::definitions::{Definitions, FormKind};
+use crate::forms::read::{Located, RawForm, locate};
+use crate::rules::issue::Issue;
 use crate::workbook::{Limits, OpenError, Workbook};
+
+use serde::Serialize;
+
+use crate::forms::project::Project;
+use crate::rules::review::Review;
+use crate::score::Score;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Accepted,
+    Rejected,
+}
+
+/// The result of checking one file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckResult {
+    pub file: String,
+    pub form: Option<FormKind>,
+    pub status: Status,
+    pub project: Option<Project>,
+    pub errors: Vec<Issue>,
+    pub warnings: Vec<Issue>,
+    pub score: Option<Score>,
+    pub review: Option<Review>,
+}
+
+impl CheckResult {
+    pub fn accepted(&self) -> bool {
+        self.status == Status::Accepted
+    }
+}
 
 /// Office lock and temp files: `~$报表.xlsx` (Excel, WPS), `.~lock.报表.xlsx#` (LibreOffice).
 pub fn is_lock_file(name: &str) -> bool {
@@ -124,7 +156,7 @@ impl Checker {
                     score = Some(s);
                 }
                 FormKind::TargetDeclaration => {
-                    let r = crate::review::review(form, &self.defs);
+                    let r = crate::rules::review::review(form, &self.defs);
                     warnings.extend(r.findings.iter().cloned());
                     review = Some(r);
                 }
@@ -139,7 +171,7 @@ impl Checker {
             } else {
                 Status::Rejected
             },
-            project: Some(crate::rules::project(form)),
+            project: Some(crate::forms::project::Project::of(form)),
             errors: j.errors,
             warnings,
             score,

@@ -34,15 +34,15 @@ pub struct Config {
     pub watch: WatchSettings,
     /// `[summary]`: the summary workbook's refresh interval and mail schedule.
     #[serde(default)]
-    pub summary: crate::consolidate::SummarySettings,
+    pub summary: crate::summary::SummarySettings,
     pub finance: Finance,
     #[serde(default, rename = "departments")]
     pub departments: Vec<Department>,
     /// Each form's due date per year.
     #[serde(default)]
-    pub deadlines: Vec<crate::reminders::Deadline>,
+    pub deadlines: Vec<crate::cycle::Deadline>,
     #[serde(default)]
-    pub reminders: crate::reminders::ReminderSettings,
+    pub reminders: crate::cycle::ReminderSettings,
     /// The issuing office, its 机关代字, 抄送 and signature, budget use by grade.
     #[serde(default)]
     pub letters: crate::letters::LetterSettings,

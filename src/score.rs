@@ -1,18 +1,49 @@
 //! The verified score of a self-evaluation (财预〔2020〕10号): 预算执行率 plus each indicator, each
 //! part rounded to 2 decimals half away from zero, the total the sum of the rounded parts.
 
+use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
-use rust_decimal::{Decimal, RoundingStrategy};
 
-use crate::definitions::Definitions;
-use crate::indicator::{Target, comparable, parse_actual, parse_target, points as earned};
-use crate::reader::RawForm;
-use crate::result::{IndicatorScore, Issue, Score};
-use crate::rules::{amount, execution_weight, points};
+use crate::forms::definitions::Definitions;
+use crate::forms::indicator::{Target, comparable, parse_actual, parse_target, points as earned};
+use crate::forms::read::RawForm;
+use crate::forms::values::{amount, points};
+use crate::rules::execution_weight;
+use crate::rules::issue::Issue;
+use crate::text::round2;
 
-/// Rounds to 2 decimals, half away from zero.
-pub fn round2(d: Decimal) -> Decimal {
-    d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+use serde::Serialize;
+
+/// The verified score of a self-evaluation beside the department's own.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Score {
+    pub claimed: Option<f64>,
+    pub claimed_grade: Option<String>,
+    pub computed: f64,
+    /// In percent: 99.04 means 99.04%.
+    pub execution_rate: f64,
+    pub execution_score: f64,
+    pub grade: String,
+    /// Every indicator with its verified points (for the feedback letter).
+    #[serde(skip)]
+    pub indicators: Vec<IndicatorScore>,
+}
+
+/// One indicator's verified points.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndicatorScore {
+    pub name: String,
+    pub level1: String,
+    pub level2: String,
+    pub target: String,
+    pub actual: String,
+    pub weight: f64,
+    pub claimed: f64,
+    pub computed: f64,
+    /// True when the points were computed from the numbers, false when the department's own
+    /// 得分 was kept (a qualitative indicator or a unit that does not match).
+    pub verified: bool,
+    pub explanation: String,
 }
 
 fn f(d: Decimal) -> f64 {

@@ -2,7 +2,7 @@
 
 use std::str::FromStr;
 
-use rust_decimal::Decimal;
+use rust_decimal::{Decimal, RoundingStrategy};
 use unicode_normalization::UnicodeNormalization;
 
 /// NFKC, then every kind of white space removed (including the full-width space U+3000), so that
@@ -79,6 +79,11 @@ pub fn split_number(norm: &str) -> Option<(Decimal, &str)> {
     }
     let number = parse_decimal(&norm[..end])?;
     Some((number, &norm[end..]))
+}
+
+/// Rounds to 2 decimals, half away from zero.
+pub fn round2(d: Decimal) -> Decimal {
+    d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use jixiao::result::Status;
+use jixiao::check::Status;
 use jixiao::{Checker, Definitions, Limits};
 
 fn checker() -> Checker {

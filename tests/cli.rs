@@ -113,7 +113,7 @@ fn an_alias_added_in_the_definitions_is_accepted() {
         let f = f.unwrap().path();
         std::fs::copy(&f, dir.path().join(f.file_name().unwrap())).unwrap();
     }
-    let mut wb = jixiao::templates::build(
+    let mut wb = jixiao::forms::blank::build(
         &jixiao::Definitions::embedded(),
         jixiao::FormKind::TargetDeclaration,
     )

@@ -9,10 +9,10 @@ use std::path::Path;
 
 use calamine::{Data, Range, Reader, Xlsx};
 use jixiao::config::Config;
-use jixiao::consolidate;
-use jixiao::definitions::FormKind;
-use jixiao::record::FormRecord;
+use jixiao::forms::definitions::FormKind;
+use jixiao::forms::record::FormRecord;
 use jixiao::store::{self, NewSubmission, Outcome};
+use jixiao::summary;
 use jixiao::{CheckResult, Checker, Definitions, Limits};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
@@ -40,7 +40,7 @@ fn self_evaluation(
     spent: f64,
 ) -> Vec<u8> {
     let defs = Definitions::embedded();
-    let mut wb = jixiao::templates::build(&defs, FormKind::SelfEvaluation).unwrap();
+    let mut wb = jixiao::forms::blank::build(&defs, FormKind::SelfEvaluation).unwrap();
     let ws = wb.worksheet_from_index(0).unwrap();
     for (r, c, s) in [
         (1u32, 0u16, format!("（{year}年度）")),
@@ -71,7 +71,7 @@ fn self_evaluation(
 /// execution lags the months elapsed).
 fn performance_report(dept: &str, name: &str, n: usize, spent: f64) -> Vec<u8> {
     let defs = Definitions::embedded();
-    let mut wb = jixiao::templates::build(&defs, FormKind::PerformanceReport).unwrap();
+    let mut wb = jixiao::forms::blank::build(&defs, FormKind::PerformanceReport).unwrap();
     let ws = wb.worksheet_from_index(0).unwrap();
     for (r, c, s) in [
         (1u32, 0u16, format!("（{YEAR}年度）")),
@@ -211,8 +211,11 @@ fn record(
     if let (true, Some(key), Some(f), Some(raw)) =
         (r.accepted(), key, form, checked.form.as_deref())
     {
-        let amount =
-            |row: &str, col: &str| jixiao::rules::amount(&raw.fund(row, col)).ok().flatten();
+        let amount = |row: &str, col: &str| {
+            jixiao::forms::values::amount(&raw.fund(row, col))
+                .ok()
+                .flatten()
+        };
         let report_rate = match (amount("total", "spent"), amount("total", "budget")) {
             (Some(s), Some(b)) if !b.is_zero() && raw.kind == FormKind::PerformanceReport => {
                 (s / b).to_f64()
@@ -460,10 +463,10 @@ fn summary_counts_totals_and_averages_match_the_inputs() {
         lagging > 0 && lagging < reports.len(),
         "some lag: {lagging}"
     );
-    let bytes = consolidate::build(&c.conn, &c.cfg, &c.defs, YEAR).unwrap();
+    let bytes = summary::build(&c.conn, &c.cfg, &c.defs, YEAR).unwrap();
 
     // Department sheet: every count and average, department by department, and the total line.
-    let dept = rows(&sheet(&bytes, consolidate::DEPARTMENT_SHEET));
+    let dept = rows(&sheet(&bytes, summary::DEPARTMENT_SHEET));
     assert_eq!(
         dept.len(),
         c.cfg.departments.len() + 1,
@@ -501,7 +504,7 @@ fn summary_counts_totals_and_averages_match_the_inputs() {
             })
             .count();
         assert_eq!(num(&row["申报审核不通过"]), Some(not_passed as f64));
-        let scores: Vec<&jixiao::result::Score> = current
+        let scores: Vec<&jixiao::score::Score> = current
             .iter()
             .filter_map(|e| e.result.score.as_ref())
             .collect();
@@ -651,7 +654,7 @@ fn summary_counts_totals_and_averages_match_the_inputs() {
     }
 
     // The indicator sheet: one row per indicator of every current form.
-    let ind = rows(&sheet(&bytes, consolidate::INDICATOR_SHEET));
+    let ind = rows(&sheet(&bytes, summary::INDICATOR_SHEET));
     let want: usize = exp
         .current
         .values()
@@ -672,7 +675,7 @@ fn summary_counts_totals_and_averages_match_the_inputs() {
     );
 
     // What is missing: configured departments × forms with nothing current.
-    let missing = rows(&sheet(&bytes, consolidate::MISSING_SHEET));
+    let missing = rows(&sheet(&bytes, summary::MISSING_SHEET));
     let got: BTreeSet<(String, String)> = missing
         .iter()
         .map(|r| (text(&r["部门代码"]), text(&r["表"])))
@@ -709,7 +712,7 @@ fn summary_counts_totals_and_averages_match_the_inputs() {
 #[test]
 fn text_that_looks_like_a_formula_stays_text() {
     let c = corpus();
-    let bytes = consolidate::build(&c.conn, &c.cfg, &c.defs, YEAR).unwrap();
+    let bytes = summary::build(&c.conn, &c.cfg, &c.defs, YEAR).unwrap();
     let se = rows(&sheet(&bytes, "绩效自评表"));
     let row = se
         .iter()
@@ -721,7 +724,7 @@ fn text_that_looks_like_a_formula_stays_text() {
         !xml.contains("<f>"),
         "no formula anywhere on the form sheet"
     );
-    let ind = rows(&sheet(&bytes, consolidate::INDICATOR_SHEET));
+    let ind = rows(&sheet(&bytes, summary::INDICATOR_SHEET));
     assert!(
         ind.iter()
             .any(|r| r["项目名称"] == Data::String("=1+1".into()))
@@ -731,7 +734,7 @@ fn text_that_looks_like_a_formula_stays_text() {
 #[test]
 fn the_workbook_is_made_for_people() {
     let c = corpus();
-    let bytes = consolidate::build(&c.conn, &c.cfg, &c.defs, YEAR).unwrap();
+    let bytes = summary::build(&c.conn, &c.cfg, &c.defs, YEAR).unwrap();
     let x: Xlsx<_> = Xlsx::new(Cursor::new(bytes.clone())).unwrap();
     assert_eq!(
         x.sheet_names(),
@@ -779,11 +782,11 @@ fn the_workbook_is_made_for_people() {
 #[test]
 fn write_is_atomic_and_replaces_the_old_file() {
     let c = corpus();
-    let path = consolidate::default_path(&c.cfg, YEAR);
+    let path = summary::default_path(&c.cfg, YEAR);
     assert!(path.ends_with("reports/绩效汇总-2026.xlsx"));
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, b"old").unwrap();
-    consolidate::write(&c.conn, &c.cfg, &c.defs, YEAR, &path).unwrap();
+    summary::write(&c.conn, &c.cfg, &c.defs, YEAR, &path).unwrap();
     let bytes = std::fs::read(&path).unwrap();
     assert!(bytes.starts_with(b"PK"));
     let left: Vec<String> = std::fs::read_dir(path.parent().unwrap())
@@ -800,18 +803,18 @@ fn write_is_atomic_and_replaces_the_old_file() {
 #[test]
 fn an_empty_year_lists_everything_as_missing() {
     let c = corpus();
-    let bytes = consolidate::build(&c.conn, &c.cfg, &c.defs, 2030).unwrap();
-    let missing = rows(&sheet(&bytes, consolidate::MISSING_SHEET));
+    let bytes = summary::build(&c.conn, &c.cfg, &c.defs, 2030).unwrap();
+    let missing = rows(&sheet(&bytes, summary::MISSING_SHEET));
     assert_eq!(missing.len(), c.cfg.departments.len() * 3);
     assert!(missing.iter().all(|r| text(&r["最近一次报送"]) == "未报送"));
-    let dept = rows(&sheet(&bytes, consolidate::DEPARTMENT_SHEET));
+    let dept = rows(&sheet(&bytes, summary::DEPARTMENT_SHEET));
     assert!(dept.iter().all(|r| num(&r["收到"]) == Some(0.0)));
 }
 
 #[test]
 fn mail_message_carries_the_workbook_to_the_finance_office() {
     let c = corpus();
-    let m = consolidate::mail_message(&c.conn, &c.cfg, &c.defs, YEAR).unwrap();
+    let m = summary::mail_message(&c.conn, &c.cfg, &c.defs, YEAR).unwrap();
     assert_eq!(m.to, c.cfg.finance.emails);
     assert_eq!(m.attachment_name, "绩效汇总-2026.xlsx");
     assert!(m.subject.starts_with("2026年度预算绩效汇总表"));
@@ -825,7 +828,7 @@ fn mail_message_carries_the_workbook_to_the_finance_office() {
     assert!(m.body.contains("未报送"), "{}", m.body);
     let mut cfg = c.cfg.clone();
     cfg.finance.emails.clear();
-    let err = consolidate::mail_message(&c.conn, &cfg, &c.defs, YEAR).unwrap_err();
+    let err = summary::mail_message(&c.conn, &cfg, &c.defs, YEAR).unwrap_err();
     assert!(err.to_string().contains("finance.emails"), "{err}");
 }
 

@@ -166,12 +166,11 @@ fn the_running_daemon_refreshes_the_summary_after_each_form() {
 fn the_mail_schedule_is_kept_once_per_due_time() {
     let dir = tempfile::tempdir().unwrap();
     let conn = jixiao::store::open(&dir.path().join("s.db")).unwrap();
-    let settings: jixiao::consolidate::SummarySettings =
+    let settings: jixiao::summary::SummarySettings =
         toml::from_str("mail_schedule = \"daily 08:00\"").unwrap();
     let t = |s: &str| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
     let since = t("2026-11-25 07:00");
-    let due =
-        |now: &str| jixiao::consolidate::scheduled_due(&conn, &settings, since, t(now)).unwrap();
+    let due = |now: &str| jixiao::summary::scheduled_due(&conn, &settings, since, t(now)).unwrap();
     assert_eq!(due("2026-11-25 07:59"), None);
     assert_eq!(due("2026-11-25 08:00"), Some(t("2026-11-25 08:00")));
     conn.execute(
@@ -181,9 +180,9 @@ fn the_mail_schedule_is_kept_once_per_due_time() {
     .unwrap();
     assert_eq!(due("2026-11-25 09:00"), None, "once per due time");
     assert_eq!(due("2026-11-26 08:00"), Some(t("2026-11-26 08:00")));
-    let none: jixiao::consolidate::SummarySettings = toml::from_str("").unwrap();
+    let none: jixiao::summary::SummarySettings = toml::from_str("").unwrap();
     assert_eq!(
-        jixiao::consolidate::scheduled_due(&conn, &none, since, t("2026-12-01 08:00")).unwrap(),
+        jixiao::summary::scheduled_due(&conn, &none, since, t("2026-12-01 08:00")).unwrap(),
         None
     );
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use jixiao::result::Status;
+use jixiao::check::Status;
 use jixiao::{Checker, Definitions, Limits};
 use serde_json::Value;
 

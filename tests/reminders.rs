@@ -5,7 +5,7 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 use jixiao::config::Config;
-use jixiao::record::FormRecord;
+use jixiao::forms::record::FormRecord;
 use jixiao::store::{self, NewSubmission, Outcome};
 use jixiao::{Checker, Definitions, Limits};
 
@@ -28,7 +28,7 @@ fn submit(conn: &mut rusqlite::Connection, fixture: &str, dept: &str) {
     let checked = checker.check_path(&path, fixture);
     let r = &checked.result;
     let project = r.project.clone().unwrap();
-    let key = jixiao::projects::project_key(&project, dept);
+    let key = jixiao::cycle::projects::project_key(&project, dept);
     let result_json = serde_json::to_string(r).unwrap();
     let form_json =
         serde_json::to_string(&FormRecord::from_form(checked.form.as_deref().unwrap())).unwrap();
@@ -67,10 +67,10 @@ fn send_all(
     cfg: &Config,
     today: NaiveDate,
 ) -> Vec<(String, String, String)> {
-    let due = jixiao::reminders::due_reminders(conn, cfg, today).unwrap();
+    let due = jixiao::cycle::due_reminders(conn, cfg, today).unwrap();
     let tx = conn.transaction().unwrap();
     for n in &due {
-        jixiao::reminders::record_sent(&tx, n, today, None).unwrap();
+        jixiao::cycle::record_sent(&tx, n, today, None).unwrap();
     }
     tx.commit().unwrap();
     due.into_iter()
@@ -118,7 +118,7 @@ fn reminders_before_and_after_each_deadline_once() {
             "before-1".to_string()
         )]
     );
-    let notice = &jixiao::reminders::due_reminders(&conn, &cfg, d("2026-04-01")).unwrap()[0];
+    let notice = &jixiao::cycle::due_reminders(&conn, &cfg, d("2026-04-01")).unwrap()[0];
     assert!(notice.overdue);
     assert_eq!(notice.days, 1);
     assert_eq!(notice.deadline, "2026年3月31日");
@@ -126,7 +126,7 @@ fn reminders_before_and_after_each_deadline_once() {
 
     // Overdue on 2026-04-01: 教育厅's declaration; 农业农村厅's project owes nothing yet (the
     // report is due in August).
-    let overdue = jixiao::reminders::overdue(&conn, &cfg, d("2026-04-01")).unwrap();
+    let overdue = jixiao::cycle::overdue(&conn, &cfg, d("2026-04-01")).unwrap();
     assert_eq!(overdue.len(), 1);
     assert_eq!(overdue[0].department, "jyt");
 
@@ -143,7 +143,7 @@ fn reminders_before_and_after_each_deadline_once() {
     assert!(send_all(&mut conn, &cfg, d("2026-04-21")).is_empty());
 
     // The approved project owes its performance report by 2026-08-15.
-    let due = jixiao::reminders::due_reminders(&conn, &cfg, d("2026-08-08")).unwrap();
+    let due = jixiao::cycle::due_reminders(&conn, &cfg, d("2026-08-08")).unwrap();
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].form, "performance_report");
     assert_eq!(due[0].missing, ["基层农技推广体系改革与建设补助项目"]);
@@ -151,7 +151,7 @@ fn reminders_before_and_after_each_deadline_once() {
     assert!(!due[0].overdue);
     submit(&mut conn, "examples/农业农村厅-绩效运行监控表.xlsx", "nyt");
     assert!(
-        jixiao::reminders::due_reminders(&conn, &cfg, d("2026-08-08"))
+        jixiao::cycle::due_reminders(&conn, &cfg, d("2026-08-08"))
             .unwrap()
             .iter()
             .all(|n| n.form != "performance_report"),
@@ -165,14 +165,15 @@ fn a_declaration_concluded_for_revision_owes_nothing_until_approved() {
     let cfg = config(dir.path());
     let mut conn = store::open(&cfg.database()).unwrap();
     submit(&mut conn, "crossform/申报表-修改后通过.xlsx", "nyt");
-    let owed = jixiao::reminders::owed(&conn, &cfg, Some(2026)).unwrap();
+    let owed = jixiao::cycle::owed(&conn, &cfg, Some(2026)).unwrap();
     assert!(
         owed.iter()
             .all(|o| !(o.department == "nyt" && o.form != jixiao::FormKind::TargetDeclaration)),
         "{owed:?}"
     );
-    jixiao::projects::approve(&conn, "2026|nyt|22000026000101", "test", None, "now").unwrap();
-    let owed = jixiao::reminders::owed(&conn, &cfg, Some(2026)).unwrap();
+    jixiao::cycle::projects::approve(&conn, "2026|nyt|22000026000101", "test", None, "now")
+        .unwrap();
+    let owed = jixiao::cycle::owed(&conn, &cfg, Some(2026)).unwrap();
     let nyt: Vec<_> = owed
         .iter()
         .filter(|o| o.department == "nyt")

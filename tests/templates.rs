@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::Path;
 
-use jixiao::definitions::FormKind;
-use jixiao::result::Status;
+use jixiao::check::Status;
+use jixiao::forms::definitions::FormKind;
 use jixiao::workbook::{Value, Workbook};
 use jixiao::{Checker, Definitions, Limits};
 
@@ -48,7 +48,7 @@ fn generated_templates_match_the_standard_ones() {
     let defs = Definitions::embedded();
     let dir = tempfile::tempdir().unwrap();
     for kind in FormKind::ALL {
-        let path = jixiao::templates::write_template(&defs, kind, dir.path()).unwrap();
+        let path = jixiao::forms::blank::write_template(&defs, kind, dir.path()).unwrap();
         let ours = std::fs::read(&path).unwrap();
         let standard = std::fs::read(
             Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -104,7 +104,7 @@ fn generated_templates_match_the_standard_ones() {
 #[test]
 fn filled_in_template_passes_check() {
     let defs = Definitions::embedded();
-    let mut wb = jixiao::templates::build(&defs, FormKind::SelfEvaluation).unwrap();
+    let mut wb = jixiao::forms::blank::build(&defs, FormKind::SelfEvaluation).unwrap();
     let ws = wb.worksheet_from_index(0).unwrap();
     let text: &[(u32, u16, &str)] = &[
         (1, 0, "（2026年度）"),
@@ -170,7 +170,7 @@ fn filled_in_template_passes_check() {
 #[test]
 fn unused_first_row_of_a_group_and_a_filer_label_with_colon() {
     let defs = Definitions::embedded();
-    let mut wb = jixiao::templates::build(&defs, FormKind::TargetDeclaration).unwrap();
+    let mut wb = jixiao::forms::blank::build(&defs, FormKind::TargetDeclaration).unwrap();
     let ws = wb.worksheet_from_index(0).unwrap();
     for (r, c, t) in [
         (1u32, 0u16, "（2026年度）"),

@@ -488,7 +488,7 @@ fn sigterm_stops_gracefully() {
 fn odd_file_names_and_multi_line_values_are_answered() {
     let s = Setup::new();
     let defs = jixiao::Definitions::embedded();
-    let mut wb = jixiao::templates::build(&defs, jixiao::FormKind::TargetDeclaration).unwrap();
+    let mut wb = jixiao::forms::blank::build(&defs, jixiao::FormKind::TargetDeclaration).unwrap();
     let ws = wb.worksheet_from_index(0).unwrap();
     for (r, c, t) in [
         (1u32, 0u16, "（2026年度）"),

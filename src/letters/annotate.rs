@@ -1,5 +1,5 @@
 //! The annotated workbook that goes back with a return notice: the department's form written
-//! again from its definition (the blank template of [`crate::templates::build`]) with the
+//! again from its definition (the blank template of [`crate::forms::blank::build`]) with the
 //! department's values in it, every cell with an error filled red and carrying a note that says
 //! what is wrong and what to do. The clerk corrects this file and sends it back.
 //!
@@ -14,9 +14,9 @@ use anyhow::Context;
 use rust_xlsxwriter::{Color, Format, FormatAlign, FormatBorder, Note, Worksheet};
 
 use crate::cellref::{Pos, a1, parse_a1};
-use crate::definitions::{Definitions, FormDef};
-use crate::reader::{Located, RawForm, Slot, locate_in_sheet, split_period};
-use crate::result::Issue;
+use crate::forms::definitions::{Definitions, FormDef};
+use crate::forms::read::{Located, RawForm, Slot, locate_in_sheet, split_period};
+use crate::rules::issue::Issue;
 use crate::text::normalize;
 use crate::workbook::{Cell, Sheet, Value};
 
@@ -202,7 +202,7 @@ fn placements(form: &RawForm, lay: &Layout) -> Vec<(Slot, Pos)> {
 pub fn write(defs: &Definitions, form: &RawForm, errors: &[Issue]) -> anyhow::Result<Vec<u8>> {
     let def = defs.form(form.kind);
     let lay = layout(defs, def)?;
-    let mut wb = crate::templates::build(defs, form.kind)?;
+    let mut wb = crate::forms::blank::build(defs, form.kind)?;
     let ws = wb.worksheet_from_index(0)?;
     let plain = Formats::new(false);
     let red = Formats::new(true);

@@ -7,10 +7,12 @@ use rust_decimal::prelude::ToPrimitive;
 use serde::Serialize;
 
 use super::{LetterInput, LetterKind, LetterSettings, chinese_date, doc_number_text, file_stem};
-use crate::definitions::FormKind;
-use crate::reader::RawForm;
-use crate::result::{Criterion, Issue};
-use crate::rules::{amount, months_elapsed, percent};
+use crate::forms::definitions::FormKind;
+use crate::forms::read::RawForm;
+use crate::forms::values::{amount, percent};
+use crate::rules::issue::Criterion;
+use crate::rules::issue::Issue;
+use crate::rules::months_elapsed;
 use crate::text::normalize;
 
 /// An error or finding as the letter shows it.
@@ -163,7 +165,7 @@ pub fn show_f64(x: f64) -> String {
 }
 
 fn show_dec(d: Decimal) -> String {
-    crate::score::round2(d).normalize().to_string()
+    crate::text::round2(d).normalize().to_string()
 }
 
 /// The annotated workbook's file name for a returned file.
@@ -356,7 +358,7 @@ fn evaluation_content(input: &LetterInput) -> Option<EvaluationContent> {
             weight: show_f64(exec_weight),
             claimed: input
                 .form
-                .and_then(|f| crate::rules::points(&f.fund("total", "score")))
+                .and_then(|f| crate::forms::values::points(&f.fund("total", "score")))
                 .map(show_dec)
                 .unwrap_or_else(|| "—".into()),
             computed: show_f64(s.execution_score),

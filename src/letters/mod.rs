@@ -22,9 +22,10 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use crate::definitions::{Definitions, FormKind};
-use crate::reader::RawForm;
-use crate::result::{CheckResult, Issue};
+use crate::check::CheckResult;
+use crate::forms::definitions::{Definitions, FormKind};
+use crate::forms::read::RawForm;
+use crate::rules::issue::Issue;
 
 pub use templates::{LetterError, Letters, NoticeKind};
 

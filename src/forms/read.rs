@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use crate::cellref::Pos;
-use crate::definitions::{Definitions, FormDef, FormKind, Labelled};
+use crate::forms::definitions::{Definitions, FormDef, FormKind, Labelled};
 use crate::text::{is_placeholder, normalize};
 use crate::workbook::{OpenError, Sheet, Value, Workbook};
 

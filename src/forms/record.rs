@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::definitions::FormKind;
-use crate::reader::{RawForm, Slot};
+use crate::forms::definitions::FormKind;
+use crate::forms::read::{RawForm, Slot};
 
 /// Every value of a form by its definition keys, as text.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

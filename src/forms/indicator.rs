@@ -3,8 +3,8 @@
 
 use rust_decimal::Decimal;
 
-use crate::definitions::Framework;
-use crate::reader::Slot;
+use crate::forms::definitions::Framework;
+use crate::forms::read::Slot;
 use crate::text::{decimal_from_f64, normalize, split_number};
 use crate::workbook::Value;
 
@@ -186,7 +186,7 @@ pub fn points(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::definitions::Definitions;
+    use crate::forms::definitions::Definitions;
     use std::str::FromStr;
 
     fn text(s: &str) -> Slot {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::config::{Config, EXAMPLE};
-use crate::definitions::{Definitions, FormKind};
+use crate::forms::definitions::{Definitions, FormKind};
 
 /// Writes an example setup into `dir`: `jixiao.toml`, one folder per department with the blank
 /// forms, and the state folder. Returns the configuration's path. Never overwrites a config.
@@ -23,7 +23,7 @@ pub fn init(dir: &Path, defs: &Definitions) -> anyhow::Result<PathBuf> {
         let templates = cfg.root.join(&d.folder).join(&cfg.folders.templates);
         std::fs::create_dir_all(&templates)?;
         for kind in FormKind::ALL {
-            crate::templates::write_template(defs, kind, &templates)?;
+            crate::forms::blank::write_template(defs, kind, &templates)?;
         }
     }
     std::fs::create_dir_all(&cfg.state_dir)?;
@@ -146,10 +146,10 @@ pub fn status(cfg: &Config, limit: usize, out: &mut impl Write) -> anyhow::Resul
             m.id
         )?;
     }
-    let overdue = crate::reminders::overdue(&conn, cfg, crate::reminders::today())?;
+    let overdue = crate::cycle::overdue(&conn, cfg, crate::cycle::today())?;
     if !overdue.is_empty() {
         writeln!(out, "overdue:")?;
-        for (dept, items) in crate::reminders::overdue_by_department(&overdue) {
+        for (dept, items) in crate::cycle::overdue_by_department(&overdue) {
             let name = cfg
                 .department_by_code(&dept)
                 .map(|d| d.name.as_str())
@@ -163,7 +163,7 @@ pub fn status(cfg: &Config, limit: usize, out: &mut impl Write) -> anyhow::Resul
                 writeln!(
                     out,
                     "  {name}: {} {}年 due {}{what}",
-                    crate::reminders::form_name(o.form),
+                    crate::cycle::form_name(o.form),
                     o.year,
                     o.due
                 )?;
@@ -200,13 +200,13 @@ pub fn history(
     query: &str,
     out: &mut impl Write,
 ) -> anyhow::Result<i32> {
-    let keys = crate::projects::find_keys(conn, query)?;
+    let keys = crate::cycle::projects::find_keys(conn, query)?;
     if keys.is_empty() {
         writeln!(out, "no project \"{query}\" found")?;
         return Ok(1);
     }
     for key in keys {
-        let rows = crate::projects::history(conn, &key)?;
+        let rows = crate::cycle::projects::history(conn, &key)?;
         let mut parts = key.split('|');
         let year = parts.next().unwrap_or("");
         let dept = parts.next().unwrap_or("");
@@ -220,7 +220,7 @@ pub fn history(
             .find_map(|r| r.project_name.clone())
             .unwrap_or_default();
         writeln!(out, "{name}（{year}年度，{dept_name}）")?;
-        let approved = crate::projects::approved_declaration(conn, &key)?.map(|(id, _)| id);
+        let approved = crate::cycle::projects::approved_declaration(conn, &key)?.map(|(id, _)| id);
         for r in rows {
             let form = match r.form.as_deref() {
                 Some("target_declaration") => "绩效目标申报表",
@@ -268,7 +268,7 @@ pub fn history(
                     detail.push_str(&format!(" 擅自调整绩效目标{adjusted}处"));
                 }
             }
-            if let Some((_, number, title)) = crate::dispatch::letter_of(conn, r.id)? {
+            if let Some((_, number, title)) = crate::watch::dispatch::letter_of(conn, r.id)? {
                 detail.push_str(&format!(" 复函：{number}《{title}》"));
             }
             if approved == Some(r.id) {

@@ -1,14 +1,18 @@
 //! The rules of the three forms (财预〔2015〕88号, 财预〔2019〕136号, 财预〔2020〕10号): errors that
 //! send a form back for correction, and findings that go into the opinion. Pure functions over a
-//! [`RawForm`]; the review conclusion is in [`crate::review`] and the score in [`crate::score`].
+//! [`RawForm`]; the review conclusion is in [`crate::rules::review`] and the score in [`crate::score`].
+
+pub mod issue;
+pub mod review;
 
 use rust_decimal::Decimal;
 
-use crate::definitions::{Definitions, FormDef, FormKind, ValueType};
-use crate::indicator::{Target, comparable, falls_short, parse_actual, parse_target};
-use crate::reader::{IndicatorRow, RawForm, Slot};
-use crate::result::{Criterion, Issue, Project};
-use crate::text::{decimal_from_f64, normalize, parse_decimal};
+use crate::forms::definitions::{Definitions, FormDef, FormKind, ValueType};
+use crate::forms::indicator::{Target, comparable, falls_short, parse_actual, parse_target};
+use crate::forms::read::{IndicatorRow, RawForm, Slot};
+use crate::forms::values::{amount, percent, points};
+use crate::rules::issue::{Criterion, Issue};
+use crate::text::normalize;
 use crate::workbook::Value;
 
 /// Errors and findings of one form.
@@ -34,78 +38,6 @@ impl Judgement {
     ) {
         self.findings
             .push(Issue::new(&form.sheet, slot.cell, field, code, msg));
-    }
-}
-
-/// The project a form is about, as far as it could be read.
-pub fn project(form: &RawForm) -> Project {
-    Project {
-        code: form.field("code").text(),
-        name: form.field("name").text(),
-        department: form.field("department").text(),
-        year: form.year.year,
-    }
-}
-
-/// Reads an amount in 万元: a number, or text such as `1,200.00`, `１２００．００`, `1200万元`.
-/// `Ok(None)` for an empty cell or a placeholder (`—`).
-pub fn amount(slot: &Slot) -> Result<Option<Decimal>, String> {
-    if slot.is_empty() {
-        return Ok(None);
-    }
-    let value = match &slot.value {
-        Value::Number { v, .. } => decimal_from_f64(*v).ok_or_else(|| format!("{v}"))?,
-        Value::Text(t) => {
-            let norm = normalize(t);
-            let body = norm.strip_suffix("万元").unwrap_or(&norm);
-            parse_decimal(body).ok_or_else(|| t.trim().to_string())?
-        }
-        Value::Bool(b) => return Err(format!("{b}")),
-        Value::Error(e) => return Err(e.clone()),
-        Value::Empty => return Ok(None),
-    };
-    Ok(Some(value))
-}
-
-/// Reads points (分值, 得分): a number or numeric text, `分` allowed after it.
-pub fn points(slot: &Slot) -> Option<Decimal> {
-    if slot.is_empty() {
-        return None;
-    }
-    match &slot.value {
-        Value::Number { v, .. } => decimal_from_f64(*v),
-        Value::Text(t) => {
-            let norm = normalize(t);
-            parse_decimal(norm.strip_suffix('分').unwrap_or(&norm))
-        }
-        _ => None,
-    }
-}
-
-/// Reads a stated percentage in percent units: `96.2%`, 0.962 shown as a percentage, or a plain
-/// number (a fraction when at most 1, as formats of `.xls` files cannot be seen).
-pub fn percent(slot: &Slot) -> Option<Decimal> {
-    if slot.is_empty() {
-        return None;
-    }
-    let hundred = Decimal::ONE_HUNDRED;
-    match &slot.value {
-        Value::Number { v, percent } => {
-            let d = decimal_from_f64(*v)?;
-            Some(if *percent || d.abs() <= Decimal::ONE {
-                d * hundred
-            } else {
-                d
-            })
-        }
-        Value::Text(t) => {
-            let norm = normalize(t);
-            match norm.strip_suffix('%') {
-                Some(body) => parse_decimal(body),
-                None => parse_decimal(&norm),
-            }
-        }
-        _ => None,
     }
 }
 
@@ -471,7 +403,7 @@ fn report(j: &mut Judgement, form: &RawForm, def: &FormDef, defs: &Definitions) 
                     format!(
                         "填报执行率{}%与金额计算的执行率{}%不符，请核对执行数和执行率",
                         show(stated.round_dp(2)),
-                        show(crate::score::round2(rate))
+                        show(crate::text::round2(rate))
                     ),
                 );
             }
@@ -494,9 +426,9 @@ fn report(j: &mut Judgement, form: &RawForm, def: &FormDef, defs: &Definitions) 
                         "execution_lag",
                         format!(
                             "预算执行率{}%，低于序时进度{}%达{}个百分点（超过{}个百分点），请分析原因并加快执行",
-                            show(crate::score::round2(rate)),
-                            show(crate::score::round2(elapsed)),
-                            show(crate::score::round2(elapsed - rate)),
+                            show(crate::text::round2(rate)),
+                            show(crate::text::round2(elapsed)),
+                            show(crate::text::round2(elapsed - rate)),
                             settings.execution_lag_points
                         ),
                     );

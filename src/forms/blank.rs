@@ -11,7 +11,7 @@ use rust_xlsxwriter::{
 };
 
 use crate::cellref::{Pos, parse_a1, parse_range};
-use crate::definitions::{Definitions, FormDef, FormKind};
+use crate::forms::definitions::{Definitions, FormDef, FormKind};
 
 /// The file name of a blank form: `绩效目标申报表.xlsx`.
 pub fn file_name(def: &FormDef) -> String {

@@ -7,11 +7,12 @@ use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::definitions::{Definitions, FormKind};
-use crate::indicator::{Comparator, Target, parse_target};
-use crate::reader::{RawForm, Slot};
-use crate::record::FormRecord;
-use crate::result::{Issue, Project};
+use crate::forms::definitions::{Definitions, FormKind};
+use crate::forms::indicator::{Comparator, Target, parse_target};
+use crate::forms::project::Project;
+use crate::forms::read::{RawForm, Slot};
+use crate::forms::record::FormRecord;
+use crate::rules::issue::Issue;
 use crate::store::Submission;
 use crate::text::normalize;
 use crate::workbook::Value;

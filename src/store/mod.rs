@@ -54,10 +54,10 @@ CREATE INDEX IF NOT EXISTS submissions_by_stage ON submissions(stage);
 
 fn migrate(conn: &Connection) -> anyhow::Result<()> {
     conn.execute_batch(SCHEMA)?;
-    crate::projects::migrate(conn)?;
-    crate::reminders::migrate(conn)?;
-    crate::dispatch::migrate(conn)?;
-    crate::consolidate::migrate(conn)?;
+    crate::cycle::projects::migrate(conn)?;
+    crate::cycle::migrate(conn)?;
+    crate::watch::dispatch::migrate(conn)?;
+    crate::summary::migrate(conn)?;
     crate::mail::outbox::migrate(conn)?;
     Ok(())
 }

@@ -337,18 +337,18 @@ pub struct Definitions {
 }
 
 const EMBEDDED: [(&str, &str); 4] = [
-    ("framework.toml", include_str!("../forms/framework.toml")),
+    ("framework.toml", include_str!("../../forms/framework.toml")),
     (
         "target_declaration.toml",
-        include_str!("../forms/target_declaration.toml"),
+        include_str!("../../forms/target_declaration.toml"),
     ),
     (
         "performance_report.toml",
-        include_str!("../forms/performance_report.toml"),
+        include_str!("../../forms/performance_report.toml"),
     ),
     (
         "self_evaluation.toml",
-        include_str!("../forms/self_evaluation.toml"),
+        include_str!("../../forms/self_evaluation.toml"),
     ),
 ];
 

@@ -117,7 +117,7 @@ mod tests {
     #[test]
     fn reads_the_merges_of_a_template() {
         let defs = crate::Definitions::embedded();
-        let mut wb = crate::templates::build(&defs, crate::FormKind::SelfEvaluation).unwrap();
+        let mut wb = crate::forms::blank::build(&defs, crate::FormKind::SelfEvaluation).unwrap();
         let bytes = wb.save_to_buffer().unwrap();
         let mut archive = zip::ZipArchive::new(Cursor::new(&bytes[..])).unwrap();
         let mut got = merges(&mut archive, "绩效自评表").unwrap();

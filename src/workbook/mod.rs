@@ -2,6 +2,10 @@
 //! cells, after the file has passed the limits that keep a broken, foreign or malicious file from
 //! costing more than a moment and a bounded amount of memory.
 
+mod ods;
+mod xls_guard;
+mod xlsx_merges;
+
 use std::io::{Cursor, Read};
 
 use calamine::{Data, Reader, Xls, Xlsx};
@@ -165,7 +169,10 @@ fn cell(pos: Pos, value: Value) -> Option<Cell> {
 enum Inner<'a> {
     Xlsx(Box<Xlsx<Cursor<&'a [u8]>>>),
     Xls(Box<Xls<Cursor<&'a [u8]>>>),
-    Ods(Box<calamine::Ods<Cursor<&'a [u8]>>>, crate::ods::OdsExtras),
+    Ods(
+        Box<calamine::Ods<Cursor<&'a [u8]>>>,
+        crate::workbook::ods::OdsExtras,
+    ),
 }
 
 /// An open workbook whose sheets are loaded one at a time.
@@ -209,7 +216,7 @@ impl<'a> Workbook<'a> {
                 (Inner::Xlsx(Box::new(wb)), names)
             }
             Format::Ods => {
-                let extras = crate::ods::scan(bytes).map_err(|m| {
+                let extras = crate::workbook::ods::scan(bytes).map_err(|m| {
                     if is_forged_size(&m) {
                         OpenError::Bomb {
                             what: "content.xml（实际大小超过声明大小）".to_string(),
@@ -223,11 +230,11 @@ impl<'a> Workbook<'a> {
                 if let Some((name, _)) = extras
                     .sheets
                     .iter()
-                    .find(|(_, x)| x.area() > crate::xls_guard::MAX_AREA)
+                    .find(|(_, x)| x.area() > crate::workbook::xls_guard::MAX_AREA)
                 {
                     return Err(OpenError::TooManyCells {
                         sheet: name.clone(),
-                        limit: crate::xls_guard::MAX_AREA as usize,
+                        limit: crate::workbook::xls_guard::MAX_AREA as usize,
                     });
                 }
                 let wb = calamine::Ods::new(Cursor::new(bytes))
@@ -236,7 +243,11 @@ impl<'a> Workbook<'a> {
                 (Inner::Ods(Box::new(wb), extras), names)
             }
             Format::Xls => {
-                crate::xls_guard::check(bytes, limits.max_entry_bytes, limits.max_sheets)?;
+                crate::workbook::xls_guard::check(
+                    bytes,
+                    limits.max_entry_bytes,
+                    limits.max_sheets,
+                )?;
                 let wb = Xls::new(Cursor::new(bytes)).map_err(|e| match e {
                     calamine::XlsError::Password => OpenError::Password,
                     other => OpenError::Damaged(format!("XLS: {other}")),
@@ -360,8 +371,8 @@ impl<'a> Workbook<'a> {
                     Some(a) => a.clone(),
                     None => return Ok(()),
                 };
-                sheet.merges =
-                    crate::xlsx_merges::merges(&mut archive, &sheet.name).map_err(|m| {
+                sheet.merges = crate::workbook::xlsx_merges::merges(&mut archive, &sheet.name)
+                    .map_err(|m| {
                         if is_forged_size(&m) {
                             OpenError::Bomb {
                                 what: format!("{}（实际大小超过声明大小）", sheet.name),

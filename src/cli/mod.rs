@@ -1,13 +1,17 @@
 //! The command line: `jixiao check`, `jixiao templates`, `jixiao letter`. `main.rs` parses and calls [`run`].
 
+pub mod setup;
+
 use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::definitions::{Definitions, FormKind};
-use crate::result::{CheckResult, Issue, Status};
+use crate::check::CheckResult;
+use crate::check::Status;
+use crate::forms::definitions::{Definitions, FormKind};
+use crate::rules::issue::Issue;
 use crate::{Checker, Limits};
 
 #[derive(Debug, Parser)]
@@ -170,17 +174,17 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
     let defs = definitions(cli.forms.as_ref())?;
     match cli.command {
         Command::Init { dir } => {
-            let path = crate::setup::init(&dir, &defs)?;
+            let path = crate::cli::setup::init(&dir, &defs)?;
             println!("wrote an example setup: {}", path.display());
             Ok(0)
         }
         Command::Watch { once } => {
-            let cfg = crate::setup::config_for_watch(cli.config.as_deref(), &defs)?;
+            let cfg = crate::cli::setup::config_for_watch(cli.config.as_deref(), &defs)?;
             let defs = match (&cli.forms, &cfg.forms_dir) {
                 (None, Some(dir)) => definitions(Some(dir))?,
                 _ => defs,
             };
-            crate::setup::print_where(&cfg);
+            crate::cli::setup::print_where(&cfg);
             let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
             for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
                 signal_hook::flag::register(sig, stop.clone())
@@ -194,7 +198,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::History { project } => {
             let cfg = load_config(cli.config.as_deref())?;
             let conn = crate::store::open(&cfg.database())?;
-            crate::setup::history(&conn, &cfg, &project, &mut std::io::stdout().lock())
+            crate::cli::setup::history(&conn, &cfg, &project, &mut std::io::stdout().lock())
         }
         Command::Approve {
             project,
@@ -204,7 +208,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         } => {
             let cfg = load_config(cli.config.as_deref())?;
             let conn = crate::store::open(&cfg.database())?;
-            let keys: Vec<String> = crate::projects::find_keys(&conn, &project)?
+            let keys: Vec<String> = crate::cycle::projects::find_keys(&conn, &project)?
                 .into_iter()
                 .filter(|k| {
                     let mut parts = k.split('|');
@@ -220,7 +224,13 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
                 }
                 [key] => {
                     let now = chrono::Local::now().to_rfc3339();
-                    match crate::projects::approve(&conn, key, "command", note.as_deref(), &now)? {
+                    match crate::cycle::projects::approve(
+                        &conn,
+                        key,
+                        "command",
+                        note.as_deref(),
+                        &now,
+                    )? {
                         Some(id) => {
                             println!("approved the declaration #{id} of {key}");
                             Ok(0)
@@ -242,7 +252,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Status { limit } => {
             let cfg = load_config(cli.config.as_deref())?;
-            crate::setup::status(&cfg, limit, &mut std::io::stdout().lock())?;
+            crate::cli::setup::status(&cfg, limit, &mut std::io::stdout().lock())?;
             Ok(0)
         }
         Command::Consolidate { year, out, mail } => {
@@ -254,18 +264,18 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             };
             let conn = crate::store::open(&cfg.database())?;
             let year = year.unwrap_or_else(|| chrono::Datelike::year(&chrono::Local::now()));
-            let out = out.unwrap_or_else(|| crate::consolidate::default_path(&cfg, year));
+            let out = out.unwrap_or_else(|| crate::summary::default_path(&cfg, year));
             if mail {
                 let mut conn = conn;
-                crate::consolidate::write(&conn, &cfg, &defs, year, &out)?;
+                crate::summary::write(&conn, &cfg, &defs, year, &out)?;
                 println!("{}", out.display());
-                let id = crate::consolidate::queue_mail(&mut conn, &cfg, &defs, year, "manual")?;
+                let id = crate::summary::queue_mail(&mut conn, &cfg, &defs, year, "manual")?;
                 println!(
                     "queued as outbox #{id} to {}; the running daemon sends it (or `jixiao outbox deliver`)",
                     cfg.finance.emails.join(", ")
                 );
             } else {
-                crate::consolidate::write(&conn, &cfg, &defs, year, &out)?;
+                crate::summary::write(&conn, &cfg, &defs, year, &out)?;
                 println!("{}", out.display());
             }
             Ok(0)
@@ -309,7 +319,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Templates { out } => {
             std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
             for kind in FormKind::ALL {
-                let path = crate::templates::write_template(&defs, kind, &out)?;
+                let path = crate::forms::blank::write_template(&defs, kind, &out)?;
                 println!("{}", path.display());
             }
             Ok(0)

@@ -27,8 +27,9 @@ use rust_xlsxwriter::{
 use serde::Deserialize;
 
 use crate::config::Config;
-use crate::definitions::{Definitions, FormDef, FormKind, ValueType};
-use crate::record::FormRecord;
+use crate::forms::definitions::{Definitions, FormDef, FormKind, ValueType};
+use crate::forms::record::FormRecord;
+use crate::forms::values::{amount_text, percent_text_fraction};
 use crate::text::{normalize, parse_decimal};
 
 // ---------------------------------------------------------------------------------------------
@@ -422,30 +423,6 @@ pub struct Summary {
     pub grade_names: Vec<String>,
 }
 
-/// Parses an amount as written (`1200`, `1,200.00`, `１２００．００`, `1200万元`).
-pub fn amount(text: &str) -> Option<Decimal> {
-    let n = normalize(text);
-    parse_decimal(n.strip_suffix("万元").unwrap_or(&n))
-}
-
-/// A percentage as stored from a form, as a fraction: `96.2%` and `96.2` → 0.962, `0.962` → 0.962.
-pub fn percent_fraction(text: &str) -> Option<f64> {
-    let n = normalize(text);
-    let hundred = Decimal::ONE_HUNDRED;
-    let d = match n.strip_suffix('%') {
-        Some(body) => parse_decimal(body)? / hundred,
-        None => {
-            let d = parse_decimal(&n)?;
-            if d.abs() <= Decimal::ONE {
-                d
-            } else {
-                d / hundred
-            }
-        }
-    };
-    d.to_f64()
-}
-
 /// A rate in percent (`95.98`) as the fraction a percent-formatted cell holds (`0.9598`).
 fn fraction(percent: f64) -> f64 {
     crate::text::decimal_from_f64(percent)
@@ -456,8 +433,8 @@ fn fraction(percent: f64) -> f64 {
 /// A performance report's 执行率: the total row's 执行数 / 年初预算数, as a fraction.
 pub fn report_rate(record: &FormRecord) -> Option<f64> {
     let total = record.funds.get("total")?;
-    let budget = amount(total.get("budget")?)?;
-    let spent = amount(total.get("spent")?)?;
+    let budget = amount_text(total.get("budget")?)?;
+    let spent = amount_text(total.get("spent")?)?;
     if budget.is_zero() {
         return None;
     }
@@ -976,13 +953,13 @@ impl<'w, 's> Sheet<'w, 's> {
     fn put_value(&mut self, col: usize, text: Option<&'_ str>) -> anyhow::Result<()> {
         let Some(t) = text else { return Ok(()) };
         let number = match self.kinds[col] {
-            Kind::Amount | Kind::Points | Kind::Count => amount(t)
+            Kind::Amount | Kind::Points | Kind::Count => amount_text(t)
                 .or_else(|| {
                     let n = normalize(t);
                     parse_decimal(n.strip_suffix('分').unwrap_or(&n))
                 })
                 .and_then(|d| d.to_f64()),
-            Kind::Percent => percent_fraction(t),
+            Kind::Percent => percent_text_fraction(t),
             Kind::Text => None,
         };
         match number {
@@ -1510,8 +1487,8 @@ fn overdue_sheet(
     cfg: &Config,
     year: i32,
 ) -> anyhow::Result<()> {
-    let today = crate::reminders::today();
-    let overdue: Vec<crate::reminders::Owed> = crate::reminders::overdue(conn, cfg, today)?
+    let today = crate::cycle::today();
+    let overdue: Vec<crate::cycle::Owed> = crate::cycle::overdue(conn, cfg, today)?
         .into_iter()
         .filter(|o| o.year == year)
         .collect();
@@ -1533,8 +1510,8 @@ fn overdue_sheet(
             .unwrap_or_else(|| o.department.clone());
         sh.put(0, Cell::Owned(name))?;
         sh.put(1, Cell::Text(&o.department))?;
-        sh.put(2, Cell::Text(crate::reminders::form_name(o.form)))?;
-        sh.put(3, Cell::Owned(crate::reminders::chinese_date(o.due)))?;
+        sh.put(2, Cell::Text(crate::cycle::form_name(o.form)))?;
+        sh.put(3, Cell::Owned(crate::cycle::chinese_date(o.due)))?;
         sh.put(4, Cell::Number((today - o.due).num_days() as f64))?;
         sh.put(
             5,
@@ -1773,15 +1750,18 @@ mod tests {
 
     #[test]
     fn amounts_and_percents_as_written() {
-        assert_eq!(amount("1,200.50").and_then(|d| d.to_f64()), Some(1200.5));
         assert_eq!(
-            amount("１２００万元").and_then(|d| d.to_f64()),
+            amount_text("1,200.50").and_then(|d| d.to_f64()),
+            Some(1200.5)
+        );
+        assert_eq!(
+            amount_text("１２００万元").and_then(|d| d.to_f64()),
             Some(1200.0)
         );
-        assert_eq!(amount("约1200"), None);
-        assert_eq!(percent_fraction("96.2%"), Some(0.962));
-        assert_eq!(percent_fraction("0.962"), Some(0.962));
-        assert_eq!(percent_fraction("96.2"), Some(0.962));
-        assert_eq!(percent_fraction("很高"), None);
+        assert_eq!(amount_text("约1200"), None);
+        assert_eq!(percent_text_fraction("96.2%"), Some(0.962));
+        assert_eq!(percent_text_fraction("0.962"), Some(0.962));
+        assert_eq!(percent_text_fraction("96.2"), Some(0.962));
+        assert_eq!(percent_text_fraction("很高"), None);
     }
 }

@@ -1,9 +1,19 @@
 //! The review conclusion (审核结论) of an accepted target declaration.
 
-use crate::definitions::Definitions;
-use crate::reader::RawForm;
-use crate::result::Review;
+use crate::forms::definitions::Definitions;
+use crate::forms::read::RawForm;
+use crate::rules::issue::Issue;
 use crate::rules::review_findings;
+
+use serde::Serialize;
+
+/// The review of an accepted target declaration.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Review {
+    /// 通过, 修改后通过 or 不通过.
+    pub conclusion: String,
+    pub findings: Vec<Issue>,
+}
 
 /// Findings that keep a project out of the next budget step.
 const BLOCKING: [&str; 2] = ["no_quantity_indicator", "no_benefit_indicator"];

@@ -9,11 +9,12 @@ use chrono::NaiveDate;
 use rusqlite::{Connection, Transaction, params};
 use serde::Serialize;
 
+use crate::check::CheckResult;
 use crate::config::{Config, Department};
+use crate::forms::read::RawForm;
 use crate::letters::{self, LetterInput, LetterKind, Letters, NoticeKind};
 use crate::mail::{Attachment, OutgoingMessage};
-use crate::reader::RawForm;
-use crate::result::{CheckResult, Issue};
+use crate::rules::issue::Issue;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS answers (
@@ -63,7 +64,7 @@ struct NoticeContext<'a> {
 }
 
 fn form_name(result: Option<&CheckResult>) -> Option<&'static str> {
-    result.and_then(|r| r.form).map(crate::reminders::form_name)
+    result.and_then(|r| r.form).map(crate::cycle::form_name)
 }
 
 /// `2026-11-25T10:00:00.000+08:00` → `2026年11月25日10时00分`.

@@ -3,6 +3,8 @@
 //! a self-evaluation. Before and after each deadline, a department that still owes a form gets one
 //! reminder per configured day, listing what it owes; each reminder is sent once.
 
+pub mod projects;
+
 use std::collections::BTreeMap;
 
 use anyhow::Context;
@@ -11,7 +13,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::definitions::FormKind;
+use crate::forms::definitions::FormKind;
 
 /// A form's due date in a year (`[[deadlines]]` in jixiao.toml).
 #[derive(Debug, Clone, Deserialize)]
@@ -92,7 +94,7 @@ fn approved_projects(
     let mut out = Vec::new();
     for row in rows {
         let (key, name) = row?;
-        if crate::projects::approved_declaration(conn, &key)?.is_some() {
+        if crate::cycle::projects::approved_declaration(conn, &key)?.is_some() {
             out.push((key.clone(), name.unwrap_or(key)));
         }
     }

@@ -15,6 +15,8 @@
 //! already moved); at start-up and when the file is seen again, step 4 is finished for it instead
 //! of checking it again. A crash before 3 leaves nothing recorded, and the file is taken anew.
 
+pub mod dispatch;
+
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::{Component, Path, PathBuf};
@@ -28,9 +30,11 @@ use rusqlite::Connection;
 use sha2::{Digest, Sha256};
 use tracing::{info, warn};
 
+use crate::check::CheckResult;
+use crate::check::Status;
 use crate::check::is_lock_file;
 use crate::config::{Config, Department};
-use crate::result::{CheckResult, Issue, Status};
+use crate::rules::issue::Issue;
 use crate::store::{self, NewSubmission, Outcome};
 use crate::{Checked, Checker};
 
@@ -131,7 +135,7 @@ pub struct Daemon {
     /// Files whose processing failed: how often, and when to try again (backing off to 5 min).
     failures: HashMap<PathBuf, (u32, Instant)>,
     /// The summary workbooks to rebuild (at most once per `summary.refresh_secs`).
-    summary: crate::consolidate::Refresher,
+    summary: crate::summary::Refresher,
     /// When this run started: the mail schedule of the summary counts from here.
     started: chrono::NaiveDateTime,
     stop: Arc<AtomicBool>,
@@ -176,7 +180,7 @@ impl Daemon {
         let letters = crate::letters::Letters::load(cfg.letters_dir.as_deref())
             .context("loading the letter templates")?;
         Ok(Daemon {
-            summary: crate::consolidate::Refresher::new(cfg.summary.refresh_interval()),
+            summary: crate::summary::Refresher::new(cfg.summary.refresh_interval()),
             started: chrono::Local::now().naive_local(),
             cfg,
             checker,
@@ -288,8 +292,8 @@ impl Daemon {
 
     /// Queues the reminders (催报通知) due today, each once, to the departments that owe a form.
     fn send_reminders(&mut self) -> anyhow::Result<()> {
-        let today = crate::reminders::today();
-        let due = crate::reminders::due_reminders(&self.conn, &self.cfg, today)?;
+        let today = crate::cycle::today();
+        let due = crate::cycle::due_reminders(&self.conn, &self.cfg, today)?;
         if due.is_empty() {
             return Ok(());
         }
@@ -330,7 +334,7 @@ impl Daemon {
                     },
                 )?)
             };
-            crate::reminders::record_sent(&tx, n, today, outbox_id)?;
+            crate::cycle::record_sent(&tx, n, today, outbox_id)?;
             info!(department = %n.department_code, form = %n.form, label = %n.label, "reminder queued");
         }
         tx.commit()?;
@@ -350,12 +354,12 @@ impl Daemon {
     fn mail_summary_on_schedule(&mut self) -> anyhow::Result<()> {
         let now = chrono::Local::now().naive_local();
         let Some(due) =
-            crate::consolidate::scheduled_due(&self.conn, &self.cfg.summary, self.started, now)?
+            crate::summary::scheduled_due(&self.conn, &self.cfg.summary, self.started, now)?
         else {
             return Ok(());
         };
-        let year = chrono::Datelike::year(&crate::reminders::today());
-        let id = crate::consolidate::queue_mail(
+        let year = chrono::Datelike::year(&crate::cycle::today());
+        let id = crate::summary::queue_mail(
             &mut self.conn,
             &self.cfg,
             &self.checker.defs,
@@ -377,9 +381,8 @@ impl Daemon {
             return;
         }
         for year in self.summary.take(now) {
-            let path = crate::consolidate::default_path(&self.cfg, year);
-            match crate::consolidate::write(&self.conn, &self.cfg, &self.checker.defs, year, &path)
-            {
+            let path = crate::summary::default_path(&self.cfg, year);
+            match crate::summary::write(&self.conn, &self.cfg, &self.checker.defs, year, &path) {
                 Ok(()) => info!(year, file = %path.display(), "summary workbook written"),
                 Err(e) => warn!(year, error = %format!("{e:#}"), "summary workbook not written"),
             }
@@ -397,7 +400,9 @@ impl Daemon {
 
     /// Walks every department folder and notices each file; applies decision files.
     fn scan(&mut self) {
-        if let Err(e) = crate::projects::process_decisions(&self.conn, &self.cfg, &now_text()) {
+        if let Err(e) =
+            crate::cycle::projects::process_decisions(&self.conn, &self.cfg, &now_text())
+        {
             warn!(error = %format!("{e:#}"), "reading decision files failed");
         }
         if let Err(e) = self.send_reminders() {
@@ -664,12 +669,12 @@ impl Daemon {
         let form = result.and_then(|r| r.form.map(|f| f.id()));
         let project_key = project
             .as_ref()
-            .and_then(|p| crate::projects::project_key(p, &inbox.department));
+            .and_then(|p| crate::cycle::projects::project_key(p, &inbox.department));
         let result_json = result.map(serde_json::to_string).transpose()?;
         let form_json = checked
             .as_ref()
             .and_then(|c| c.form.as_deref())
-            .map(|f| serde_json::to_string(&crate::record::FormRecord::from_form(f)))
+            .map(|f| serde_json::to_string(&crate::forms::record::FormRecord::from_form(f)))
             .transpose()?;
         let received_at = now_text();
         let dept = self.department(&inbox.department).clone();
@@ -701,9 +706,9 @@ impl Daemon {
                 .find(|s| s.id == id)
                 .map(|s| (id, s.received_at.clone()))
         });
-        crate::dispatch::dispatch(
+        crate::watch::dispatch::dispatch(
             &tx,
-            &crate::dispatch::Dispatch {
+            &crate::watch::dispatch::Dispatch {
                 cfg: &self.cfg,
                 letters: &self.letters,
                 defs: &self.checker.defs,
@@ -711,7 +716,7 @@ impl Daemon {
                 submission_id: id,
                 file_name: &file_name,
                 received_at: &received_at,
-                today: crate::reminders::today(),
+                today: crate::cycle::today(),
                 checked: checked.as_ref().map(|c| (&c.result, c.form.as_deref())),
                 duplicate_of: first,
                 project_key: project_key.as_deref(),
@@ -780,12 +785,12 @@ impl Daemon {
             .result
             .project
             .as_ref()
-            .and_then(|p| crate::projects::project_key(p, &inbox.department))
+            .and_then(|p| crate::cycle::projects::project_key(p, &inbox.department))
         else {
             return Ok(());
         };
-        let approved = crate::projects::approved_declaration(&self.conn, &key)?;
-        let findings = crate::projects::cross_check(
+        let approved = crate::cycle::projects::approved_declaration(&self.conn, &key)?;
+        let findings = crate::cycle::projects::cross_check(
             approved.as_ref().map(|(_, r)| r),
             form,
             &self.checker.defs,
@@ -809,7 +814,7 @@ impl Daemon {
         let dest_name = format!("{}-{}", s.id, safe_file_name(&s.file_name));
         let dest = dest_dir.join(&dest_name);
         // The letter (and a return notice's annotated workbook) appear beside the original.
-        for (name, bytes) in crate::dispatch::answers(&self.conn, s.id)? {
+        for (name, bytes) in crate::watch::dispatch::answers(&self.conn, s.id)? {
             let path = dest_dir.join(format!("{}-{}", s.id, name));
             if !path.exists() {
                 write_atomic(&path, &bytes)?;

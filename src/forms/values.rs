@@ -1,0 +1,95 @@
+//! Reading the values of a form's cells: amounts in 万元, points, percentages — as numbers or as
+//! text written the many ways departments write them.
+
+use rust_decimal::Decimal;
+
+use crate::forms::read::Slot;
+use crate::text::{decimal_from_f64, normalize, parse_decimal};
+use crate::workbook::Value;
+
+/// Reads an amount in 万元: a number, or text such as `1,200.00`, `１２００．００`, `1200万元`.
+/// `Ok(None)` for an empty cell or a placeholder (`—`).
+pub fn amount(slot: &Slot) -> Result<Option<Decimal>, String> {
+    if slot.is_empty() {
+        return Ok(None);
+    }
+    let value = match &slot.value {
+        Value::Number { v, .. } => decimal_from_f64(*v).ok_or_else(|| format!("{v}"))?,
+        Value::Text(t) => {
+            let norm = normalize(t);
+            let body = norm.strip_suffix("万元").unwrap_or(&norm);
+            parse_decimal(body).ok_or_else(|| t.trim().to_string())?
+        }
+        Value::Bool(b) => return Err(format!("{b}")),
+        Value::Error(e) => return Err(e.clone()),
+        Value::Empty => return Ok(None),
+    };
+    Ok(Some(value))
+}
+
+/// Reads points (分值, 得分): a number or numeric text, `分` allowed after it.
+pub fn points(slot: &Slot) -> Option<Decimal> {
+    if slot.is_empty() {
+        return None;
+    }
+    match &slot.value {
+        Value::Number { v, .. } => decimal_from_f64(*v),
+        Value::Text(t) => {
+            let norm = normalize(t);
+            parse_decimal(norm.strip_suffix('分').unwrap_or(&norm))
+        }
+        _ => None,
+    }
+}
+
+/// Reads a stated percentage in percent units: `96.2%`, 0.962 shown as a percentage, or a plain
+/// number (a fraction when at most 1, as formats of `.xls` files cannot be seen).
+pub fn percent(slot: &Slot) -> Option<Decimal> {
+    if slot.is_empty() {
+        return None;
+    }
+    let hundred = Decimal::ONE_HUNDRED;
+    match &slot.value {
+        Value::Number { v, percent } => {
+            let d = decimal_from_f64(*v)?;
+            Some(if *percent || d.abs() <= Decimal::ONE {
+                d * hundred
+            } else {
+                d
+            })
+        }
+        Value::Text(t) => {
+            let norm = normalize(t);
+            match norm.strip_suffix('%') {
+                Some(body) => parse_decimal(body),
+                None => parse_decimal(&norm),
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Parses an amount written as text (`1200`, `1,200.00`, `１２００．００`, `1200万元`).
+pub fn amount_text(text: &str) -> Option<Decimal> {
+    let norm = normalize(text);
+    parse_decimal(norm.strip_suffix("万元").unwrap_or(&norm))
+}
+
+/// A percentage written as text, as a fraction: `96.2%` and `96.2` → 0.962, `0.962` → 0.962.
+pub fn percent_text_fraction(text: &str) -> Option<f64> {
+    use rust_decimal::prelude::ToPrimitive;
+    let n = normalize(text);
+    let hundred = Decimal::ONE_HUNDRED;
+    let d = match n.strip_suffix('%') {
+        Some(body) => parse_decimal(body)? / hundred,
+        None => {
+            let d = parse_decimal(&n)?;
+            if d.abs() <= Decimal::ONE {
+                d
+            } else {
+                d / hundred
+            }
+        }
+    };
+    d.to_f64()
+}
