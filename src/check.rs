@@ -8,6 +8,7 @@ use rayon::prelude::*;
 
 use crate::forms::definitions::{Definitions, FormKind};
 use crate::forms::read::{Located, RawForm, locate};
+use crate::rules::identity::Sender;
 use crate::rules::issue::Issue;
 use crate::workbook::{Limits, OpenError, Workbook};
 
@@ -53,6 +54,22 @@ pub fn is_lock_file(name: &str) -> bool {
 pub struct Checked {
     pub result: CheckResult,
     pub form: Option<Box<RawForm>>,
+}
+
+impl Checked {
+    /// Applies the identity rule: a form whose 主管部门 is not its sender is rejected, with the
+    /// error on 主管部门 (and no score or review).
+    pub fn require_sender(&mut self, sender: Sender) {
+        let Some(form) = &self.form else { return };
+        let Some(issue) = crate::rules::identity::wrong_department(form, sender) else {
+            return;
+        };
+        let r = &mut self.result;
+        r.errors.push(issue);
+        r.status = Status::Rejected;
+        r.score = None;
+        r.review = None;
+    }
 }
 
 /// Checks forms against the definitions within the limits.
@@ -181,9 +198,24 @@ impl Checker {
 
     /// Checks many files on all cores; results keep the order of the input.
     pub fn check_many(&self, paths: &[String]) -> Vec<CheckResult> {
+        self.check_many_with(paths, |_, _| {})
+    }
+
+    /// [`Checker::check_many`], with a rule applied to each checked file (by its index), such
+    /// as the identity rule of [`Checked::require_sender`].
+    pub fn check_many_with(
+        &self,
+        paths: &[String],
+        apply: impl Fn(usize, &mut Checked) + Sync,
+    ) -> Vec<CheckResult> {
         paths
             .par_iter()
-            .map(|p| self.check_path(Path::new(p), p).result)
+            .enumerate()
+            .map(|(i, p)| {
+                let mut checked = self.check_path(Path::new(p), p);
+                apply(i, &mut checked);
+                checked.result
+            })
             .collect()
     }
 }

@@ -8,7 +8,10 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
-use crate::text::normalize;
+use crate::cycle::Calendar;
+use crate::departments::{self, Department, Finance};
+use crate::forms::definitions::Definitions;
+use crate::runtime::Clock;
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Deserialize)]
@@ -121,52 +124,6 @@ impl WatchSettings {
     }
 }
 
-/// The finance office: who signs, and who receives copies.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Finance {
-    pub name: String,
-    #[serde(default)]
-    pub emails: Vec<String>,
-    /// The finance office is copied on every letter (and on receipts when `copy_notices`).
-    #[serde(default = "yes")]
-    pub copy_letters: bool,
-    #[serde(default)]
-    pub copy_notices: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
-/// A department: its folder under the root is its identity.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Department {
-    /// The full name as written in 主管部门, e.g. 吉林省农业农村厅.
-    pub name: String,
-    /// Other names accepted in 主管部门.
-    #[serde(default)]
-    pub aliases: Vec<String>,
-    /// A short code used in the database and file names.
-    pub code: String,
-    /// The folder under the root, e.g. 农业农村厅.
-    pub folder: String,
-    /// Where letters and notices go.
-    #[serde(default)]
-    pub emails: Vec<String>,
-}
-
-impl Department {
-    /// Whether a 主管部门 value names this department.
-    pub fn is_named(&self, text: &str) -> bool {
-        let n = normalize(text);
-        std::iter::once(&self.name)
-            .chain(&self.aliases)
-            .any(|a| normalize(a) == n)
-    }
-}
-
 impl Config {
     /// Reads and checks a configuration file.
     pub fn load(path: &Path) -> anyhow::Result<Config> {
@@ -176,13 +133,7 @@ impl Config {
     }
 
     pub fn parse(text: &str, path: &Path) -> anyhow::Result<Config> {
-        let mut cfg: Config = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
-                .unwrap_or(1);
-            anyhow::anyhow!("{}:{line}: {}", path.display(), e.message())
-        })?;
+        let mut cfg: Config = crate::util::parse_toml(text, &path.display().to_string())?;
         cfg.file = path.to_path_buf();
         // Paths are made absolute: file-system events report absolute paths.
         let parent = path
@@ -296,11 +247,37 @@ impl Config {
 
     /// The department whose folder is `name`.
     pub fn department_by_folder(&self, name: &str) -> Option<&Department> {
-        self.departments.iter().find(|d| d.folder == name)
+        departments::by_folder(&self.departments, name)
     }
 
     pub fn department_by_code(&self, code: &str) -> Option<&Department> {
-        self.departments.iter().find(|d| d.code == code)
+        departments::by_code(&self.departments, code)
+    }
+
+    /// The year cycle's settings: deadlines, reminder days, the departments that owe forms.
+    pub fn calendar(&self) -> Calendar<'_> {
+        Calendar {
+            deadlines: &self.deadlines,
+            reminders: &self.reminders,
+            departments: &self.departments,
+        }
+    }
+
+    /// What the summary workbook is made from, now.
+    pub fn summary_scope<'a>(
+        &'a self,
+        defs: &'a Definitions,
+        clock: &dyn Clock,
+    ) -> crate::summary::Scope<'a> {
+        crate::summary::Scope {
+            departments: &self.departments,
+            finance: &self.finance,
+            calendar: self.calendar(),
+            defs,
+            temp_dir: Some(&self.state_dir),
+            now: clock.now(),
+            today: clock.today(),
+        }
     }
 
     pub fn database(&self) -> PathBuf {

@@ -6,14 +6,17 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod cycle;
+pub mod departments;
 pub mod forms;
 pub mod letters;
 pub mod mail;
 pub mod rules;
+pub mod runtime;
 pub mod score;
 pub mod store;
 pub mod summary;
 pub mod text;
+pub mod util;
 pub mod watch;
 pub mod workbook;
 

@@ -19,7 +19,22 @@ fn main() {
     std::panic::set_hook(Box::new(|info| {
         tracing::error!(%info, "internal error (caught)");
     }));
-    match jixiao::cli::run(cli) {
+    // The environment is read here once: the rehearsal day and the crash tests' hooks.
+    let var = |k: &str| std::env::var(k).ok();
+    let today = match var(jixiao::runtime::TODAY_ENV).map(|v| v.parse()) {
+        None => None,
+        Some(Ok(day)) => Some(day),
+        Some(Err(e)) => {
+            eprintln!(
+                "jixiao: {}: {e} (write 2026-03-30)",
+                jixiao::runtime::TODAY_ENV
+            );
+            std::process::exit(2);
+        }
+    };
+    let mut runtime = jixiao::runtime::Runtime::system(today);
+    runtime.hooks = jixiao::runtime::Hooks::from_vars(var);
+    match jixiao::cli::run(cli, runtime) {
         Ok(code) => std::process::exit(code),
         Err(e) => {
             eprintln!("jixiao: {e:#}");

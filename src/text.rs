@@ -86,6 +86,20 @@ pub fn round2(d: Decimal) -> Decimal {
     d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
 }
 
+/// A date in Arabic numerals, as official documents write it: `2026年3月5日`.
+pub fn chinese_date(date: chrono::NaiveDate) -> String {
+    use chrono::Datelike;
+    format!("{}年{}月{}日", date.year(), date.month(), date.day())
+}
+
+/// A stored time (`2026-11-25T10:00:00.000+08:00`) as notices write it: `2026年11月25日10时00分`;
+/// the text itself when it is not such a time.
+pub fn chinese_time(rfc3339: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| t.format("%Y年%-m月%-d日%H时%M分").to_string())
+        .unwrap_or_else(|_| rfc3339.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

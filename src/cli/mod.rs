@@ -1,17 +1,25 @@
 //! The command line: `jixiao check`, `jixiao templates`, `jixiao letter`. `main.rs` parses and calls [`run`].
 
-pub mod setup;
+mod history;
+mod setup;
+mod status;
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::check::CheckResult;
+use crate::check::Checked;
 use crate::check::Status;
+use crate::config::Config;
+use crate::departments;
 use crate::forms::definitions::{Definitions, FormKind};
+use crate::forms::project::ProjectKey;
+use crate::rules::identity::Sender;
 use crate::rules::issue::Issue;
+use crate::runtime::Runtime;
 use crate::{Checker, Limits};
 
 #[derive(Debug, Parser)]
@@ -25,9 +33,15 @@ pub struct Cli {
     /// `forms/` when not given.
     #[arg(long, global = true, value_name = "DIR")]
     pub forms: Option<PathBuf>,
-    /// The configuration file of the daemon (default: ./jixiao.toml).
+    /// The configuration file of the daemon (default: ./jixiao.toml). `check` and `letter` use
+    /// one only when given: then 主管部门 must name a configured department, and letters use
+    /// its `[letters]` settings and templates.
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Rehearse on another day (`2026-03-30`): deadlines, reminders and letters' dates go by
+    /// it. The same as `JIXIAO_TODAY`.
+    #[arg(long, global = true, value_name = "DATE")]
+    pub today: Option<chrono::NaiveDate>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -45,6 +59,11 @@ pub enum Command {
         /// Worker threads (default: all cores).
         #[arg(long, value_name = "N")]
         jobs: Option<usize>,
+        /// With --config: the department (code) that sends the files; 主管部门 must name it.
+        /// Without it, a file under a department's folder is that department's, and any other
+        /// may name any configured department.
+        #[arg(long, value_name = "CODE", requires = "config")]
+        department: Option<String>,
     },
     /// Write a working example setup into DIR: a configuration, one folder per department and
     /// the blank forms in each.
@@ -110,6 +129,9 @@ pub enum Command {
         file: PathBuf,
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+        /// With --config: the department (code) the letter goes to; 主管部门 must name it.
+        #[arg(long, value_name = "CODE", requires = "config")]
+        department: Option<String>,
     },
     /// The mail outbox: list queued, failed and sent messages; `retry ID` queues one again.
     Outbox {
@@ -169,8 +191,46 @@ pub fn load_config(named: Option<&std::path::Path>) -> anyhow::Result<crate::con
     crate::config::Config::load(named.unwrap_or(std::path::Path::new("jixiao.toml")))
 }
 
+/// Who may have sent `file` under a configuration: the department named with `--department`,
+/// the one whose folder under `root` holds the file, else any configured department.
+fn sender_of<'a>(
+    cfg: &'a Config,
+    department: Option<&str>,
+    file: &Path,
+) -> anyhow::Result<Sender<'a>> {
+    if let Some(code) = department {
+        let d = departments::by_code(&cfg.departments, code).with_context(|| {
+            format!("unknown department {code} (not in {})", cfg.file.display())
+        })?;
+        return Ok(Sender::Department(d));
+    }
+    let folder = std::path::absolute(file).ok().and_then(|p| {
+        p.strip_prefix(&cfg.root)
+            .ok()
+            .and_then(|rel| rel.components().next())
+            .map(|c| c.as_os_str().to_string_lossy().to_string())
+    });
+    Ok(match folder.and_then(|f| cfg.department_by_folder(&f)) {
+        Some(d) => Sender::Department(d),
+        None => Sender::AnyOf(&cfg.departments),
+    })
+}
+
+/// The definitions of a command: `--forms`, else the configuration's `forms_dir`, else the
+/// built-in ones.
+fn definitions_for(forms: Option<&PathBuf>, cfg: Option<&Config>) -> anyhow::Result<Definitions> {
+    match (forms, cfg.and_then(|c| c.forms_dir.as_ref())) {
+        (None, Some(dir)) => definitions(Some(dir)),
+        _ => definitions(forms),
+    }
+}
+
 /// Runs a command and returns the process exit code.
-pub fn run(cli: Cli) -> anyhow::Result<i32> {
+pub fn run(cli: Cli, mut runtime: Runtime) -> anyhow::Result<i32> {
+    if let Some(day) = cli.today {
+        runtime.clock = std::sync::Arc::new(crate::runtime::SystemClock { today: Some(day) });
+    }
+    let clock = runtime.clock.clone();
     let defs = definitions(cli.forms.as_ref())?;
     match cli.command {
         Command::Init { dir } => {
@@ -191,14 +251,14 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
                     .context("installing the signal handler")?;
             }
             let checker = Checker::new(defs, Limits::default());
-            let mut daemon = crate::watch::Daemon::new(cfg, checker, stop)?;
+            let mut daemon = crate::watch::Daemon::new(cfg, checker, stop, runtime)?;
             daemon.run(crate::watch::RunOptions { once })?;
             Ok(0)
         }
         Command::History { project } => {
             let cfg = load_config(cli.config.as_deref())?;
             let conn = crate::store::open(&cfg.database())?;
-            crate::cli::setup::history(&conn, &cfg, &project, &mut std::io::stdout().lock())
+            history::history(&conn, &cfg, &project, &mut std::io::stdout().lock())
         }
         Command::Approve {
             project,
@@ -208,23 +268,27 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         } => {
             let cfg = load_config(cli.config.as_deref())?;
             let conn = crate::store::open(&cfg.database())?;
-            let keys: Vec<String> = crate::cycle::projects::find_keys(&conn, &project)?
-                .into_iter()
-                .filter(|k| {
-                    let mut parts = k.split('|');
-                    let (y, d) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-                    year.is_none_or(|want| y == want.to_string())
-                        && department.as_deref().is_none_or(|want| d == want)
-                })
-                .collect();
+            let keys: Vec<ProjectKey> = crate::store::submissions::find_keys(
+                &conn,
+                &project,
+                &crate::text::normalize(&project),
+            )?
+            .into_iter()
+            .filter(|k| {
+                year.is_none_or(|want| k.year() == want.to_string())
+                    && department
+                        .as_deref()
+                        .is_none_or(|want| k.department() == want)
+            })
+            .collect();
             match keys.as_slice() {
                 [] => {
                     eprintln!("no project \"{project}\" found");
                     Ok(1)
                 }
                 [key] => {
-                    let now = chrono::Local::now().to_rfc3339();
-                    match crate::cycle::projects::approve(
+                    let now = clock.now().to_rfc3339();
+                    match crate::cycle::approvals::approve(
                         &conn,
                         key,
                         "command",
@@ -242,9 +306,10 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
                     }
                 }
                 many => {
+                    let keys: Vec<&str> = many.iter().map(ProjectKey::as_str).collect();
                     eprintln!(
                         "\"{project}\" matches several projects; add --year or --department: {}",
-                        many.join(", ")
+                        keys.join(", ")
                     );
                     Ok(2)
                 }
@@ -252,7 +317,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Status { limit } => {
             let cfg = load_config(cli.config.as_deref())?;
-            crate::cli::setup::status(&cfg, limit, &mut std::io::stdout().lock())?;
+            status::status(&cfg, clock.today(), limit, &mut std::io::stdout().lock())?;
             Ok(0)
         }
         Command::Consolidate { year, out, mail } => {
@@ -262,33 +327,63 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
                 (None, Some(dir)) => definitions(Some(dir))?,
                 _ => defs,
             };
-            let conn = crate::store::open(&cfg.database())?;
-            let year = year.unwrap_or_else(|| chrono::Datelike::year(&chrono::Local::now()));
-            let out = out.unwrap_or_else(|| crate::summary::default_path(&cfg, year));
+            let mut conn = crate::store::open(&cfg.database())?;
+            let year = year.unwrap_or_else(|| chrono::Datelike::year(&clock.today()));
+            let out = out.unwrap_or_else(|| crate::summary::default_path(&cfg.reports_dir, year));
+            let scope = cfg.summary_scope(&defs, clock.as_ref());
             if mail {
-                let mut conn = conn;
-                crate::summary::write(&conn, &cfg, &defs, year, &out)?;
+                crate::summary::write(&conn, &scope, year, &out)?;
                 println!("{}", out.display());
-                let id = crate::summary::queue_mail(&mut conn, &cfg, &defs, year, "manual")?;
+                let letters = crate::letters::Letters::load(cfg.letters_dir.as_deref())
+                    .context("loading the letter templates")?;
+                let id = crate::summary::queue_mail(
+                    &mut conn,
+                    &scope,
+                    &letters,
+                    &cfg.letters,
+                    year,
+                    "manual",
+                )?;
                 println!(
                     "queued as outbox #{id} to {}; the running daemon sends it (or `jixiao outbox deliver`)",
                     cfg.finance.emails.join(", ")
                 );
             } else {
-                crate::summary::write(&conn, &cfg, &defs, year, &out)?;
+                crate::summary::write(&conn, &scope, year, &out)?;
                 println!("{}", out.display());
             }
             Ok(0)
         }
-        Command::Check { files, json, jobs } => {
+        Command::Check {
+            files,
+            json,
+            jobs,
+            department,
+        } => {
             if let Some(n) = jobs {
                 rayon::ThreadPoolBuilder::new()
                     .num_threads(n.max(1))
                     .build_global()
                     .context("starting worker threads")?;
             }
+            let cfg = cli.config.as_deref().map(Config::load).transpose()?;
+            let defs = match &cfg {
+                Some(c) => definitions_for(cli.forms.as_ref(), Some(c))?,
+                None => defs,
+            };
             let checker = Checker::new(defs, Limits::default());
-            let results = checker.check_many(&files);
+            let results = match &cfg {
+                None => checker.check_many(&files),
+                Some(cfg) => {
+                    let senders = files
+                        .iter()
+                        .map(|f| sender_of(cfg, department.as_deref(), Path::new(f)))
+                        .collect::<anyhow::Result<Vec<_>>>()?;
+                    checker.check_many_with(&files, |i, checked: &mut Checked| {
+                        checked.require_sender(senders[i]);
+                    })
+                }
+            };
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
             for r in &results {
@@ -324,21 +419,40 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
-        Command::Letter { file, out } => {
-            let letters = crate::letters::Letters::load(None)?;
-            let settings = crate::letters::LetterSettings::default();
+        Command::Letter {
+            file,
+            out,
+            department,
+        } => {
+            let cfg = cli.config.as_deref().map(Config::load).transpose()?;
+            let defs = definitions_for(cli.forms.as_ref(), cfg.as_ref())?;
+            let letters =
+                crate::letters::Letters::load(cfg.as_ref().and_then(|c| c.letters_dir.as_deref()))
+                    .context("loading the letter templates")?;
+            let settings = cfg.as_ref().map(|c| c.letters.clone()).unwrap_or_default();
             let checker = Checker::new(defs, Limits::default());
             let display = file.display().to_string();
-            let checked = checker.check_path(&file, &display);
+            let mut checked = checker.check_path(&file, &display);
+            let mut addressee = None;
+            if let Some(cfg) = &cfg {
+                let sender = sender_of(cfg, department.as_deref(), &file)?;
+                checked.require_sender(sender);
+                if let Sender::Department(d) = sender {
+                    addressee = Some(d.name.clone());
+                }
+            }
             let Some(kind) = crate::letters::LetterKind::for_result(&checked.result) else {
                 eprintln!("{display}: no letter for this file");
                 return Ok(1);
             };
-            let department = checked
-                .result
-                .project
-                .as_ref()
-                .and_then(|p| p.department.clone())
+            let department = addressee
+                .or_else(|| {
+                    checked
+                        .result
+                        .project
+                        .as_ref()
+                        .and_then(|p| p.department.clone())
+                })
                 .unwrap_or_else(|| "（主送单位）".to_string());
             let file_name = file
                 .file_name()
@@ -352,7 +466,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
                 result: &checked.result,
                 form: checked.form.as_deref(),
                 number: None,
-                date: chrono::Local::now().date_naive(),
+                date: clock.today(),
                 extra_findings: &[],
             };
             let letter = letters.render(&input)?;
@@ -362,7 +476,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
                 .with_context(|| format!("writing {}", path.display()))?;
             println!("{}  {}", kind.name(), path.display());
             if let Some((name, bytes)) = &letter.annotated_xlsx {
-                let path = out.join(crate::letters::safe_file_name(name));
+                let path = out.join(crate::util::safe_file_name(name));
                 std::fs::write(&path, bytes)
                     .with_context(|| format!("writing {}", path.display()))?;
                 println!("错误标注表  {}", path.display());
@@ -382,7 +496,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
                     (cfg.database(), Some(cfg.mail))
                 }
             };
-            outbox(&state, settings, status, json, action)
+            outbox(&state, settings, status, json, action, &runtime)
         }
     }
 }
@@ -393,18 +507,17 @@ fn outbox(
     status: Option<OutboxStatus>,
     json: bool,
     action: Option<OutboxAction>,
+    runtime: &Runtime,
 ) -> anyhow::Result<i32> {
     use crate::mail::{self, ListFilter, Status};
-    let conn = rusqlite::Connection::open_with_flags(
-        state,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .with_context(|| format!("opening the state database {}", state.display()))?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    mail::outbox::migrate(&conn)?;
+    if !state.is_file() {
+        anyhow::bail!("no state database at {}", state.display());
+    }
+    let conn = crate::store::open(state)?;
+    let now = runtime.clock.now().to_utc();
     match action {
         Some(OutboxAction::Retry { id }) => {
-            mail::outbox::retry(&conn, id)?;
+            mail::outbox::retry(&conn, id, now)?;
             println!("#{id} 已重新排队");
             Ok(0)
         }
@@ -416,7 +529,7 @@ fn outbox(
             };
             settings.validate()?;
             mail::outbox::recover_interrupted(&conn)?;
-            let r = mail::deliver_due(&conn, &settings, chrono::Utc::now())?;
+            let r = mail::deliver_due(&conn, &settings, now, runtime.hooks)?;
             println!(
                 "已发送{}封，稍后重试{}封，发送失败{}封，未尝试{}封",
                 r.sent.len(),

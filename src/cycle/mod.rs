@@ -1,19 +1,24 @@
-//! Deadlines and reminders (催报通知). Every department listed in the configuration owes a target
-//! declaration each year; every project with an approved declaration owes a performance report and
-//! a self-evaluation. Before and after each deadline, a department that still owes a form gets one
-//! reminder per configured day, listing what it owes; each reminder is sent once.
+//! The year cycle: deadlines, what is owed, reminders (催报通知), and which declaration's targets
+//! are in force.
+//!
+//! Every configured department owes a target declaration each year; every project with an
+//! approved declaration owes a performance report and a self-evaluation. Before and after each
+//! deadline, a department that still owes a form gets one reminder per configured day, listing
+//! what it owes; each reminder is sent once.
 
-pub mod projects;
+pub mod approvals;
 
 use std::collections::BTreeMap;
 
 use anyhow::Context;
 use chrono::NaiveDate;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, Transaction};
 use serde::{Deserialize, Serialize};
 
-use crate::config::Config;
-use crate::forms::definitions::FormKind;
+use crate::departments::{self, Department};
+use crate::forms::FormKind;
+use crate::store;
+use crate::text::chinese_date;
 
 /// A form's due date in a year (`[[deadlines]]` in jixiao.toml).
 #[derive(Debug, Clone, Deserialize)]
@@ -50,22 +55,13 @@ impl Default for ReminderSettings {
     }
 }
 
-const SCHEMA: &str = r#"
-CREATE TABLE IF NOT EXISTS reminders (
-    id          INTEGER PRIMARY KEY,
-    year        INTEGER NOT NULL,
-    form        TEXT NOT NULL,
-    department  TEXT NOT NULL,
-    label       TEXT NOT NULL,      -- e.g. before-7, after-1
-    sent_on     TEXT NOT NULL,
-    outbox_id   INTEGER,
-    projects    TEXT NOT NULL,      -- what was owed, as JSON
-    UNIQUE (year, form, department, label)
-);
-"#;
-
-pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch(SCHEMA)
+/// What the year cycle is worked out from: the deadlines, the reminder days, and the departments
+/// that owe forms.
+#[derive(Debug, Clone, Copy)]
+pub struct Calendar<'a> {
+    pub deadlines: &'a [Deadline],
+    pub reminders: &'a ReminderSettings,
+    pub departments: &'a [Department],
 }
 
 /// What a department still owes for one deadline.
@@ -79,55 +75,35 @@ pub struct Owed {
     pub projects: Vec<String>,
 }
 
+/// The projects of a department with an approved declaration: (key, name).
 fn approved_projects(
     conn: &Connection,
     year: i32,
     dept: &str,
-) -> anyhow::Result<Vec<(String, String)>> {
-    let mut stmt = conn.prepare(
-        "SELECT DISTINCT project_key, project_name FROM submissions WHERE year = ?1 AND department = ?2 \
-         AND form = 'target_declaration' AND outcome = 'accepted' AND project_key IS NOT NULL",
-    )?;
-    let rows = stmt.query_map(params![year, dept], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
-    })?;
+) -> anyhow::Result<Vec<(crate::forms::project::ProjectKey, String)>> {
     let mut out = Vec::new();
-    for row in rows {
-        let (key, name) = row?;
-        if crate::cycle::projects::approved_declaration(conn, &key)?.is_some() {
-            out.push((key.clone(), name.unwrap_or(key)));
+    for (key, name) in store::submissions::declared_projects(conn, year, dept)? {
+        if approvals::approved_declaration(conn, &key)?.is_some() {
+            let name = name.unwrap_or_else(|| key.to_string());
+            out.push((key, name));
         }
     }
     Ok(out)
 }
 
-fn has_accepted(conn: &Connection, key: &str, form: FormKind) -> rusqlite::Result<bool> {
-    conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM submissions WHERE project_key = ?1 AND form = ?2 AND outcome = 'accepted')",
-        params![key, form.id()],
-        |r| r.get(0),
-    )
-}
-
 /// Everything owed for the configured deadlines of `year` (all deadlines when `None`).
-pub fn owed(conn: &Connection, cfg: &Config, year: Option<i32>) -> anyhow::Result<Vec<Owed>> {
+pub fn owed(conn: &Connection, cal: &Calendar, year: Option<i32>) -> anyhow::Result<Vec<Owed>> {
     let mut out = Vec::new();
-    for d in cfg
+    for d in cal
         .deadlines
         .iter()
         .filter(|d| year.is_none_or(|y| d.year == y))
     {
         let Some(kind) = d.kind() else { continue };
-        for dept in &cfg.departments {
+        for dept in cal.departments {
             let projects = match kind {
                 FormKind::TargetDeclaration => {
-                    let any: bool = conn.query_row(
-                        "SELECT EXISTS (SELECT 1 FROM submissions WHERE year = ?1 AND department = ?2 \
-                         AND form = 'target_declaration' AND outcome = 'accepted')",
-                        params![d.year, dept.code],
-                        |r| r.get(0),
-                    )?;
-                    if any {
+                    if store::submissions::has_accepted_declaration(conn, d.year, &dept.code)? {
                         continue;
                     }
                     Vec::new()
@@ -135,7 +111,7 @@ pub fn owed(conn: &Connection, cfg: &Config, year: Option<i32>) -> anyhow::Resul
                 _ => {
                     let mut missing = Vec::new();
                     for (key, name) in approved_projects(conn, d.year, &dept.code)? {
-                        if !has_accepted(conn, &key, kind)? {
+                        if !store::submissions::has_accepted(conn, &key, kind)? {
                             missing.push(name);
                         }
                     }
@@ -158,8 +134,8 @@ pub fn owed(conn: &Connection, cfg: &Config, year: Option<i32>) -> anyhow::Resul
 }
 
 /// What is owed past its deadline on `today`.
-pub fn overdue(conn: &Connection, cfg: &Config, today: NaiveDate) -> anyhow::Result<Vec<Owed>> {
-    Ok(owed(conn, cfg, None)?
+pub fn overdue(conn: &Connection, cal: &Calendar, today: NaiveDate) -> anyhow::Result<Vec<Owed>> {
+    Ok(owed(conn, cal, None)?
         .into_iter()
         .filter(|o| o.due < today)
         .collect())
@@ -183,20 +159,7 @@ pub struct ReminderNotice {
     #[serde(skip)]
     pub year: i32,
     #[serde(skip)]
-    pub form: String,
-}
-
-pub fn form_name(kind: FormKind) -> &'static str {
-    match kind {
-        FormKind::TargetDeclaration => "项目支出绩效目标申报表",
-        FormKind::PerformanceReport => "项目支出绩效运行监控表",
-        FormKind::SelfEvaluation => "项目支出绩效自评表",
-    }
-}
-
-pub fn chinese_date(d: NaiveDate) -> String {
-    use chrono::Datelike;
-    format!("{}年{}月{}日", d.year(), d.month(), d.day())
+    pub form: FormKind,
 }
 
 /// The reminders due on `today` that have not been sent: for each owed form, the latest
@@ -204,20 +167,20 @@ pub fn chinese_date(d: NaiveDate) -> String {
 /// late on top of it).
 pub fn due_reminders(
     conn: &Connection,
-    cfg: &Config,
+    cal: &Calendar,
     today: NaiveDate,
 ) -> anyhow::Result<Vec<ReminderNotice>> {
     let mut out = Vec::new();
-    for o in owed(conn, cfg, None)? {
+    for o in owed(conn, cal, None)? {
         let mut days: Vec<(NaiveDate, String, bool)> = Vec::new();
-        for n in &cfg.reminders.days_before {
+        for n in &cal.reminders.days_before {
             days.push((
                 o.due - chrono::Days::new(*n as u64),
                 format!("before-{n}"),
                 false,
             ));
         }
-        for n in &cfg.reminders.days_after {
+        for n in &cal.reminders.days_after {
             days.push((
                 o.due + chrono::Days::new(*n as u64),
                 format!("after-{n}"),
@@ -231,30 +194,22 @@ pub fn due_reminders(
         else {
             continue;
         };
-        let sent: Option<i64> = conn
-            .query_row(
-                "SELECT id FROM reminders WHERE year = ?1 AND form = ?2 AND department = ?3 AND label = ?4",
-                params![o.year, o.form.id(), o.department, label],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if sent.is_some() {
+        if store::reminders::was_sent(conn, o.year, o.form, &o.department, &label)? {
             continue;
         }
-        let dept = cfg
-            .department_by_code(&o.department)
+        let dept = departments::by_code(cal.departments, &o.department)
             .context("owed by a configured department")?;
         out.push(ReminderNotice {
             department: dept.name.clone(),
             department_code: dept.code.clone(),
-            form_name: form_name(o.form).to_string(),
+            form_name: o.form.full_name().to_string(),
             deadline: chinese_date(o.due),
             overdue,
             days: (today - o.due).num_days().abs(),
             missing: o.projects.clone(),
             label,
             year: o.year,
-            form: o.form.id().to_string(),
+            form: o.form,
         });
     }
     Ok(out)
@@ -262,23 +217,22 @@ pub fn due_reminders(
 
 /// Records a reminder as sent, in the transaction that queues its message.
 pub fn record_sent(
-    tx: &rusqlite::Transaction,
+    tx: &Transaction,
     n: &ReminderNotice,
     today: NaiveDate,
     outbox_id: Option<i64>,
 ) -> anyhow::Result<()> {
-    tx.execute(
-        "INSERT INTO reminders (year, form, department, label, sent_on, outbox_id, projects) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            n.year,
-            n.form,
-            n.department_code,
-            n.label,
-            today.to_string(),
+    store::reminders::record_sent(
+        tx,
+        &store::reminders::SentReminder {
+            year: n.year,
+            form: n.form,
+            department: &n.department_code,
+            label: &n.label,
+            sent_on: &today.to_string(),
             outbox_id,
-            serde_json::to_string(&n.missing)?
-        ],
+            projects: &n.missing,
+        },
     )?;
     Ok(())
 }
@@ -290,13 +244,4 @@ pub fn overdue_by_department(items: &[Owed]) -> BTreeMap<String, Vec<&Owed>> {
         map.entry(o.department.clone()).or_default().push(o);
     }
     map
-}
-
-/// Today's date: the local date, or `JIXIAO_TODAY` (`2026-03-30`) when set, so that reminders
-/// can be rehearsed and tested on a chosen day.
-pub fn today() -> NaiveDate {
-    std::env::var("JIXIAO_TODAY")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| chrono::Local::now().date_naive())
 }

@@ -41,6 +41,24 @@ impl FormKind {
     pub fn from_id(id: &str) -> Option<FormKind> {
         FormKind::ALL.into_iter().find(|k| k.id() == id)
     }
+
+    /// The form's short name: `绩效目标申报表`, ….
+    pub fn name(self) -> &'static str {
+        match self {
+            FormKind::TargetDeclaration => "绩效目标申报表",
+            FormKind::PerformanceReport => "绩效运行监控表",
+            FormKind::SelfEvaluation => "绩效自评表",
+        }
+    }
+
+    /// The form's full name as notices write it: `项目支出绩效目标申报表`, ….
+    pub fn full_name(self) -> &'static str {
+        match self {
+            FormKind::TargetDeclaration => "项目支出绩效目标申报表",
+            FormKind::PerformanceReport => "项目支出绩效运行监控表",
+            FormKind::SelfEvaluation => "项目支出绩效自评表",
+        }
+    }
 }
 
 /// A definition file could not be used. Carries the file and line so the administrator can fix it.
@@ -465,10 +483,7 @@ fn parse_toml<T: serde::de::DeserializeOwned>(
     text: &str,
 ) -> Result<T, DefinitionError> {
     toml::from_str(text).map_err(|e| {
-        let line = e
-            .span()
-            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
-            .unwrap_or(1);
+        let line = crate::util::toml_error_line(text, &e);
         DefinitionError::Syntax {
             file: path.to_path_buf(),
             line,

@@ -93,3 +93,26 @@ pub fn percent_text_fraction(text: &str) -> Option<f64> {
     };
     d.to_f64()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal::prelude::ToPrimitive;
+
+    #[test]
+    fn amounts_and_percents_as_written() {
+        assert_eq!(
+            amount_text("1,200.50").and_then(|d| d.to_f64()),
+            Some(1200.5)
+        );
+        assert_eq!(
+            amount_text("１２００万元").and_then(|d| d.to_f64()),
+            Some(1200.0)
+        );
+        assert_eq!(amount_text("约1200"), None);
+        assert_eq!(percent_text_fraction("96.2%"), Some(0.962));
+        assert_eq!(percent_text_fraction("0.962"), Some(0.962));
+        assert_eq!(percent_text_fraction("96.2"), Some(0.962));
+        assert_eq!(percent_text_fraction("很高"), None);
+    }
+}

@@ -6,14 +6,16 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde::Serialize;
 
-use super::{LetterInput, LetterKind, LetterSettings, chinese_date, doc_number_text, file_stem};
+use super::{LetterInput, LetterKind, LetterSettings, doc_number_text};
 use crate::forms::definitions::FormKind;
 use crate::forms::read::RawForm;
 use crate::forms::values::{amount, percent};
 use crate::rules::issue::Criterion;
 use crate::rules::issue::Issue;
 use crate::rules::months_elapsed;
+use crate::text::chinese_date;
 use crate::text::normalize;
+use crate::util::file_stem;
 
 /// An error or finding as the letter shows it.
 #[derive(Debug, Clone, Serialize)]

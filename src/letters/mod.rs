@@ -13,13 +13,13 @@ pub mod annotate;
 pub mod content;
 pub mod docx;
 pub mod markup;
-pub mod numbers;
 pub mod schema_order;
 pub mod templates;
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
+
 use serde::{Deserialize, Serialize};
 
 use crate::check::CheckResult;
@@ -179,31 +179,6 @@ pub fn doc_number_text(agency: &str, year: i32, number: Option<u32>) -> String {
     }
 }
 
-/// 成文日期 in Arabic numerals: `2026年11月25日`.
-pub fn chinese_date(date: NaiveDate) -> String {
-    format!("{}年{}月{}日", date.year(), date.month(), date.day())
-}
-
-/// A file name without characters that Windows, macOS or Linux refuse.
-pub fn safe_file_name(name: &str) -> String {
-    name.chars()
-        .map(|c| match c {
-            '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' => '_',
-            c if c.is_control() => '_',
-            c => c,
-        })
-        .collect()
-}
-
-/// The file name without its folder and extension.
-pub fn file_stem(file_name: &str) -> String {
-    let base = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name);
-    match base.rsplit_once('.') {
-        Some((stem, _)) if !stem.is_empty() => stem.to_string(),
-        _ => base.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,12 +196,6 @@ mod tests {
     }
 
     #[test]
-    fn date_in_arabic_numerals_without_padding() {
-        let d = NaiveDate::from_ymd_opt(2026, 3, 5).unwrap();
-        assert_eq!(chinese_date(d), "2026年3月5日");
-    }
-
-    #[test]
     fn settings_from_a_partial_table_keep_the_defaults() {
         let s: LetterSettings = toml::from_str("agency = \"长财绩函\"\ncc = []").unwrap();
         assert_eq!(s.agency, "长财绩函");
@@ -234,14 +203,5 @@ mod tests {
         assert_eq!(s.office, "吉林省财政厅");
         assert_eq!(s.budget_use.len(), 4);
         assert!(toml::from_str::<LetterSettings>("agnecy = \"x\"").is_err());
-    }
-
-    #[test]
-    fn file_names() {
-        assert_eq!(
-            file_stem("dir/农业农村厅-绩效自评表.xlsx"),
-            "农业农村厅-绩效自评表"
-        );
-        assert_eq!(safe_file_name("a/b:c"), "a_b_c");
     }
 }

@@ -12,7 +12,8 @@ use serde::Serialize;
 use super::content::{self, LetterContent};
 use super::docx::{self, DocxError, LetterDoc};
 use super::markup::{self, Document};
-use super::{LetterInput, LetterKind, LetterSettings, RenderedLetter, file_stem, safe_file_name};
+use super::{LetterInput, LetterKind, LetterSettings, RenderedLetter};
+use crate::util::{file_stem, safe_file_name};
 
 /// The fields a letter template may set in its `---` block.
 pub const LETTER_FIELDS: &[&str] = &["标题", "主送", "抄送", "落款", "发文机关", "附件"];
@@ -72,8 +73,15 @@ impl NoticeKind {
                 missing => vec!["样例项目"],
             },
             NoticeKind::Summary => minijinja::context! {
-                title => "2026年绩效自评表汇总", file_name => "汇总.xlsx", date => "2026年11月25日",
-                total => 10, accepted => 8, rejected => 2,
+                finance => "吉林省财政厅绩效管理处", year => 2026,
+                generated_at => "2026-11-25 09:30:00",
+                total => minijinja::context! {
+                    received => 10, accepted => 8, returned => 2, duplicate => 0,
+                    current_declarations => 3, not_passed => 0, current_reports => 3,
+                    current_evaluations => 2,
+                },
+                average_score => "92.50", grades => vec!["优1个", "良1个"],
+                missing => 1, missing_sheet => "未报送",
             },
         }
     }

@@ -7,7 +7,7 @@
 //! `.eml` file when no SMTP server is configured, retries temporary failures with exponential
 //! backoff and marks permanent failures (5xx) for a person's attention.
 //!
-//! The daemon uses it so: [`outbox::migrate`] at start; [`outbox::enqueue`] inside the transaction
+//! The daemon uses it so: [`outbox::enqueue`] inside the transaction
 //! that records each letter or notice; [`sender::Sender::start`] once (it queues again what a
 //! stopped sender left half-sent); [`sender::Waker::wake`] after each commit that queued mail;
 //! [`sender::Sender::stop`] at shutdown.
@@ -26,7 +26,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-pub use outbox::{ListFilter, OutboxRow, Status};
+pub use crate::store::outbox::{Attachment, ListFilter, OutboxRow, Status};
 pub use sender::{DeliveryReport, Sender, deliver_due};
 
 /// The `[mail]` table of the configuration.
@@ -232,14 +232,6 @@ pub struct OutgoingMessage {
     pub reference: String,
 }
 
-/// A file attached to a message, with the name the recipient sees.
-#[derive(Debug, Clone)]
-pub struct Attachment {
-    pub file_name: String,
-    pub content_type: String,
-    pub bytes: Vec<u8>,
-}
-
 /// Content type of Word letters.
 pub const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
 /// Content type of Excel workbooks.
@@ -273,6 +265,8 @@ pub enum MailError {
     },
     #[error("mail outbox database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// Parses one mailbox, refusing line breaks and control characters first.

@@ -14,7 +14,7 @@
 //! wait for the same retry time, without an attempt counted.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -27,10 +27,8 @@ use rusqlite::Connection;
 
 use super::outbox::{self, Claimed};
 use super::{MailError, MailSettings, Security, SmtpSettings};
-
-/// Set in tests only: abort the process right after the SMTP server accepted a message and before
-/// the outbox records it, to exercise the window explained in the README.
-pub const ABORT_AFTER_ACCEPT_ENV: &str = "JIXIAO_TEST_ABORT_AFTER_SMTP_ACCEPT";
+use crate::runtime::{Clock, Hooks};
+use crate::store::outbox as rows;
 
 /// What one pass of [`deliver_due`] did, by outbox id.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -60,9 +58,10 @@ pub fn deliver_due(
     conn: &Connection,
     settings: &MailSettings,
     now: DateTime<Utc>,
+    hooks: Hooks,
 ) -> Result<DeliveryReport, MailError> {
     let mut report = DeliveryReport::default();
-    let due = outbox::due(conn, now)?;
+    let due = rows::due(conn, now)?;
     if due.is_empty() {
         return Ok(report);
     }
@@ -76,17 +75,17 @@ pub fn deliver_due(
             Err(e) => {
                 // The stored message cannot be built: no attempt will ever succeed.
                 tracing::error!(id, error = %e, "mail cannot be built");
-                outbox::mark_failed(conn, id, &e.to_string())?;
+                rows::mark_failed(conn, id, &e.to_string())?;
                 report.failed.push(id);
                 continue;
             }
         };
         match transport.deliver(&claimed) {
             Ok(reply) => {
-                if transport.is_smtp() && std::env::var_os(ABORT_AFTER_ACCEPT_ENV).is_some() {
+                if transport.is_smtp() && hooks.abort_after_smtp_accept {
                     std::process::abort();
                 }
-                outbox::mark_sent(conn, id, now, &reply)?;
+                rows::mark_sent(conn, id, now, &reply)?;
                 tracing::info!(id, kind = %claimed.kind, message_id = %claimed.message_id, "mail sent");
                 report.sent.push(id);
             }
@@ -99,18 +98,18 @@ pub fn deliver_due(
                     } else {
                         format!("gave up after {} attempts: {}", claimed.attempts, f.text)
                     };
-                    outbox::mark_failed(conn, id, &text)?;
+                    rows::mark_failed(conn, id, &text)?;
                     tracing::error!(id, kind = %claimed.kind, error = %text, "mail failed");
                     report.failed.push(id);
                 } else {
-                    outbox::mark_deferred(conn, id, next, &f.text)?;
+                    rows::mark_deferred(conn, id, next, &f.text)?;
                     tracing::warn!(id, attempts = claimed.attempts, retry_at = %next, error = %f.text, "mail deferred");
                     report.deferred.push(id);
                 }
                 if f.unreachable {
                     let note = format!("not tried: {}", f.text);
                     for &rest in &due[i + 1..] {
-                        outbox::postpone(conn, rest, next, &note)?;
+                        rows::postpone(conn, rest, next, &note)?;
                         report.postponed.push(rest);
                     }
                     break;
@@ -372,16 +371,19 @@ impl Sender {
     /// Opens its own connection to the state database, creates the outbox tables, queues again
     /// what a stopped sender left half-done, and starts the thread. Only one sender may run per
     /// state database.
-    pub fn start(db: &Path, settings: MailSettings) -> Result<Sender, MailError> {
+    pub fn start(
+        db: &Path,
+        settings: MailSettings,
+        clock: Arc<dyn Clock>,
+        hooks: Hooks,
+    ) -> Result<Sender, MailError> {
         settings.validate()?;
-        let conn = Connection::open(db)?;
-        conn.busy_timeout(Duration::from_secs(10))?;
-        outbox::migrate(&conn)?;
+        let conn = crate::store::open(db)?;
         outbox::recover_interrupted(&conn)?;
         let (signals, rx) = mpsc::channel();
         let handle = std::thread::Builder::new()
             .name("jixiao-mail".into())
-            .spawn(move || run(conn, settings, rx))
+            .spawn(move || run(conn, settings, clock, hooks, rx))
             .map_err(|e| MailError::Config(format!("starting the mail thread: {e}")))?;
         Ok(Sender {
             signals,
@@ -418,11 +420,17 @@ impl Drop for Sender {
     }
 }
 
-fn run(conn: Connection, settings: MailSettings, rx: mpsc::Receiver<Signal>) {
+fn run(
+    conn: Connection,
+    settings: MailSettings,
+    clock: Arc<dyn Clock>,
+    hooks: Hooks,
+    rx: mpsc::Receiver<Signal>,
+) {
     let mut last_error: Option<(String, Instant)> = None;
     loop {
-        let now = Utc::now();
-        let passed = deliver_due(&conn, &settings, now);
+        let now = clock.now().with_timezone(&Utc);
+        let passed = deliver_due(&conn, &settings, now, hooks);
         match &passed {
             Ok(_) => last_error = None,
             Err(e) => {
@@ -435,9 +443,9 @@ fn run(conn: Connection, settings: MailSettings, rx: mpsc::Receiver<Signal>) {
                 }
             }
         }
-        let wait = match outbox::next_due(&conn) {
+        let wait = match rows::next_due(&conn) {
             _ if passed.is_err() => POLL,
-            Ok(Some(t)) => (t - Utc::now())
+            Ok(Some(t)) => (t - clock.now().with_timezone(&Utc))
                 .to_std()
                 .unwrap_or(Duration::ZERO)
                 .clamp(Duration::from_millis(200), POLL),

@@ -2,6 +2,8 @@
 //! send a form back for correction, and findings that go into the opinion. Pure functions over a
 //! [`RawForm`]; the review conclusion is in [`crate::rules::review`] and the score in [`crate::score`].
 
+pub mod cross_form;
+pub mod identity;
 pub mod issue;
 pub mod review;
 

@@ -5,52 +5,38 @@
 //! copied as configured. Nothing read from a form decides where mail goes.
 
 use anyhow::Context;
-use chrono::NaiveDate;
-use rusqlite::{Connection, Transaction, params};
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::Transaction;
 use serde::Serialize;
 
 use crate::check::CheckResult;
-use crate::config::{Config, Department};
+use crate::departments::{Department, Finance};
+use crate::forms::project::ProjectKey;
 use crate::forms::read::RawForm;
-use crate::letters::{self, LetterInput, LetterKind, Letters, NoticeKind};
+use crate::letters::{LetterInput, LetterKind, LetterSettings, Letters, NoticeKind};
 use crate::mail::{Attachment, OutgoingMessage};
-use crate::rules::issue::Issue;
-
-const SCHEMA: &str = r#"
-CREATE TABLE IF NOT EXISTS answers (
-    submission_id INTEGER NOT NULL REFERENCES submissions(id),
-    file_name     TEXT NOT NULL,      -- as written beside the original in the department's folder
-    bytes         BLOB NOT NULL,
-    PRIMARY KEY (submission_id, file_name)
-);
-CREATE TABLE IF NOT EXISTS submission_letters (
-    submission_id INTEGER PRIMARY KEY REFERENCES submissions(id),
-    kind          TEXT NOT NULL,
-    doc_number    TEXT NOT NULL,      -- 吉财绩函〔2026〕12号
-    title         TEXT NOT NULL
-);
-"#;
-
-pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch(SCHEMA)?;
-    crate::letters::numbers::migrate(conn)
-}
+use crate::store;
+use crate::text::chinese_time;
+use crate::util::{one_line, safe_file_name};
 
 /// What the daemon knows of a submission when it records it.
 pub struct Dispatch<'a> {
-    pub cfg: &'a Config,
+    pub finance: &'a Finance,
+    pub settings: &'a LetterSettings,
     pub letters: &'a Letters,
     pub defs: &'a crate::Definitions,
     pub department: &'a Department,
     pub submission_id: i64,
     pub file_name: &'a str,
     pub received_at: &'a str,
+    /// The letters' date (成文日期).
     pub today: NaiveDate,
+    pub now: DateTime<Utc>,
     /// None for a duplicate.
     pub checked: Option<(&'a CheckResult, Option<&'a RawForm>)>,
     /// The id of the earlier submission with the same content, for a duplicate.
     pub duplicate_of: Option<(i64, String)>,
-    pub project_key: Option<&'a str>,
+    pub project_key: Option<&'a ProjectKey>,
 }
 
 #[derive(Serialize)]
@@ -64,26 +50,19 @@ struct NoticeContext<'a> {
 }
 
 fn form_name(result: Option<&CheckResult>) -> Option<&'static str> {
-    result.and_then(|r| r.form).map(crate::cycle::form_name)
-}
-
-/// `2026-11-25T10:00:00.000+08:00` → `2026年11月25日10时00分`.
-fn chinese_time(rfc3339: &str) -> String {
-    chrono::DateTime::parse_from_rfc3339(rfc3339)
-        .map(|t| t.format("%Y年%-m月%-d日%H时%M分").to_string())
-        .unwrap_or_else(|_| rfc3339.to_string())
+    result.and_then(|r| r.form).map(|k| k.full_name())
 }
 
 /// The addresses a department's mail goes to, and the copies.
-fn recipients(cfg: &Config, dept: &Department, letter: bool) -> (Vec<String>, Vec<String>) {
+fn recipients(finance: &Finance, dept: &Department, letter: bool) -> (Vec<String>, Vec<String>) {
     let copy = if letter {
-        cfg.finance.copy_letters
+        finance.copy_letters
     } else {
-        cfg.finance.copy_notices
+        finance.copy_notices
     };
     let mut to: Vec<String> = dept.emails.clone();
     let mut cc: Vec<String> = if copy {
-        cfg.finance.emails.clone()
+        finance.emails.clone()
     } else {
         Vec::new()
     };
@@ -91,36 +70,33 @@ fn recipients(cfg: &Config, dept: &Department, letter: bool) -> (Vec<String>, Ve
         // A department without an address: the finance office receives it to pass on.
         to = std::mem::take(&mut cc);
         if to.is_empty() && letter {
-            to = cfg.finance.emails.clone();
+            to = finance.emails.clone();
         }
     }
     (to, cc)
 }
 
-/// Text from a form or a file name made fit for a mail header: one line, no control characters.
-fn one_line(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
-}
-
-fn enqueue(tx: &Transaction, mut msg: OutgoingMessage) -> anyhow::Result<Option<i64>> {
+fn enqueue(
+    tx: &Transaction,
+    mut msg: OutgoingMessage,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<i64>> {
     // A subject or attachment name carries a department's file name or project name: whatever
     // they contain, the message is queued (the outbox refuses control characters in headers).
     msg.subject = one_line(&msg.subject);
     for a in &mut msg.attachments {
-        a.file_name = crate::watch::safe_file_name(&one_line(&a.file_name));
+        a.file_name = safe_file_name(&one_line(&a.file_name));
     }
     if msg.to.is_empty() {
         tracing::warn!(subject = %msg.subject, "no address configured; message not queued");
         return Ok(None);
     }
-    Ok(Some(crate::mail::outbox::enqueue(tx, &msg)?))
+    Ok(Some(crate::mail::outbox::enqueue(tx, &msg, now)?))
 }
 
 /// Records everything to send for a submission, in `tx`.
 pub fn dispatch(tx: &Transaction, d: &Dispatch) -> anyhow::Result<()> {
-    let settings = &d.cfg.letters;
+    let settings = d.settings;
     let dept_name = d.department.name.as_str();
     // Names go into one-line places of the templates (subjects, titles, field lines): a line break
     // typed in a file name or a cell must not break them.
@@ -149,7 +125,7 @@ pub fn dispatch(tx: &Transaction, d: &Dispatch) -> anyhow::Result<()> {
         received_at: chinese_time(d.received_at),
         first_received_at: d.duplicate_of.as_ref().map(|(_, t)| chinese_time(t)),
     };
-    let (to, cc) = recipients(d.cfg, d.department, false);
+    let (to, cc) = recipients(d.finance, d.department, false);
     let reference = d.submission_id.to_string();
     // The same content again gets the duplicate notice and nothing else; anything taken in
     // gets its receipt.
@@ -170,6 +146,7 @@ pub fn dispatch(tx: &Transaction, d: &Dispatch) -> anyhow::Result<()> {
             kind: kind.into(),
             reference: reference.clone(),
         },
+        d.now,
     )?;
     if d.duplicate_of.is_some() {
         return Ok(());
@@ -186,18 +163,17 @@ pub fn dispatch(tx: &Transaction, d: &Dispatch) -> anyhow::Result<()> {
         .as_ref()
         .and_then(|p| p.year)
         .unwrap_or_else(|| chrono::Datelike::year(&d.today));
-    let extra: Vec<Issue> = Vec::new();
-    let number = letters::numbers::issue(
+    let number = store::letters::issue(
         tx,
         &settings.agency,
         year,
-        &letters::numbers::IssuedLetter {
+        &store::letters::IssuedLetter {
             kind: kind.id(),
             department: &d.department.code,
-            project_key: d.project_key.unwrap_or(""),
+            project_key: d.project_key.map_or("", ProjectKey::as_str),
             file_name: "",
             docx: &[],
-            created_at: chrono::Utc::now(),
+            created_at: d.now,
         },
     )?;
     let input = LetterInput {
@@ -209,13 +185,13 @@ pub fn dispatch(tx: &Transaction, d: &Dispatch) -> anyhow::Result<()> {
         form,
         number: Some(number),
         date: d.today,
-        extra_findings: &extra,
+        extra_findings: &[],
     };
     let letter = d
         .letters
         .render(&input)
         .with_context(|| format!("writing the {} for {}", kind.name(), file_name))?;
-    letters::numbers::store_docx(
+    store::letters::store_docx(
         tx,
         &settings.agency,
         year,
@@ -223,25 +199,33 @@ pub fn dispatch(tx: &Transaction, d: &Dispatch) -> anyhow::Result<()> {
         &letter.docx_file_name,
         &letter.docx,
     )?;
-    tx.execute(
-        "INSERT INTO submission_letters (submission_id, kind, doc_number, title) VALUES (?1, ?2, ?3, ?4)",
-        params![d.submission_id, kind.id(), letter.doc_number_text, letter.title],
+    store::letters::link_submission(
+        tx,
+        d.submission_id,
+        kind.id(),
+        &letter.doc_number_text,
+        &letter.title,
     )?;
     let mut attachments = vec![Attachment {
         file_name: letter.docx_file_name.clone(),
         content_type: crate::mail::DOCX.to_string(),
         bytes: letter.docx.clone(),
     }];
-    save_answer(tx, d.submission_id, &letter.docx_file_name, &letter.docx)?;
+    store::letters::save_answer(
+        tx,
+        d.submission_id,
+        &safe_file_name(&letter.docx_file_name),
+        &letter.docx,
+    )?;
     if let Some((name, bytes)) = &letter.annotated_xlsx {
         attachments.push(Attachment {
             file_name: name.clone(),
             content_type: crate::mail::XLSX.to_string(),
             bytes: bytes.clone(),
         });
-        save_answer(tx, d.submission_id, name, bytes)?;
+        store::letters::save_answer(tx, d.submission_id, &safe_file_name(name), bytes)?;
     }
-    let (to, cc) = recipients(d.cfg, d.department, true);
+    let (to, cc) = recipients(d.finance, d.department, true);
     enqueue(
         tx,
         OutgoingMessage {
@@ -253,34 +237,7 @@ pub fn dispatch(tx: &Transaction, d: &Dispatch) -> anyhow::Result<()> {
             kind: kind.id().to_string(),
             reference,
         },
+        d.now,
     )?;
     Ok(())
-}
-
-fn save_answer(tx: &Transaction, id: i64, name: &str, bytes: &[u8]) -> rusqlite::Result<()> {
-    tx.execute(
-        "INSERT OR REPLACE INTO answers (submission_id, file_name, bytes) VALUES (?1, ?2, ?3)",
-        params![id, crate::watch::safe_file_name(name), bytes],
-    )?;
-    Ok(())
-}
-
-/// The files to put beside a submission's original in the department's folder.
-pub fn answers(conn: &Connection, id: i64) -> rusqlite::Result<Vec<(String, Vec<u8>)>> {
-    let mut stmt = conn.prepare(
-        "SELECT file_name, bytes FROM answers WHERE submission_id = ?1 ORDER BY file_name",
-    )?;
-    let rows = stmt.query_map(params![id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    rows.collect()
-}
-
-/// The letter issued for a submission: (kind, 发文字号, title).
-pub fn letter_of(conn: &Connection, id: i64) -> rusqlite::Result<Option<(String, String, String)>> {
-    use rusqlite::OptionalExtension;
-    conn.query_row(
-        "SELECT kind, doc_number, title FROM submission_letters WHERE submission_id = ?1",
-        params![id],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )
-    .optional()
 }

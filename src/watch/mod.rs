@@ -15,10 +15,11 @@
 //! already moved); at start-up and when the file is seen again, step 4 is finished for it instead
 //! of checking it again. A crash before 3 leaves nothing recorded, and the file is taken anew.
 
+pub mod decisions;
 pub mod dispatch;
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,13 +31,15 @@ use rusqlite::Connection;
 use sha2::{Digest, Sha256};
 use tracing::{info, warn};
 
-use crate::check::CheckResult;
-use crate::check::Status;
-use crate::check::is_lock_file;
-use crate::config::{Config, Department};
-use crate::rules::issue::Issue;
-use crate::store::{self, NewSubmission, Outcome};
-use crate::{Checked, Checker};
+use crate::check::{CheckResult, Checked, Checker, Status, is_lock_file};
+use crate::config::Config;
+use crate::departments::Department;
+use crate::forms::FormKind;
+use crate::forms::record::FormRecord;
+use crate::rules::identity::Sender;
+use crate::runtime::{Clock, Hooks, Runtime};
+use crate::store::submissions::{self, NewSubmission, Outcome, Stage, Submission};
+use crate::util::{safe_file_name, write_atomic};
 
 /// How long the daemon runs.
 #[derive(Debug, Clone, Copy, Default)]
@@ -144,10 +147,8 @@ pub struct Daemon {
     /// Held while the daemon runs: one daemon per state folder.
     _lock: std::fs::File,
     letters: crate::letters::Letters,
-}
-
-fn now_text() -> String {
-    chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
+    clock: Arc<dyn Clock>,
+    hooks: Hooks,
 }
 
 fn hash(bytes: &[u8]) -> String {
@@ -155,7 +156,12 @@ fn hash(bytes: &[u8]) -> String {
 }
 
 impl Daemon {
-    pub fn new(cfg: Config, checker: Checker, stop: Arc<AtomicBool>) -> anyhow::Result<Daemon> {
+    pub fn new(
+        cfg: Config,
+        checker: Checker,
+        stop: Arc<AtomicBool>,
+        runtime: Runtime,
+    ) -> anyhow::Result<Daemon> {
         for d in &cfg.departments {
             let dir = cfg.root.join(&d.folder);
             std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -176,12 +182,12 @@ impl Daemon {
                 cfg.state_dir.display()
             );
         }
-        let conn = store::open(&cfg.database())?;
+        let conn = crate::store::open(&cfg.database())?;
         let letters = crate::letters::Letters::load(cfg.letters_dir.as_deref())
             .context("loading the letter templates")?;
         Ok(Daemon {
             summary: crate::summary::Refresher::new(cfg.summary.refresh_interval()),
-            started: chrono::Local::now().naive_local(),
+            started: runtime.clock.now().naive_local(),
             cfg,
             checker,
             conn,
@@ -193,7 +199,16 @@ impl Daemon {
             sender: None,
             _lock: lock,
             letters,
+            clock: runtime.clock,
+            hooks: runtime.hooks,
         })
+    }
+
+    /// The time now as stored: `2026-11-25T10:00:00.000+08:00`.
+    fn now_text(&self) -> String {
+        self.clock
+            .now()
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
     }
 
     pub fn connection(&self) -> &Connection {
@@ -204,8 +219,13 @@ impl Daemon {
     pub fn run(&mut self, opts: RunOptions) -> anyhow::Result<()> {
         if !opts.once {
             self.sender = Some(
-                crate::mail::Sender::start(&self.cfg.database(), self.cfg.mail.clone())
-                    .context("starting the mail sender")?,
+                crate::mail::Sender::start(
+                    &self.cfg.database(),
+                    self.cfg.mail.clone(),
+                    self.clock.clone(),
+                    self.hooks,
+                )
+                .context("starting the mail sender")?,
             );
         }
         self.finish_unfinished()?;
@@ -276,7 +296,12 @@ impl Daemon {
             None => {
                 // --once: deliver what is due now, then return.
                 crate::mail::outbox::recover_interrupted(&self.conn)?;
-                let r = crate::mail::deliver_due(&self.conn, &self.cfg.mail, chrono::Utc::now())?;
+                let r = crate::mail::deliver_due(
+                    &self.conn,
+                    &self.cfg.mail,
+                    self.clock.now().to_utc(),
+                    self.hooks,
+                )?;
                 if !r.failed.is_empty() || !r.deferred.is_empty() {
                     warn!(
                         failed = r.failed.len(),
@@ -292,8 +317,8 @@ impl Daemon {
 
     /// Queues the reminders (催报通知) due today, each once, to the departments that owe a form.
     fn send_reminders(&mut self) -> anyhow::Result<()> {
-        let today = crate::cycle::today();
-        let due = crate::cycle::due_reminders(&self.conn, &self.cfg, today)?;
+        let today = self.clock.today();
+        let due = crate::cycle::due_reminders(&self.conn, &self.cfg.calendar(), today)?;
         if due.is_empty() {
             return Ok(());
         }
@@ -330,12 +355,13 @@ impl Daemon {
                         body,
                         attachments: Vec::new(),
                         kind: "reminder".into(),
-                        reference: format!("{}-{}-{}", n.year, n.form, n.label),
+                        reference: format!("{}-{}-{}", n.year, n.form.id(), n.label),
                     },
+                    self.clock.now().to_utc(),
                 )?)
             };
             crate::cycle::record_sent(&tx, n, today, outbox_id)?;
-            info!(department = %n.department_code, form = %n.form, label = %n.label, "reminder queued");
+            info!(department = %n.department_code, form = n.form.id(), label = %n.label, "reminder queued");
         }
         tx.commit()?;
         self.wake_sender();
@@ -348,21 +374,23 @@ impl Daemon {
         }
     }
 
-    /// Rebuilds the summary workbooks of the years touched since the last rebuild, when due (or
-    /// now, with `force`, if anything changed). A failure is logged; the daemon goes on.
     /// Queues the summary workbook for the finance office when its mail schedule says so.
     fn mail_summary_on_schedule(&mut self) -> anyhow::Result<()> {
-        let now = chrono::Local::now().naive_local();
+        let now = self.clock.now().naive_local();
         let Some(due) =
             crate::summary::scheduled_due(&self.conn, &self.cfg.summary, self.started, now)?
         else {
             return Ok(());
         };
-        let year = chrono::Datelike::year(&crate::cycle::today());
+        let year = chrono::Datelike::year(&self.clock.today());
+        let scope = self
+            .cfg
+            .summary_scope(&self.checker.defs, self.clock.as_ref());
         let id = crate::summary::queue_mail(
             &mut self.conn,
-            &self.cfg,
-            &self.checker.defs,
+            &scope,
+            &self.letters,
+            &self.cfg.letters,
             year,
             &due.format("%Y-%m-%dT%H:%M:%S").to_string(),
         )?;
@@ -375,14 +403,19 @@ impl Daemon {
         Ok(())
     }
 
+    /// Rebuilds the summary workbooks of the years touched since the last rebuild, when due (or
+    /// now, with `force`, if anything changed). A failure is logged; the daemon goes on.
     fn refresh_summary(&mut self, force: bool) {
         let now = Instant::now();
         if !(self.summary.due(now) || (force && self.summary.dirty)) {
             return;
         }
         for year in self.summary.take(now) {
-            let path = crate::summary::default_path(&self.cfg, year);
-            match crate::summary::write(&self.conn, &self.cfg, &self.checker.defs, year, &path) {
+            let path = crate::summary::default_path(&self.cfg.reports_dir, year);
+            let scope = self
+                .cfg
+                .summary_scope(&self.checker.defs, self.clock.as_ref());
+            match crate::summary::write(&self.conn, &scope, year, &path) {
                 Ok(()) => info!(year, file = %path.display(), "summary workbook written"),
                 Err(e) => warn!(year, error = %format!("{e:#}"), "summary workbook not written"),
             }
@@ -391,7 +424,7 @@ impl Daemon {
 
     /// Finishes submissions a crash left recorded but not moved.
     fn finish_unfinished(&mut self) -> anyhow::Result<()> {
-        for s in store::unfinished(&self.conn)? {
+        for s in submissions::unfinished(&self.conn)? {
             info!(id = s.id, file = %s.file_name, "finishing work left by an earlier run");
             self.finish(&s)?;
         }
@@ -400,9 +433,12 @@ impl Daemon {
 
     /// Walks every department folder and notices each file; applies decision files.
     fn scan(&mut self) {
-        if let Err(e) =
-            crate::cycle::projects::process_decisions(&self.conn, &self.cfg, &now_text())
-        {
+        if let Err(e) = decisions::process_decisions(
+            &self.conn,
+            &self.cfg.decisions_dir,
+            &self.cfg.departments,
+            &self.now_text(),
+        ) {
             warn!(error = %format!("{e:#}"), "reading decision files failed");
         }
         if let Err(e) = self.send_reminders() {
@@ -604,10 +640,10 @@ impl Daemon {
         };
 
         // Seen before? Either our own unfinished work, or the same content sent again.
-        let earlier = store::by_hash(&self.conn, &inbox.department, &sha)?;
+        let earlier = submissions::by_hash(&self.conn, &inbox.department, &sha)?;
         if let Some(s) = earlier
             .iter()
-            .find(|s| s.stage == "recorded" && s.inbox_path == inbox.rel)
+            .find(|s| s.stage == Stage::Recorded && s.inbox_path == inbox.rel)
         {
             return self.finish(&s.clone());
         }
@@ -617,7 +653,7 @@ impl Daemon {
             .unwrap_or_default();
         let duplicate_of = earlier
             .iter()
-            .find(|s| s.outcome != "duplicate")
+            .find(|s| s.outcome != Outcome::Duplicate)
             .or(earlier.first())
             .map(|s| s.id);
 
@@ -641,7 +677,7 @@ impl Daemon {
                     }
                 }
             }
-            self.check_identity(&inbox, &mut checked);
+            checked.require_sender(Sender::Department(self.department(&inbox.department)));
             self.check_against_approved(&inbox, &mut checked)?;
             let outcome = if checked.result.status == Status::Accepted {
                 Outcome::Accepted
@@ -666,20 +702,16 @@ impl Daemon {
 
         let result = checked.as_ref().map(|c| &c.result);
         let project = result.and_then(|r| r.project.clone());
-        let form = result.and_then(|r| r.form.map(|f| f.id()));
-        let project_key = project
-            .as_ref()
-            .and_then(|p| crate::cycle::projects::project_key(p, &inbox.department));
-        let result_json = result.map(serde_json::to_string).transpose()?;
-        let form_json = checked
+        let form = result.and_then(|r| r.form);
+        let project_key = project.as_ref().and_then(|p| p.key(&inbox.department));
+        let record = checked
             .as_ref()
             .and_then(|c| c.form.as_deref())
-            .map(|f| serde_json::to_string(&crate::forms::record::FormRecord::from_form(f)))
-            .transpose()?;
-        let received_at = now_text();
+            .map(FormRecord::from_form);
+        let received_at = self.now_text();
         let dept = self.department(&inbox.department).clone();
         let tx = self.conn.transaction()?;
-        let id = store::record(
+        let id = submissions::record(
             &tx,
             &NewSubmission {
                 department: &inbox.department,
@@ -691,11 +723,11 @@ impl Daemon {
                 outcome,
                 form,
                 year: project.as_ref().and_then(|p| p.year),
-                project_key: project_key.as_deref(),
+                project_key: project_key.as_ref(),
                 project_code: project.as_ref().and_then(|p| p.code.as_deref()),
                 project_name: project.as_ref().and_then(|p| p.name.as_deref()),
-                result_json: result_json.as_deref(),
-                form_json: form_json.as_deref(),
+                result,
+                record: record.as_ref(),
                 duplicate_of,
                 archive_path: &archive_rel,
             },
@@ -706,20 +738,22 @@ impl Daemon {
                 .find(|s| s.id == id)
                 .map(|s| (id, s.received_at.clone()))
         });
-        crate::watch::dispatch::dispatch(
+        dispatch::dispatch(
             &tx,
-            &crate::watch::dispatch::Dispatch {
-                cfg: &self.cfg,
+            &dispatch::Dispatch {
+                finance: &self.cfg.finance,
+                settings: &self.cfg.letters,
                 letters: &self.letters,
                 defs: &self.checker.defs,
                 department: &dept,
                 submission_id: id,
                 file_name: &file_name,
                 received_at: &received_at,
-                today: crate::cycle::today(),
+                today: self.clock.today(),
+                now: self.clock.now().to_utc(),
                 checked: checked.as_ref().map(|c| (&c.result, c.form.as_deref())),
                 duplicate_of: first,
-                project_key: project_key.as_deref(),
+                project_key: project_key.as_ref(),
             },
         )?;
         tx.commit()?;
@@ -727,45 +761,21 @@ impl Daemon {
         if let Some(year) = project.as_ref().and_then(|p| p.year) {
             self.summary.mark_dirty(year);
         }
-        crate::watch::test_pause();
+        if let Some(pause) = self.hooks.pause_after_record {
+            // The crash tests' window: recorded, file not moved yet.
+            std::thread::sleep(pause);
+        }
         info!(
             id,
             department = %inbox.department,
             file = %inbox.rel,
-            form = form.unwrap_or("-"),
+            form = form.map_or("-", FormKind::id),
             outcome = outcome.as_str(),
             "recorded"
         );
-        let recorded = store::by_hash(&self.conn, &inbox.department, &sha)?
-            .into_iter()
-            .find(|s| s.id == id)
-            .context("the recorded submission is missing")?;
+        let recorded =
+            submissions::get(&self.conn, id)?.context("the recorded submission is missing")?;
         self.finish(&recorded)
-    }
-
-    /// A form whose 主管部门 is another department is rejected: the folder is the identity.
-    fn check_identity(&self, inbox: &InboxFile, checked: &mut Checked) {
-        let dept = self.department(&inbox.department);
-        let Some(form) = &checked.form else { return };
-        let slot = form.field("department");
-        let Some(named) = slot.text() else { return };
-        if dept.is_named(&named) {
-            return;
-        }
-        let r = &mut checked.result;
-        r.errors.push(Issue::new(
-            &form.sheet,
-            slot.cell,
-            "主管部门",
-            "wrong_department",
-            format!(
-                "主管部门填写为“{named}”，但文件放在“{}”的文件夹中。各部门只能报送本部门的表，请核对主管部门或放入本部门文件夹",
-                dept.name
-            ),
-        ));
-        r.status = Status::Rejected;
-        r.score = None;
-        r.review = None;
     }
 
     /// Measures an accepted performance report or self-evaluation against the project's approved
@@ -778,19 +788,19 @@ impl Daemon {
         let Some(form) = &checked.form else {
             return Ok(());
         };
-        if !checked.result.accepted() || form.kind == crate::FormKind::TargetDeclaration {
+        if !checked.result.accepted() || form.kind == FormKind::TargetDeclaration {
             return Ok(());
         }
         let Some(key) = checked
             .result
             .project
             .as_ref()
-            .and_then(|p| crate::cycle::projects::project_key(p, &inbox.department))
+            .and_then(|p| p.key(&inbox.department))
         else {
             return Ok(());
         };
-        let approved = crate::cycle::projects::approved_declaration(&self.conn, &key)?;
-        let findings = crate::cycle::projects::cross_check(
+        let approved = crate::cycle::approvals::approved_declaration(&self.conn, &key)?;
+        let findings = crate::rules::cross_form::cross_check(
             approved.as_ref().map(|(_, r)| r),
             form,
             &self.checker.defs,
@@ -800,27 +810,27 @@ impl Daemon {
     }
 
     /// Step 4: moves the file out of the inbox and marks the submission done. Safe to repeat.
-    fn finish(&mut self, s: &store::Submission) -> anyhow::Result<()> {
+    fn finish(&mut self, s: &Submission) -> anyhow::Result<()> {
         let dept = self.department(&s.department).clone();
         let dept_dir = self.cfg.root.join(&dept.folder);
         let inbox_path = dept_dir.join(&s.inbox_path);
-        let folder = if s.outcome == "accepted" {
+        let folder = if s.outcome == Outcome::Accepted {
             &self.cfg.folders.accepted
         } else {
             &self.cfg.folders.returned
         };
-        let dest_dir = real_dir(&dept_dir, folder)?;
+        let dest_dir = real_dir(&dept_dir, folder, self.clock.as_ref())?;
         // A stable, unique name: the submission number in front of the original name.
         let dest_name = format!("{}-{}", s.id, safe_file_name(&s.file_name));
         let dest = dest_dir.join(&dest_name);
         // The letter (and a return notice's annotated workbook) appear beside the original.
-        for (name, bytes) in crate::watch::dispatch::answers(&self.conn, s.id)? {
+        for (name, bytes) in crate::store::letters::answers(&self.conn, s.id)? {
             let path = dest_dir.join(format!("{}-{}", s.id, name));
             if !path.exists() {
                 write_atomic(&path, &bytes)?;
             }
         }
-        if s.outcome != "accepted" {
+        if s.outcome != Outcome::Accepted {
             let reasons = reasons_text(s);
             write_atomic(
                 &dest_dir.join(format!("{dest_name}.退回原因.txt")),
@@ -848,7 +858,7 @@ impl Daemon {
             }
         }
         let moved = format!("{folder}/{dest_name}");
-        store::mark_done(&self.conn, s.id, &moved, &now_text())?;
+        submissions::mark_done(&self.conn, s.id, &moved, &self.now_text())?;
         info!(id = s.id, to = %moved, "done");
         Ok(())
     }
@@ -867,9 +877,9 @@ fn is_unreadable(r: &CheckResult) -> bool {
 }
 
 /// The reasons written beside a returned file, for the clerk.
-fn reasons_text(s: &store::Submission) -> String {
+fn reasons_text(s: &Submission) -> String {
     let mut out = String::new();
-    if s.outcome == "duplicate" {
+    if s.outcome == Outcome::Duplicate {
         out.push_str(&format!(
             "文件“{}”与此前提交的文件（受理编号{}）内容完全相同，未重复处理。\n如需更正，请修改后重新放入本文件夹。\n",
             s.file_name,
@@ -903,49 +913,16 @@ fn reasons_text(s: &store::Submission) -> String {
     out
 }
 
-/// A file name from a department, made safe to use as one path component.
-pub fn safe_file_name(name: &str) -> String {
-    let cleaned: String = name
-        .chars()
-        .map(|c| {
-            if c == '/' || c == '\\' || c.is_control() {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect();
-    let cleaned = cleaned.trim_start_matches('.').to_string();
-    if cleaned.is_empty() {
-        return "file".to_string();
-    }
-    // File systems allow 255 bytes a name; leave room for the submission number in front and
-    // `.退回原因.txt` behind. Keep the extension, shorten the stem.
-    const MAX: usize = 180;
-    if cleaned.len() <= MAX {
-        return cleaned;
-    }
-    let (stem, ext) = match cleaned.rfind('.') {
-        Some(i) if cleaned.len() - i <= 10 => (&cleaned[..i], &cleaned[i..]),
-        _ => (cleaned.as_str(), ""),
-    };
-    let mut cut = MAX - ext.len() - 3;
-    while !stem.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    format!("{}…{ext}", &stem[..cut])
-}
-
 /// The daemon's own folder inside a department's folder, as a real folder: a link or a file a
 /// department put in its place is moved aside, so nothing is written through it.
-fn real_dir(dept_dir: &Path, folder: &str) -> anyhow::Result<PathBuf> {
+fn real_dir(dept_dir: &Path, folder: &str, clock: &dyn Clock) -> anyhow::Result<PathBuf> {
     let dir = dept_dir.join(folder);
     match std::fs::symlink_metadata(&dir) {
         Ok(m) if m.is_dir() => {}
         Ok(_) => {
             let aside = dept_dir.join(format!(
                 "{folder}（已移开{}）",
-                chrono::Local::now().format("%Y%m%d%H%M%S")
+                clock.now().format("%Y%m%d%H%M%S")
             ));
             warn!(folder = %dir.display(), to = %aside.display(), "not a real folder: moved aside");
             std::fs::rename(&dir, &aside)?;
@@ -958,25 +935,6 @@ fn real_dir(dept_dir: &Path, folder: &str) -> anyhow::Result<PathBuf> {
         anyhow::bail!("{} leads outside the department's folder", dir.display());
     }
     Ok(dir)
-}
-
-/// Writes a file so that no reader ever sees it half written.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path.parent().context("a file needs a folder")?;
-    std::fs::create_dir_all(dir)?;
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let tmp = dir.join(format!(
-        ".jixiao-{}-{}.tmp",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)?;
-    Ok(())
 }
 
 fn start_watcher(
@@ -996,15 +954,4 @@ fn start_watcher(
         .watch(root, RecursiveMode::Recursive)
         .with_context(|| format!("watching {}", root.display()))?;
     Ok(watcher)
-}
-
-/// For the crash tests only: `JIXIAO_TEST_PAUSE_MS` holds the daemon between recording a
-/// submission and moving its file, so that a `kill -9` lands in that window.
-fn test_pause() {
-    if let Some(ms) = std::env::var("JIXIAO_TEST_PAUSE_MS")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-    {
-        std::thread::sleep(Duration::from_millis(ms));
-    }
 }

@@ -1,0 +1,90 @@
+//! `jixiao history PROJECT`: every version of every form of a project, with results, letters and
+//! which declaration is approved.
+
+use std::io::Write;
+
+use crate::config::Config;
+use crate::store::submissions;
+
+/// `jixiao history PROJECT`: every version of every form of the matching projects.
+pub fn history(
+    conn: &rusqlite::Connection,
+    cfg: &Config,
+    query: &str,
+    out: &mut impl Write,
+) -> anyhow::Result<i32> {
+    let keys = submissions::find_keys(conn, query, &crate::text::normalize(query))?;
+    if keys.is_empty() {
+        writeln!(out, "no project \"{query}\" found")?;
+        return Ok(1);
+    }
+    for key in keys {
+        let rows = submissions::by_project(conn, &key)?;
+        let year = key.year();
+        let dept = key.department();
+        let dept_name = cfg
+            .department_by_code(dept)
+            .map(|d| d.name.clone())
+            .unwrap_or_else(|| dept.to_string());
+        let name = rows
+            .iter()
+            .rev()
+            .find_map(|r| r.project_name.clone())
+            .unwrap_or_default();
+        writeln!(out, "{name}（{year}年度，{dept_name}）")?;
+        let approved = crate::cycle::approvals::approved_declaration(conn, &key)?.map(|(id, _)| id);
+        for r in rows {
+            let form = r.form.map_or("-", |k| k.name());
+            let outcome = r.outcome.label();
+            let mut detail = String::new();
+            if let Some(v) = r
+                .result_json
+                .as_deref()
+                .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
+            {
+                if let Some(c) = v["review"]["conclusion"].as_str() {
+                    detail.push_str(&format!(" 审核结论：{c}"));
+                }
+                if let Some(sc) = v["score"]["computed"].as_f64() {
+                    detail.push_str(&format!(
+                        " 核定{sc}分（{}）",
+                        v["score"]["grade"].as_str().unwrap_or("")
+                    ));
+                }
+                let errors = v["errors"].as_array().map(|a| a.len()).unwrap_or(0);
+                if errors > 0 {
+                    detail.push_str(&format!(" {errors}个问题"));
+                }
+                let adjusted = v["warnings"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|w| {
+                        matches!(
+                            w["code"].as_str(),
+                            Some("target_changed" | "indicator_added" | "indicator_removed")
+                        )
+                    })
+                    .count();
+                if adjusted > 0 {
+                    detail.push_str(&format!(" 擅自调整绩效目标{adjusted}处"));
+                }
+            }
+            if let Some(l) = crate::store::letters::letter_of(conn, r.id)? {
+                detail.push_str(&format!(" 复函：{}《{}》", l.doc_number, l.title));
+            }
+            if approved == Some(r.id) {
+                detail.push_str(" [批复目标]");
+            }
+            if let Some(by) = r.superseded_by {
+                detail.push_str(&format!(" [已被#{by}替代]"));
+            }
+            writeln!(
+                out,
+                "  #{:<5} {}  {}  {}  {}{}",
+                r.id, r.received_at, form, outcome, r.file_name, detail
+            )?;
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,58 @@
+//! The `reminders` table: each reminder (催报通知) sent, so none is sent twice.
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use crate::forms::FormKind;
+
+/// A reminder sent to a department for a form of a year.
+#[derive(Debug, Clone, Copy)]
+pub struct SentReminder<'a> {
+    pub year: i32,
+    pub form: FormKind,
+    pub department: &'a str,
+    /// Which reminder day: `before-7`, `after-1`, ….
+    pub label: &'a str,
+    /// The day it was sent, `2026-03-24`.
+    pub sent_on: &'a str,
+    pub outbox_id: Option<i64>,
+    /// What was owed (项目名称), stored as JSON.
+    pub projects: &'a [String],
+}
+
+/// Whether this reminder was sent already.
+pub fn was_sent(
+    conn: &Connection,
+    year: i32,
+    form: FormKind,
+    department: &str,
+    label: &str,
+) -> rusqlite::Result<bool> {
+    let sent: Option<i64> = conn
+        .query_row(
+            "SELECT id FROM reminders WHERE year = ?1 AND form = ?2 AND department = ?3 AND label = ?4",
+            params![year, form, department, label],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(sent.is_some())
+}
+
+/// Records a reminder as sent, in the transaction that queues its message.
+pub fn record_sent(tx: &Transaction, r: &SentReminder) -> rusqlite::Result<()> {
+    let projects = serde_json::to_string(r.projects)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    tx.execute(
+        "INSERT INTO reminders (year, form, department, label, sent_on, outbox_id, projects) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            r.year,
+            r.form,
+            r.department,
+            r.label,
+            r.sent_on,
+            r.outbox_id,
+            projects
+        ],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,115 @@
+//! What the summary workbook reads: a year's submissions counted, and the current (latest
+//! accepted) version of every project's form; and the `summary_mail` table of summary mails queued.
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use super::submissions::Outcome;
+use crate::forms::FormKind;
+
+/// Submissions of a year counted by department, form and outcome.
+#[derive(Debug, Clone)]
+pub struct Count {
+    pub department: String,
+    pub form: Option<FormKind>,
+    pub outcome: Outcome,
+    pub count: u64,
+    pub last_received: String,
+}
+
+/// Counts the submissions of a year by department, form and outcome.
+pub fn counts(conn: &Connection, year: i32) -> rusqlite::Result<Vec<Count>> {
+    // A duplicate carries no year or form of its own: it counts with the submission it repeats.
+    let mut stmt = conn.prepare(
+        "SELECT s.department, COALESCE(s.form, o.form), s.outcome, COUNT(*), MAX(s.received_at) \
+         FROM submissions s LEFT JOIN submissions o ON o.id = s.duplicate_of \
+         WHERE COALESCE(s.year, o.year) = ?1 GROUP BY 1, 2, 3",
+    )?;
+    stmt.query_map(params![year], |r| {
+        Ok(Count {
+            department: r.get(0)?,
+            form: r.get(1)?,
+            outcome: r.get(2)?,
+            count: r.get::<_, i64>(3)? as u64,
+            last_received: r.get(4)?,
+        })
+    })?
+    .collect()
+}
+
+/// A current form as listed before its values are read: what the sheets are sorted by.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub id: i64,
+    pub department: String,
+    pub kind: FormKind,
+    pub code: Option<String>,
+    pub name: Option<String>,
+}
+
+/// The current (latest accepted) forms of a year, without their values.
+pub fn current_forms(conn: &Connection, year: i32) -> rusqlite::Result<Vec<Listed>> {
+    let mut stmt = conn.prepare(
+        "SELECT id, department, form, project_code, project_name FROM submissions \
+         WHERE year = ?1 AND outcome = 'accepted' AND superseded_by IS NULL \
+         AND form IS NOT NULL AND form_json IS NOT NULL",
+    )?;
+    stmt.query_map(params![year], |r| {
+        Ok(Listed {
+            id: r.get(0)?,
+            department: r.get(1)?,
+            kind: r.get(2)?,
+            code: r.get(3)?,
+            name: r.get(4)?,
+        })
+    })?
+    .collect()
+}
+
+/// A current form's file, time, stored values and result (both JSON).
+#[derive(Debug, Clone)]
+pub struct StoredForm {
+    pub file_name: String,
+    pub received_at: String,
+    pub form_json: String,
+    pub result_json: Option<String>,
+}
+
+/// Reads one listed form's values.
+pub fn stored_form(conn: &Connection, id: i64) -> rusqlite::Result<StoredForm> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT file_name, received_at, form_json, result_json FROM submissions WHERE id = ?1",
+    )?;
+    stmt.query_row(params![id], |r| {
+        Ok(StoredForm {
+            file_name: r.get(0)?,
+            received_at: r.get(1)?,
+            form_json: r.get(2)?,
+            result_json: r.get(3)?,
+        })
+    })
+}
+
+/// Remembers a summary mail queued (`due_at`: the scheduled time it answers, or `manual`).
+pub fn record_mail(
+    tx: &Transaction,
+    year: i32,
+    due_at: &str,
+    outbox_id: i64,
+    queued_at: &str,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO summary_mail (year, due_at, outbox_id, queued_at) VALUES (?1, ?2, ?3, ?4)",
+        params![year, due_at, outbox_id, queued_at],
+    )?;
+    Ok(())
+}
+
+/// The scheduled time the last scheduled summary mail answered.
+pub fn last_scheduled(conn: &Connection) -> rusqlite::Result<Option<String>> {
+    conn.query_row(
+        "SELECT due_at FROM summary_mail WHERE due_at != 'manual' ORDER BY id DESC LIMIT 1",
+        [],
+        |r| r.get(0),
+    )
+    .optional()
+}

@@ -1,0 +1,132 @@
+//! Small helpers shared by the modules that write files and read TOML: atomic writes, file names
+//! made safe, one-line text, and TOML errors that name the line.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::Context;
+
+/// Writes a file so that no reader ever sees it half written: a temporary file in the same
+/// folder, synced, then renamed over the target.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = path.parent().context("a file needs a folder")?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let tmp = dir.join(format!(
+        ".jixiao-{}-{}.tmp",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let written = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("writing {}", path.display()));
+    }
+    Ok(())
+}
+
+/// A file name from a department or a form, made safe as one path component on Windows, macOS
+/// and Linux: separators, `: * ? " < > |` and control characters become `_`, leading dots go,
+/// and a name longer than 180 bytes is shortened (keeping its extension) so that a submission
+/// number in front and `.退回原因.txt` behind still fit the 255 bytes file systems allow.
+pub fn safe_file_name(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| match c {
+            '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' => '_',
+            c if c.is_control() => '_',
+            c => c,
+        })
+        .collect();
+    let cleaned = cleaned.trim_start_matches('.').to_string();
+    if cleaned.is_empty() {
+        return "file".to_string();
+    }
+    const MAX: usize = 180;
+    if cleaned.len() <= MAX {
+        return cleaned;
+    }
+    let (stem, ext) = match cleaned.rfind('.') {
+        Some(i) if cleaned.len() - i <= 10 => (&cleaned[..i], &cleaned[i..]),
+        _ => (cleaned.as_str(), ""),
+    };
+    let mut cut = MAX - ext.len() - 3;
+    while !stem.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}…{ext}", &stem[..cut])
+}
+
+/// The file name without its folder and extension.
+pub fn file_stem(file_name: &str) -> String {
+    let base = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name);
+    match base.rsplit_once('.') {
+        Some((stem, _)) if !stem.is_empty() => stem.to_string(),
+        _ => base.to_string(),
+    }
+}
+
+/// Text from a form or a file name made fit for one line (a mail header, a title, a log line):
+/// every control character, line breaks included, becomes a space.
+pub fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// The line (from 1) a TOML error points at.
+pub fn toml_error_line(text: &str, e: &toml::de::Error) -> usize {
+    e.span()
+        .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+        .unwrap_or(1)
+}
+
+/// Parses a TOML file's text; the error reads `NAME:LINE: message`.
+pub fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, name: &str) -> anyhow::Result<T> {
+    toml::from_str(text).map_err(|e| {
+        let line = toml_error_line(text, &e);
+        anyhow::anyhow!("{name}:{line}: {}", e.message())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_stay_one_component() {
+        assert_eq!(safe_file_name("a/b:c"), "a_b_c");
+        assert_eq!(safe_file_name("..\\x"), "_x");
+        assert_eq!(safe_file_name("..."), "file");
+        assert_eq!(safe_file_name("a\nb.xlsx"), "a_b.xlsx");
+        let long = format!("{}.xlsx", "绩".repeat(100));
+        let short = safe_file_name(&long);
+        assert!(short.len() <= 180 && short.ends_with("….xlsx"), "{short}");
+        assert_eq!(
+            file_stem("dir/农业农村厅-绩效自评表.xlsx"),
+            "农业农村厅-绩效自评表"
+        );
+    }
+
+    #[test]
+    fn toml_errors_name_the_line() {
+        let e = parse_toml::<toml::Table>("a = 1\nb = \n", "d.toml").unwrap_err();
+        assert!(e.to_string().starts_with("d.toml:2:"), "{e}");
+    }
+
+    #[test]
+    fn atomic_write_replaces_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sub/x.txt");
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        assert_eq!(std::fs::read_dir(p.parent().unwrap()).unwrap().count(), 1);
+    }
+}
