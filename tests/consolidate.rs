@@ -11,7 +11,9 @@ use calamine::{Data, Range, Reader, Xlsx};
 use jixiao::config::Config;
 use jixiao::forms::definitions::FormKind;
 use jixiao::forms::record::FormRecord;
-use jixiao::store::{self, NewSubmission, Outcome};
+use jixiao::store::submissions::{self, NewSubmission, Outcome};
+use jixiao::letters::{LetterSettings, Letters};
+use jixiao::runtime::SystemClock;
 use jixiao::summary;
 use jixiao::{CheckResult, Checker, Definitions, Limits};
 use rust_decimal::Decimal;
@@ -150,29 +152,19 @@ fn record(
         .and_then(|n| cfg.departments.iter().find(|d| d.is_named(n)))
         .map(|d| d.code.clone())
         .unwrap_or_else(|| "nyt".to_string());
-    let form = r.form.map(|f| f.id());
+    let form = r.form;
     let year = project.as_ref().and_then(|p| p.year);
-    let key = project.as_ref().and_then(|p| {
-        let ident = p.code.clone().or_else(|| p.name.clone())?;
-        Some(format!(
-            "{}|{}|{}",
-            p.year.map(|y| y.to_string()).unwrap_or_default(),
-            dept,
-            jixiao::text::normalize(&ident)
-        ))
-    });
+    let key = project.as_ref().and_then(|p| p.key(&dept));
     let outcome = if r.accepted() {
         Outcome::Accepted
     } else {
         Outcome::Rejected
     };
-    let result_json = serde_json::to_string(r).unwrap();
     let record = checked.form.as_deref().map(FormRecord::from_form);
-    let form_json = record.as_ref().map(|f| serde_json::to_string(f).unwrap());
     let sha = format!("{:064}", *seq);
     let received = format!("2026-11-25T10:{:02}:{:02}+08:00", *seq / 60, *seq % 60);
     let tx = conn.transaction().unwrap();
-    let id = store::record(
+    let id = submissions::record(
         &tx,
         &NewSubmission {
             department: &dept,
@@ -184,11 +176,11 @@ fn record(
             outcome,
             form,
             year,
-            project_key: key.as_deref(),
+            project_key: key.as_ref(),
             project_code: project.as_ref().and_then(|p| p.code.as_deref()),
             project_name: project.as_ref().and_then(|p| p.name.as_deref()),
-            result_json: Some(&result_json),
-            form_json: form_json.as_deref(),
+            result: Some(r),
+            record: record.as_ref(),
             duplicate_of: None,
             archive_path: "x",
         },
@@ -205,7 +197,7 @@ fn record(
     } else {
         c[2] += 1;
         if let Some(f) = form {
-            *exp.returned_by_kind.entry((dept.clone(), f)).or_default() += 1;
+            *exp.returned_by_kind.entry((dept.clone(), f.id())).or_default() += 1;
         }
     }
     if let (true, Some(key), Some(f), Some(raw)) =
@@ -223,7 +215,7 @@ fn record(
             _ => None,
         };
         exp.current.insert(
-            (key, f),
+            (key.to_string(), f.id()),
             Entry {
                 department: dept,
                 kind: raw.kind,
@@ -238,6 +230,15 @@ fn record(
 }
 
 /// The corpus is built once and shared by the tests.
+/// What the summary is made from, today.
+fn scope(c: &Corpus) -> summary::Scope<'_> {
+    c.cfg.summary_scope(&c.defs, &SystemClock::default())
+}
+
+fn letters() -> Letters {
+    Letters::load(None).unwrap()
+}
+
 fn corpus() -> std::sync::MutexGuard<'static, Corpus> {
     static CORPUS: std::sync::OnceLock<std::sync::Mutex<Corpus>> = std::sync::OnceLock::new();
     CORPUS
@@ -251,7 +252,7 @@ fn make_corpus() -> Corpus {
     let cfg = config(tmp.path());
     let defs = Definitions::embedded();
     let checker = Checker::new(defs.clone(), Limits::default());
-    let mut conn = store::open(&tmp.path().join("state/jixiao.db")).unwrap();
+    let mut conn = jixiao::store::open(&tmp.path().join("state/jixiao.db")).unwrap();
     let mut exp = Expected::default();
     let mut seq = 0;
     let mut files: Vec<std::path::PathBuf> = Vec::new();
@@ -352,7 +353,7 @@ fn make_corpus() -> Corpus {
             |r| r.get(0),
         )
         .unwrap();
-    store::record(
+    submissions::record(
         &tx,
         &NewSubmission {
             department: "jyt",
@@ -367,8 +368,8 @@ fn make_corpus() -> Corpus {
             project_key: None,
             project_code: None,
             project_name: None,
-            result_json: None,
-            form_json: None,
+            result: None,
+            record: None,
             duplicate_of: Some(original),
             archive_path: "x",
         },
@@ -463,7 +464,7 @@ fn summary_counts_totals_and_averages_match_the_inputs() {
         lagging > 0 && lagging < reports.len(),
         "some lag: {lagging}"
     );
-    let bytes = summary::build(&c.conn, &c.cfg, &c.defs, YEAR).unwrap();
+    let bytes = summary::build(&c.conn, &scope(&c), YEAR).unwrap();
 
     // Department sheet: every count and average, department by department, and the total line.
     let dept = rows(&sheet(&bytes, summary::DEPARTMENT_SHEET));
@@ -712,7 +713,7 @@ fn summary_counts_totals_and_averages_match_the_inputs() {
 #[test]
 fn text_that_looks_like_a_formula_stays_text() {
     let c = corpus();
-    let bytes = summary::build(&c.conn, &c.cfg, &c.defs, YEAR).unwrap();
+    let bytes = summary::build(&c.conn, &scope(&c), YEAR).unwrap();
     let se = rows(&sheet(&bytes, "绩效自评表"));
     let row = se
         .iter()
@@ -734,7 +735,7 @@ fn text_that_looks_like_a_formula_stays_text() {
 #[test]
 fn the_workbook_is_made_for_people() {
     let c = corpus();
-    let bytes = summary::build(&c.conn, &c.cfg, &c.defs, YEAR).unwrap();
+    let bytes = summary::build(&c.conn, &scope(&c), YEAR).unwrap();
     let x: Xlsx<_> = Xlsx::new(Cursor::new(bytes.clone())).unwrap();
     assert_eq!(
         x.sheet_names(),
@@ -782,11 +783,11 @@ fn the_workbook_is_made_for_people() {
 #[test]
 fn write_is_atomic_and_replaces_the_old_file() {
     let c = corpus();
-    let path = summary::default_path(&c.cfg, YEAR);
+    let path = summary::default_path(&c.cfg.reports_dir, YEAR);
     assert!(path.ends_with("reports/绩效汇总-2026.xlsx"));
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, b"old").unwrap();
-    summary::write(&c.conn, &c.cfg, &c.defs, YEAR, &path).unwrap();
+    summary::write(&c.conn, &scope(&c), YEAR, &path).unwrap();
     let bytes = std::fs::read(&path).unwrap();
     assert!(bytes.starts_with(b"PK"));
     let left: Vec<String> = std::fs::read_dir(path.parent().unwrap())
@@ -803,7 +804,7 @@ fn write_is_atomic_and_replaces_the_old_file() {
 #[test]
 fn an_empty_year_lists_everything_as_missing() {
     let c = corpus();
-    let bytes = summary::build(&c.conn, &c.cfg, &c.defs, 2030).unwrap();
+    let bytes = summary::build(&c.conn, &scope(&c), 2030).unwrap();
     let missing = rows(&sheet(&bytes, summary::MISSING_SHEET));
     assert_eq!(missing.len(), c.cfg.departments.len() * 3);
     assert!(missing.iter().all(|r| text(&r["最近一次报送"]) == "未报送"));
@@ -814,7 +815,7 @@ fn an_empty_year_lists_everything_as_missing() {
 #[test]
 fn mail_message_carries_the_workbook_to_the_finance_office() {
     let c = corpus();
-    let m = summary::mail_message(&c.conn, &c.cfg, &c.defs, YEAR).unwrap();
+    let m = summary::mail_message(&c.conn, &scope(&c), &letters(), &LetterSettings::default(), YEAR).unwrap();
     assert_eq!(m.to, c.cfg.finance.emails);
     assert_eq!(m.attachment_name, "绩效汇总-2026.xlsx");
     assert!(m.subject.starts_with("2026年度预算绩效汇总表"));
@@ -828,7 +829,13 @@ fn mail_message_carries_the_workbook_to_the_finance_office() {
     assert!(m.body.contains("未报送"), "{}", m.body);
     let mut cfg = c.cfg.clone();
     cfg.finance.emails.clear();
-    let err = summary::mail_message(&c.conn, &cfg, &c.defs, YEAR).unwrap_err();
+    let err = summary::mail_message(
+        &c.conn,
+        &cfg.summary_scope(&c.defs, &SystemClock::default()),
+        &letters(),
+        &LetterSettings::default(),
+        YEAR,
+    ).unwrap_err();
     assert!(err.to_string().contains("finance.emails"), "{err}");
 }
 

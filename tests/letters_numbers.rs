@@ -2,7 +2,7 @@
 //! restarts, and a rolled-back letter leaves no gap.
 
 use chrono::{TimeZone, Utc};
-use jixiao::letters::numbers::{IssuedLetter, issue, migrate, peek};
+use jixiao::store::letters::{IssuedLetter, issue, peek_number as peek};
 use rusqlite::Connection;
 
 fn letter(kind: &str) -> IssuedLetter<'static> {
@@ -21,9 +21,7 @@ fn letter(kind: &str) -> IssuedLetter<'static> {
 }
 
 fn open(path: &std::path::Path) -> Connection {
-    let conn = Connection::open(path).unwrap();
-    migrate(&conn).unwrap();
-    conn
+    jixiao::store::open(path).unwrap()
 }
 
 #[test]

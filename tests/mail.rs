@@ -6,7 +6,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use chrono::Utc;
 use jixiao::mail::{self, ListFilter, MailError, MailSettings, Status, deliver_due};
+use jixiao::runtime::Hooks;
 use mail_parser::MimeHeaders;
 use support::smtp::{Reply, SmtpServer, Stage, TlsMode};
 use support::*;
@@ -18,7 +20,7 @@ fn letter_arrives_with_recipients_subject_body_and_chinese_attachment_names() {
     let id = st.enqueue(&letter("S-2026-0001"), t0());
     let settings = smtp_settings(server.port());
 
-    let report = deliver_due(&st.conn, &settings, t0()).unwrap();
+    let report = deliver_due(&st.conn, &settings, t0(), Hooks::default()).unwrap();
     assert_eq!(report.sent, vec![id]);
 
     let got = server.received();
@@ -105,7 +107,7 @@ fn letter_arrives_with_recipients_subject_body_and_chinese_attachment_names() {
     );
 
     // Delivered once: a later pass sends nothing.
-    let again = deliver_due(&st.conn, &settings, t0() + secs(3600)).unwrap();
+    let again = deliver_due(&st.conn, &settings, t0() + secs(3600), Hooks::default()).unwrap();
     assert!(again.is_empty());
     assert_eq!(server.received().len(), 1);
 }
@@ -146,7 +148,7 @@ fn very_long_chinese_file_name_is_split_and_still_decodes() {
     msg.attachments.truncate(1);
     msg.attachments[0].file_name = long.clone();
     st.enqueue(&msg, t0());
-    deliver_due(&st.conn, &smtp_settings(server.port()), t0()).unwrap();
+    deliver_due(&st.conn, &smtp_settings(server.port()), t0(), Hooks::default()).unwrap();
     let got = server.received();
     let text = String::from_utf8(got[0].data.clone()).unwrap();
     assert!(text.contains("filename*0*=UTF-8''"), "continuations used");
@@ -171,7 +173,7 @@ fn server_down_at_first_then_up_delivers_each_message_once() {
     let b = st.enqueue(&letter("S-b"), t0());
     let settings = smtp_settings(port);
 
-    let r = deliver_due(&st.conn, &settings, t0()).unwrap();
+    let r = deliver_due(&st.conn, &settings, t0(), Hooks::default()).unwrap();
     assert_eq!(r.deferred, vec![a]);
     assert_eq!(
         r.postponed,
@@ -193,16 +195,16 @@ fn server_down_at_first_then_up_delivers_each_message_once() {
     let server = SmtpServer::start_on(port, TlsMode::None, None);
     // Not before the backoff has passed.
     assert!(
-        deliver_due(&st.conn, &settings, t0() + secs(9))
+        deliver_due(&st.conn, &settings, t0() + secs(9), Hooks::default())
             .unwrap()
             .is_empty()
     );
     assert_eq!(server.sessions(), 0);
-    let r = deliver_due(&st.conn, &settings, t0() + secs(10)).unwrap();
+    let r = deliver_due(&st.conn, &settings, t0() + secs(10), Hooks::default()).unwrap();
     assert_eq!(r.sent, vec![a, b]);
     assert_eq!(server.sessions(), 1, "one connection for both messages");
     assert!(
-        deliver_due(&st.conn, &settings, t0() + secs(100_000))
+        deliver_due(&st.conn, &settings, t0() + secs(100_000), Hooks::default())
             .unwrap()
             .is_empty()
     );
@@ -236,33 +238,33 @@ fn temporary_4xx_is_retried_with_exponential_backoff_then_accepted() {
     let settings = smtp_settings(server.port());
 
     // Attempt 1: 421 to MAIL → retry after 10 s.
-    let r = deliver_due(&st.conn, &settings, t0()).unwrap();
+    let r = deliver_due(&st.conn, &settings, t0(), Hooks::default()).unwrap();
     assert_eq!(r.deferred, vec![id]);
     let row = st.row(id);
     assert_eq!(row.next_attempt_at, Some(t0() + secs(10)));
     assert!(row.last_error.unwrap().contains("too busy"));
     // Attempt 2: 451 after DATA → retry after 20 s more.
-    let r = deliver_due(&st.conn, &settings, t0() + secs(10)).unwrap();
+    let r = deliver_due(&st.conn, &settings, t0() + secs(10), Hooks::default()).unwrap();
     assert_eq!(r.deferred, vec![id]);
     let row = st.row(id);
     assert_eq!(row.next_attempt_at, Some(t0() + secs(30)));
     assert!(row.last_error.unwrap().contains("451"));
     // Attempt 3: 451 again → 40 s more.
-    deliver_due(&st.conn, &settings, t0() + secs(30)).unwrap();
+    deliver_due(&st.conn, &settings, t0() + secs(30), Hooks::default()).unwrap();
     assert_eq!(st.row(id).next_attempt_at, Some(t0() + secs(70)));
     assert!(
-        deliver_due(&st.conn, &settings, t0() + secs(69))
+        deliver_due(&st.conn, &settings, t0() + secs(69), Hooks::default())
             .unwrap()
             .is_empty()
     );
     // Attempt 4: accepted.
-    let r = deliver_due(&st.conn, &settings, t0() + secs(70)).unwrap();
+    let r = deliver_due(&st.conn, &settings, t0() + secs(70), Hooks::default()).unwrap();
     assert_eq!(r.sent, vec![id]);
     let row = st.row(id);
     assert_eq!((row.status, row.attempts), (Status::Sent, 4));
     assert_eq!(server.received().len(), 1, "delivered once");
     assert!(
-        deliver_due(&st.conn, &settings, t0() + secs(100_000))
+        deliver_due(&st.conn, &settings, t0() + secs(100_000), Hooks::default())
             .unwrap()
             .is_empty()
     );
@@ -282,7 +284,7 @@ fn permanent_5xx_is_marked_failed_and_not_retried_until_a_person_retries() {
     let ok = st.enqueue(&letter("S-ok"), t0());
     let settings = smtp_settings(server.port());
 
-    let r = deliver_due(&st.conn, &settings, t0()).unwrap();
+    let r = deliver_due(&st.conn, &settings, t0(), Hooks::default()).unwrap();
     assert_eq!(r.failed, vec![id]);
     assert_eq!(
         r.sent,
@@ -299,7 +301,7 @@ fn permanent_5xx_is_marked_failed_and_not_retried_until_a_person_retries() {
     let sessions = server.sessions();
     for h in [1, 10, 1000, 100_000] {
         assert!(
-            deliver_due(&st.conn, &settings, t0() + secs(h))
+            deliver_due(&st.conn, &settings, t0() + secs(h), Hooks::default())
                 .unwrap()
                 .is_empty()
         );
@@ -311,13 +313,13 @@ fn permanent_5xx_is_marked_failed_and_not_retried_until_a_person_retries() {
     assert_eq!(failed[0].attachments, [LETTER_NAME, WORKBOOK_NAME]);
 
     // A person fixes the address book and queues it again.
-    mail::outbox::retry(&st.conn, id).unwrap();
+    mail::outbox::retry(&st.conn, id, Utc::now()).unwrap();
     assert_eq!(st.row(id).status, Status::Queued);
-    let r = deliver_due(&st.conn, &settings, chrono::Utc::now()).unwrap();
+    let r = deliver_due(&st.conn, &settings, chrono::Utc::now(), Hooks::default()).unwrap();
     assert_eq!(r.sent, vec![id]);
     assert_eq!(server.received().len(), 2);
     assert!(matches!(
-        mail::outbox::retry(&st.conn, 999),
+        mail::outbox::retry(&st.conn, 999, Utc::now()),
         Err(MailError::NotFound(999))
     ));
 }
@@ -336,7 +338,7 @@ fn temporary_failures_give_up_after_max_attempts() {
     settings.retry.max_attempts = 3;
     let mut t = t0();
     for _ in 0..10 {
-        deliver_due(&st.conn, &settings, t).unwrap();
+        deliver_due(&st.conn, &settings, t, Hooks::default()).unwrap();
         t += secs(1000);
     }
     let row = st.row(id);
@@ -358,7 +360,7 @@ fn silent_server_times_out_and_is_retried() {
     let mut settings = smtp_settings(server.port());
     settings.smtp.as_mut().unwrap().connect_timeout_secs = 1;
     let start = Instant::now();
-    let r = deliver_due(&st.conn, &settings, t0()).unwrap();
+    let r = deliver_due(&st.conn, &settings, t0(), Hooks::default()).unwrap();
     assert!(start.elapsed() < Duration::from_secs(10));
     assert_eq!(r.deferred, vec![id]);
     let err = st.row(id).last_error.unwrap();
@@ -368,7 +370,7 @@ fn silent_server_times_out_and_is_retried() {
             || err.contains("temporarily unavailable"),
         "{err}"
     );
-    let r = deliver_due(&st.conn, &settings, t0() + secs(10)).unwrap();
+    let r = deliver_due(&st.conn, &settings, t0() + secs(10), Hooks::default()).unwrap();
     assert_eq!(r.sent, vec![id]);
 }
 
@@ -380,7 +382,7 @@ fn without_smtp_messages_become_eml_files() {
         outbox_dir: st.path("outbox"),
         ..MailSettings::default()
     };
-    let r = deliver_due(&st.conn, &settings, t0()).unwrap();
+    let r = deliver_due(&st.conn, &settings, t0(), Hooks::default()).unwrap();
     assert_eq!(r.sent, vec![id]);
     let file = st.path("outbox").join(format!("{id:06}-letter.eml"));
     let data = std::fs::read(&file).unwrap();
@@ -402,8 +404,8 @@ fn without_smtp_messages_become_eml_files() {
     );
     assert!(row.message_id.unwrap().ends_with("@localhost>"));
     // Queued again by hand: the same file is written again, not a second one.
-    mail::outbox::retry(&st.conn, id).unwrap();
-    deliver_due(&st.conn, &settings, chrono::Utc::now()).unwrap();
+    mail::outbox::retry(&st.conn, id, Utc::now()).unwrap();
+    deliver_due(&st.conn, &settings, chrono::Utc::now(), Hooks::default()).unwrap();
     assert_eq!(std::fs::read_dir(st.path("outbox")).unwrap().count(), 1);
     assert_eq!(std::fs::read(&file).unwrap(), data, "byte-identical");
 }
@@ -424,7 +426,7 @@ fn enqueue_refuses_injected_headers_and_bad_addresses_and_joins_the_callers_tran
             _ => msg.cc = vec![value.into()],
         }
         let tx = st.conn.transaction().unwrap();
-        let e = mail::outbox::enqueue(&tx, &msg).unwrap_err();
+        let e = mail::outbox::enqueue(&tx, &msg, Utc::now()).unwrap_err();
         assert!(
             matches!(
                 e,
@@ -437,7 +439,7 @@ fn enqueue_refuses_injected_headers_and_bad_addresses_and_joins_the_callers_tran
     msg.subject = "审核意见\r\nBcc: leak@example.com".into();
     let tx = st.conn.transaction().unwrap();
     assert!(matches!(
-        mail::outbox::enqueue(&tx, &msg),
+        mail::outbox::enqueue(&tx, &msg, Utc::now()),
         Err(MailError::HeaderInjection {
             field: "subject",
             ..
@@ -448,7 +450,7 @@ fn enqueue_refuses_injected_headers_and_bad_addresses_and_joins_the_callers_tran
     msg.attachments[0].file_name = "../../etc/审核意见.docx".into();
     let tx = st.conn.transaction().unwrap();
     assert!(matches!(
-        mail::outbox::enqueue(&tx, &msg),
+        mail::outbox::enqueue(&tx, &msg, Utc::now()),
         Err(MailError::InvalidFileName(_))
     ));
     drop(tx);
@@ -456,14 +458,14 @@ fn enqueue_refuses_injected_headers_and_bad_addresses_and_joins_the_callers_tran
     msg.to.clear();
     let tx = st.conn.transaction().unwrap();
     assert!(matches!(
-        mail::outbox::enqueue(&tx, &msg),
+        mail::outbox::enqueue(&tx, &msg, Utc::now()),
         Err(MailError::NoRecipients)
     ));
     drop(tx);
 
     // Rolled back with the caller's transaction: nothing queued.
     let tx = st.conn.transaction().unwrap();
-    mail::outbox::enqueue(&tx, &letter("S-rolled-back")).unwrap();
+    mail::outbox::enqueue(&tx, &letter("S-rolled-back"), Utc::now()).unwrap();
     tx.rollback().unwrap();
     assert!(
         mail::outbox::list(&st.conn, ListFilter::All)
@@ -478,7 +480,9 @@ fn sender_thread_delivers_when_woken_and_stops() {
     let mut st = State::new();
     let mut settings = smtp_settings(server.port());
     settings.retry.first_delay_secs = 1;
-    let sender = mail::Sender::start(&st.db, settings).unwrap();
+    let clock: std::sync::Arc<dyn jixiao::runtime::Clock> =
+        std::sync::Arc::new(jixiao::runtime::SystemClock::default());
+    let sender = mail::Sender::start(&st.db, settings, clock, Hooks::default()).unwrap();
     let waker = sender.waker();
     let id = st.enqueue(&letter("S-thread"), chrono::Utc::now());
     waker.wake();
@@ -506,12 +510,12 @@ fn a_claim_left_by_a_vanished_sender_is_taken_over_after_the_lease() {
     let settings = smtp_settings(server.port());
     let lease = mail::outbox::CLAIM_LEASE.as_secs() as i64;
     assert!(
-        deliver_due(&st.conn, &settings, t0() + secs(lease - 1))
+        deliver_due(&st.conn, &settings, t0() + secs(lease - 1), Hooks::default())
             .unwrap()
             .is_empty()
     );
     assert_eq!(st.row(id).status, Status::Sending);
-    let r = deliver_due(&st.conn, &settings, t0() + secs(lease)).unwrap();
+    let r = deliver_due(&st.conn, &settings, t0() + secs(lease), Hooks::default()).unwrap();
     assert_eq!(r.sent, vec![id]);
     assert_eq!(st.row(id).attempts, 2);
     assert_eq!(server.received().len(), 1);

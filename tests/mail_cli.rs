@@ -7,7 +7,8 @@ mod support;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use jixiao::mail::{Status, sender::ABORT_AFTER_ACCEPT_ENV};
+use jixiao::mail::Status;
+use jixiao::runtime::ABORT_AFTER_ACCEPT_ENV;
 use support::smtp::{Reply, SmtpServer, Stage, TlsMode, tls_config};
 use support::*;
 

@@ -6,7 +6,7 @@ use std::path::Path;
 use chrono::NaiveDate;
 use jixiao::config::Config;
 use jixiao::forms::record::FormRecord;
-use jixiao::store::{self, NewSubmission, Outcome};
+use jixiao::store::submissions::{self, NewSubmission, Outcome};
 use jixiao::{Checker, Definitions, Limits};
 
 fn d(s: &str) -> NaiveDate {
@@ -28,12 +28,10 @@ fn submit(conn: &mut rusqlite::Connection, fixture: &str, dept: &str) {
     let checked = checker.check_path(&path, fixture);
     let r = &checked.result;
     let project = r.project.clone().unwrap();
-    let key = jixiao::cycle::projects::project_key(&project, dept);
-    let result_json = serde_json::to_string(r).unwrap();
-    let form_json =
-        serde_json::to_string(&FormRecord::from_form(checked.form.as_deref().unwrap())).unwrap();
+    let key = project.key(dept);
+    let record = FormRecord::from_form(checked.form.as_deref().unwrap());
     let tx = conn.transaction().unwrap();
-    store::record(
+    submissions::record(
         &tx,
         &NewSubmission {
             department: dept,
@@ -47,13 +45,13 @@ fn submit(conn: &mut rusqlite::Connection, fixture: &str, dept: &str) {
             } else {
                 Outcome::Rejected
             },
-            form: r.form.map(|f| f.id()),
+            form: r.form,
             year: project.year,
-            project_key: key.as_deref(),
+            project_key: key.as_ref(),
             project_code: project.code.as_deref(),
             project_name: project.name.as_deref(),
-            result_json: Some(&result_json),
-            form_json: Some(&form_json),
+            result: Some(r),
+            record: Some(&record),
             duplicate_of: None,
             archive_path: "-",
         },
@@ -67,14 +65,14 @@ fn send_all(
     cfg: &Config,
     today: NaiveDate,
 ) -> Vec<(String, String, String)> {
-    let due = jixiao::cycle::due_reminders(conn, cfg, today).unwrap();
+    let due = jixiao::cycle::due_reminders(conn, &cfg.calendar(), today).unwrap();
     let tx = conn.transaction().unwrap();
     for n in &due {
         jixiao::cycle::record_sent(&tx, n, today, None).unwrap();
     }
     tx.commit().unwrap();
     due.into_iter()
-        .map(|n| (n.department_code, n.form, n.label))
+        .map(|n| (n.department_code, n.form.id().to_string(), n.label))
         .collect()
 }
 
@@ -82,7 +80,7 @@ fn send_all(
 fn reminders_before_and_after_each_deadline_once() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path());
-    let mut conn = store::open(&cfg.database()).unwrap();
+    let mut conn = jixiao::store::open(&cfg.database()).unwrap();
 
     // Nothing is due before the first reminder day (7 days before 2026-03-31).
     assert!(send_all(&mut conn, &cfg, d("2026-03-23")).is_empty());
@@ -118,7 +116,7 @@ fn reminders_before_and_after_each_deadline_once() {
             "before-1".to_string()
         )]
     );
-    let notice = &jixiao::cycle::due_reminders(&conn, &cfg, d("2026-04-01")).unwrap()[0];
+    let notice = &jixiao::cycle::due_reminders(&conn, &cfg.calendar(), d("2026-04-01")).unwrap()[0];
     assert!(notice.overdue);
     assert_eq!(notice.days, 1);
     assert_eq!(notice.deadline, "2026年3月31日");
@@ -126,7 +124,7 @@ fn reminders_before_and_after_each_deadline_once() {
 
     // Overdue on 2026-04-01: 教育厅's declaration; 农业农村厅's project owes nothing yet (the
     // report is due in August).
-    let overdue = jixiao::cycle::overdue(&conn, &cfg, d("2026-04-01")).unwrap();
+    let overdue = jixiao::cycle::overdue(&conn, &cfg.calendar(), d("2026-04-01")).unwrap();
     assert_eq!(overdue.len(), 1);
     assert_eq!(overdue[0].department, "jyt");
 
@@ -143,18 +141,18 @@ fn reminders_before_and_after_each_deadline_once() {
     assert!(send_all(&mut conn, &cfg, d("2026-04-21")).is_empty());
 
     // The approved project owes its performance report by 2026-08-15.
-    let due = jixiao::cycle::due_reminders(&conn, &cfg, d("2026-08-08")).unwrap();
+    let due = jixiao::cycle::due_reminders(&conn, &cfg.calendar(), d("2026-08-08")).unwrap();
     assert_eq!(due.len(), 1);
-    assert_eq!(due[0].form, "performance_report");
+    assert_eq!(due[0].form, jixiao::FormKind::PerformanceReport);
     assert_eq!(due[0].missing, ["基层农技推广体系改革与建设补助项目"]);
     assert_eq!(due[0].days, 7);
     assert!(!due[0].overdue);
     submit(&mut conn, "examples/农业农村厅-绩效运行监控表.xlsx", "nyt");
     assert!(
-        jixiao::cycle::due_reminders(&conn, &cfg, d("2026-08-08"))
+        jixiao::cycle::due_reminders(&conn, &cfg.calendar(), d("2026-08-08"))
             .unwrap()
             .iter()
-            .all(|n| n.form != "performance_report"),
+            .all(|n| n.form != jixiao::FormKind::PerformanceReport),
         "a report received settles it"
     );
 }
@@ -163,17 +161,23 @@ fn reminders_before_and_after_each_deadline_once() {
 fn a_declaration_concluded_for_revision_owes_nothing_until_approved() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path());
-    let mut conn = store::open(&cfg.database()).unwrap();
+    let mut conn = jixiao::store::open(&cfg.database()).unwrap();
     submit(&mut conn, "crossform/申报表-修改后通过.xlsx", "nyt");
-    let owed = jixiao::cycle::owed(&conn, &cfg, Some(2026)).unwrap();
+    let owed = jixiao::cycle::owed(&conn, &cfg.calendar(), Some(2026)).unwrap();
     assert!(
         owed.iter()
             .all(|o| !(o.department == "nyt" && o.form != jixiao::FormKind::TargetDeclaration)),
         "{owed:?}"
     );
-    jixiao::cycle::projects::approve(&conn, "2026|nyt|22000026000101", "test", None, "now")
+    jixiao::cycle::approvals::approve(
+        &conn,
+        &jixiao::forms::project::ProjectKey::new(Some(2026), "nyt", "22000026000101"),
+        "test",
+        None,
+        "now",
+    )
         .unwrap();
-    let owed = jixiao::cycle::owed(&conn, &cfg, Some(2026)).unwrap();
+    let owed = jixiao::cycle::owed(&conn, &cfg.calendar(), Some(2026)).unwrap();
     let nyt: Vec<_> = owed
         .iter()
         .filter(|o| o.department == "nyt")

@@ -28,17 +28,14 @@ impl State {
     pub fn new() -> State {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("jixiao.db");
-        let conn = Connection::open(&db).unwrap();
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .unwrap();
-        mail::outbox::migrate(&conn).unwrap();
+        let conn = jixiao::store::open(&db).unwrap();
         State { dir, db, conn }
     }
 
     /// Queues a message in its own transaction, as the daemon does with its letter.
     pub fn enqueue(&mut self, msg: &OutgoingMessage, at: DateTime<Utc>) -> i64 {
         let tx = self.conn.transaction().unwrap();
-        let id = mail::outbox::enqueue_at(&tx, msg, at).unwrap();
+        let id = mail::outbox::enqueue(&tx, msg, at).unwrap();
         tx.commit().unwrap();
         id
     }
