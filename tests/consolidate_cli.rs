@@ -127,14 +127,25 @@ fn a_bad_mail_schedule_stops_with_the_key() {
 #[test]
 fn the_running_daemon_refreshes_the_summary_after_each_form() {
     let (_tmp, dir) = setup("[summary]\nrefresh_secs = 1\n");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_jixiao"))
-        .args(["watch", "--config"])
-        .arg(dir.join("jixiao.toml"))
-        .env("JIXIAO_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    // Started and ready: its first scan is done and new files are noticed.
+    let mut child = {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_jixiao"))
+            .args(["watch", "--config"])
+            .arg(dir.join("jixiao.toml"))
+            .env("JIXIAO_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        assert!(
+            lines.any(|l| l.is_ok_and(|l| l.contains("ready: watching for forms"))),
+            "the daemon stopped before it was ready"
+        );
+        std::thread::spawn(move || for _ in lines {});
+        child
+    };
     let report = dir.join("reports/绩效汇总-2026.xlsx");
     let wait_for = |sheet: &str, n: usize| {
         let start = Instant::now();
@@ -146,7 +157,6 @@ fn the_running_daemon_refreshes_the_summary_after_each_form() {
         }
         false
     };
-    std::thread::sleep(Duration::from_millis(300));
     put(&dir, "农业农村厅", "农业农村厅-绩效自评表.xlsx");
     let first = wait_for("绩效自评表", 1);
     put(&dir, "教育厅", "教育厅-绩效自评表.xlsx");

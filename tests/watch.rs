@@ -54,6 +54,23 @@ impl Setup {
         cmd.spawn().unwrap()
     }
 
+    /// Starts the daemon and returns once it says it is ready (its first scan is done and the
+    /// file watcher is installed): from then on a new file is noticed.
+    fn start_ready(&self) -> Child {
+        start_ready(
+            Command::new(env!("CARGO_BIN_EXE_jixiao"))
+                .args(["watch", "--config"])
+                .arg(self.dir.join("jixiao.toml")),
+        )
+    }
+
+    /// Stops a running daemon gracefully (SIGTERM) and waits for it to exit.
+    fn stop(&self, d: &mut Running) {
+        let pid = d.0.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(d.0.wait().unwrap().success());
+    }
+
     fn run_once(&self) {
         let status = Command::new(env!("CARGO_BIN_EXE_jixiao"))
             .args(["watch", "--once", "--config"])
@@ -126,6 +143,29 @@ fn originals(names: &[String]) -> usize {
         .iter()
         .filter(|f| f.ends_with(".xlsx") && !f.ends_with("（错误标注）.xlsx"))
         .count()
+}
+
+/// Spawns a daemon with its log on a pipe and waits for its "ready" line; the rest of its log is
+/// drained on a thread so it never blocks.
+fn start_ready(cmd: &mut Command) -> Child {
+    use std::io::BufRead;
+    let mut child = cmd
+        .env("JIXIAO_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    loop {
+        match lines.next() {
+            Some(Ok(line)) if line.contains("ready: watching for forms") => break,
+            Some(Ok(line)) => seen.push(line),
+            _ => panic!("the daemon stopped before it was ready: {seen:?}"),
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    child
 }
 
 struct Running(Child);
@@ -222,7 +262,7 @@ fn copy_slow_write_rename_and_file_present_at_start() {
 fn lock_files_duplicates_resubmissions_wrong_department_unreadable_and_symlinks() {
     let s = Setup::new();
     let inbox = s.inbox("农业农村厅");
-    let _d = Running(s.start());
+    let mut d = Running(s.start());
 
     // Lock and hidden files are not forms.
     std::fs::write(inbox.join("~$申报表.xlsx"), b"lock").unwrap();
@@ -271,7 +311,9 @@ fn lock_files_duplicates_resubmissions_wrong_department_unreadable_and_symlinks(
     let outside = s.dir.join("outside.xlsx");
     std::fs::copy(fixture("examples/农业农村厅-绩效自评表.xlsx"), &outside).unwrap();
     std::os::unix::fs::symlink(&outside, inbox.join("链接.xlsx")).unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    // Whatever is waiting is handled by a run that exits when nothing is left.
+    s.stop(&mut d);
+    s.run_once();
 
     let rows_now = s.rows();
     assert_eq!(rows_now.len(), 5, "the symlink is not taken: {rows_now:?}");
@@ -464,8 +506,7 @@ fn polling_mode_for_network_shares() {
 #[test]
 fn sigterm_stops_gracefully() {
     let s = Setup::new();
-    let mut child = s.start();
-    std::thread::sleep(Duration::from_millis(300));
+    let mut child = s.start_ready();
     let pid = child.id().to_string();
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     let start = Instant::now();
@@ -541,14 +582,15 @@ fn an_output_folder_replaced_by_a_link_is_moved_aside_not_followed() {
     let s = Setup::new();
     let nyt = s.inbox("农业农村厅");
     std::os::unix::fs::symlink("../教育厅", nyt.join("已退回")).unwrap();
-    let _d = Running(s.start());
+    let mut d = Running(s.start());
     std::fs::copy(
         fixture("examples/教育厅-绩效目标申报表.xlsx"),
         nyt.join("别人的表.xlsx"),
     )
     .unwrap();
     let rows = s.wait_for("the wrong-department form", all_done(1));
-    std::thread::sleep(Duration::from_millis(1500));
+    s.stop(&mut d);
+    s.run_once();
     let rows_later = s.rows();
     assert_eq!(
         rows_later.len(),
@@ -577,11 +619,14 @@ fn an_output_folder_replaced_by_a_link_is_moved_aside_not_followed() {
 #[test]
 fn an_oversize_file_is_returned_once() {
     let s = Setup::new();
-    let _d = Running(s.start());
+    let mut d = Running(s.start());
     let big = s.inbox("农业农村厅").join("太大的表.xlsx");
     std::fs::write(&big, vec![b'P'; 21 * 1024 * 1024]).unwrap();
     let rows = s.wait_for("the big file", all_done(1));
-    std::thread::sleep(Duration::from_millis(2500)); // two rescans
+    s.stop(&mut d);
+    // Two more runs, each scanning everything and exiting when nothing is left.
+    s.run_once();
+    s.run_once();
     assert_eq!(s.rows().len(), 1, "{:?}", s.rows());
     assert_eq!(rows[0].1, "rejected");
     assert!(!big.exists());
@@ -596,8 +641,7 @@ fn an_oversize_file_is_returned_once() {
 #[test]
 fn a_second_daemon_on_the_same_state_refuses_to_start() {
     let s = Setup::new();
-    let _d = Running(s.start());
-    std::thread::sleep(Duration::from_millis(500));
+    let _d = Running(s.start_ready());
     let out = Command::new(env!("CARGO_BIN_EXE_jixiao"))
         .args(["watch", "--once", "--config"])
         .arg(s.dir.join("jixiao.toml"))
@@ -617,16 +661,12 @@ fn a_relative_config_path_still_gets_events() {
         .unwrap()
         .replace("rescan_secs = 1", "rescan_secs = 60");
     std::fs::write(s.dir.join("jixiao.toml"), cfg).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_jixiao"))
-        .args(["watch", "--config", "jixiao.toml"])
-        .current_dir(&s.dir)
-        .env("JIXIAO_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = start_ready(
+        Command::new(env!("CARGO_BIN_EXE_jixiao"))
+            .args(["watch", "--config", "jixiao.toml"])
+            .current_dir(&s.dir),
+    );
     let _d = Running(child);
-    std::thread::sleep(Duration::from_millis(700));
     std::fs::copy(
         fixture("examples/农业农村厅-绩效自评表.xlsx"),
         s.inbox("农业农村厅").join("自评.xlsx"),

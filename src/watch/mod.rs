@@ -236,6 +236,8 @@ impl Daemon {
             Some(start_watcher(&self.cfg.root, tx)?)
         };
         self.scan();
+        // Tests and operators wait for this line: from now on a new file is noticed.
+        info!(root = %self.cfg.root.display(), "ready: watching for forms");
         let rescan_every = if self.cfg.watch.poll {
             Duration::from_millis(self.cfg.watch.poll_ms)
         } else {
