@@ -309,15 +309,10 @@ fn check_folder_name(name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// An address must be one the outbox accepts: the same check, so an address that passes here
+/// never fails the transaction that records a letter.
 fn check_email(e: &str) -> anyhow::Result<()> {
-    let ok = e.split_once('@').is_some_and(|(user, domain)| {
-        !user.is_empty() && domain.contains('.') && !domain.starts_with('.')
-    }) && !e
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control() || c == ',');
-    if !ok {
-        bail!("\"{e}\" is not an email address");
-    }
+    crate::mail::check_address(e)?;
     Ok(())
 }
 
@@ -440,6 +435,10 @@ mod tests {
             Config::parse(&bad, Path::new("j.toml")).unwrap_err()
         );
         assert!(err.contains("departments[1].emails"), "{err}");
+        // Regression: an address the configuration took but the outbox refused made every
+        // submission of that department fail to record.
+        let bad = EXAMPLE.replace("jixiao@jyt.jl.example.cn", "a@b.cn@c.cn");
+        assert!(Config::parse(&bad, Path::new("j.toml")).is_err());
         let bad = EXAMPLE.replace("state_dir = \"state\"", "state_dir = \"收件/state\"");
         let err = format!(
             "{:#}",

@@ -153,3 +153,99 @@ fn an_alias_added_in_the_definitions_is_accepted() {
     );
     assert!(out.contains("示例项目"), "{out}");
 }
+
+/// A configuration for `check --config` and `letter --config`: the example setup, whose
+/// departments are 吉林省农业农村厅 (nyt) and 吉林省教育厅 (jyt), with its own `[letters]`.
+fn config_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let text = jixiao::config::EXAMPLE
+        .replace("agency = \"吉财绩函\"", "agency = \"长财绩函\"")
+        .replace("office = \"吉林省财政厅\"", "office = \"长春市财政局\"");
+    std::fs::write(dir.path().join("jixiao.toml"), text).unwrap();
+    dir
+}
+
+fn codes(json_line: &str) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_str(json_line).unwrap();
+    v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Regression: the identity rule lived in the daemon, so `check` accepted a form that the daemon
+/// returns.
+#[test]
+fn check_with_a_config_applies_the_identity_rule() {
+    let dir = config_dir();
+    let cfg = dir.path().join("jixiao.toml");
+    let cfg = cfg.to_str().unwrap();
+    // Without a configuration nothing is known of departments.
+    let (code, _, _) = jixiao(&["check", "--json", SELF_EVAL]);
+    assert_eq!(code, 0);
+    // With one, 吉林省农业农村厅 is a configured department: accepted.
+    let (code, out, err) = jixiao(&["check", "--json", "--config", cfg, SELF_EVAL]);
+    assert_eq!(code, 0, "{out}{err}");
+    // Sent as 教育厅 (jyt): 主管部门 names another department.
+    let (code, out, _) = jixiao(&[
+        "check",
+        "--json",
+        "--config",
+        cfg,
+        "--department",
+        "jyt",
+        SELF_EVAL,
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(codes(out.lines().next().unwrap()), ["wrong_department"]);
+    // A department that is not configured.
+    let text = std::fs::read_to_string(dir.path().join("jixiao.toml"))
+        .unwrap()
+        .replace("name = \"吉林省农业农村厅\"", "name = \"吉林省水利厅\"")
+        .replace("aliases = [\"省农业农村厅\"]", "aliases = []");
+    std::fs::write(dir.path().join("other.toml"), text).unwrap();
+    let other = dir.path().join("other.toml");
+    let (code, out, _) = jixiao(&["check", "--json", "--config", other.to_str().unwrap(), SELF_EVAL]);
+    assert_eq!(code, 1);
+    let line = out.lines().next().unwrap();
+    assert_eq!(codes(line), ["wrong_department"]);
+    assert!(line.contains("不是已登记的部门"), "{line}");
+    // An unknown --department is named as such.
+    let (code, _, err) = jixiao(&["check", "--config", cfg, "--department", "xyz", SELF_EVAL]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown department xyz"), "{err}");
+}
+
+/// Regression: `letter` ignored `[letters]`: a preview carried the built-in office and 机关代字.
+#[test]
+fn letter_with_a_config_uses_its_letter_settings() {
+    let dir = config_dir();
+    let cfg = dir.path().join("jixiao.toml");
+    let out = dir.path().join("out");
+    let (code, stdout, err) = jixiao(&[
+        "letter",
+        SELF_EVAL,
+        "--out",
+        out.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stdout}{err}");
+    let docx = std::fs::read_dir(&out)
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().ends_with(".docx"))
+        .unwrap()
+        .path();
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&docx).unwrap()).unwrap();
+    // The letter's text: the body and the header that carries the 发文机关标志.
+    let mut xml = String::new();
+    for part in ["word/document.xml", "word/header1.xml"] {
+        std::io::Read::read_to_string(&mut zip.by_name(part).unwrap(), &mut xml).unwrap();
+    }
+    assert!(xml.contains("长春市财政局"), "the configured office heads the letter");
+    assert!(xml.contains("长财绩函〔2026〕"), "the configured 机关代字");
+    assert!(!xml.contains("吉财绩函"));
+}

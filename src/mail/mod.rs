@@ -284,6 +284,11 @@ pub(crate) fn parse_mailbox(
         })
 }
 
+/// Checks an address as the outbox will when a message to it is queued.
+pub fn check_address(value: &str) -> Result<(), MailError> {
+    parse_mailbox("address", value).map(|_| ())
+}
+
 /// Refuses CR, LF and other control characters in a value that ends up in a header.
 pub(crate) fn no_control(field: &'static str, value: &str) -> Result<(), MailError> {
     if value.chars().any(|c| c.is_control()) {
