@@ -207,7 +207,13 @@ fn check_with_a_config_applies_the_identity_rule() {
         .replace("aliases = [\"省农业农村厅\"]", "aliases = []");
     std::fs::write(dir.path().join("other.toml"), text).unwrap();
     let other = dir.path().join("other.toml");
-    let (code, out, _) = jixiao(&["check", "--json", "--config", other.to_str().unwrap(), SELF_EVAL]);
+    let (code, out, _) = jixiao(&[
+        "check",
+        "--json",
+        "--config",
+        other.to_str().unwrap(),
+        SELF_EVAL,
+    ]);
     assert_eq!(code, 1);
     let line = out.lines().next().unwrap();
     assert_eq!(codes(line), ["wrong_department"]);
@@ -245,7 +251,10 @@ fn letter_with_a_config_uses_its_letter_settings() {
     for part in ["word/document.xml", "word/header1.xml"] {
         std::io::Read::read_to_string(&mut zip.by_name(part).unwrap(), &mut xml).unwrap();
     }
-    assert!(xml.contains("长春市财政局"), "the configured office heads the letter");
+    assert!(
+        xml.contains("长春市财政局"),
+        "the configured office heads the letter"
+    );
     assert!(xml.contains("长财绩函〔2026〕"), "the configured 机关代字");
     assert!(!xml.contains("吉财绩函"));
 }

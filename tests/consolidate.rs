@@ -11,9 +11,9 @@ use calamine::{Data, Range, Reader, Xlsx};
 use jixiao::config::Config;
 use jixiao::forms::definitions::FormKind;
 use jixiao::forms::record::FormRecord;
-use jixiao::store::submissions::{self, NewSubmission, Outcome};
 use jixiao::letters::{LetterSettings, Letters};
 use jixiao::runtime::SystemClock;
+use jixiao::store::submissions::{self, NewSubmission, Outcome};
 use jixiao::summary;
 use jixiao::{CheckResult, Checker, Definitions, Limits};
 use rust_decimal::Decimal;
@@ -197,7 +197,9 @@ fn record(
     } else {
         c[2] += 1;
         if let Some(f) = form {
-            *exp.returned_by_kind.entry((dept.clone(), f.id())).or_default() += 1;
+            *exp.returned_by_kind
+                .entry((dept.clone(), f.id()))
+                .or_default() += 1;
         }
     }
     if let (true, Some(key), Some(f), Some(raw)) =
@@ -815,7 +817,14 @@ fn an_empty_year_lists_everything_as_missing() {
 #[test]
 fn mail_message_carries_the_workbook_to_the_finance_office() {
     let c = corpus();
-    let m = summary::mail_message(&c.conn, &scope(&c), &letters(), &LetterSettings::default(), YEAR).unwrap();
+    let m = summary::mail_message(
+        &c.conn,
+        &scope(&c),
+        &letters(),
+        &LetterSettings::default(),
+        YEAR,
+    )
+    .unwrap();
     assert_eq!(m.to, c.cfg.finance.emails);
     assert_eq!(m.attachment_name, "绩效汇总-2026.xlsx");
     assert!(m.subject.starts_with("2026年度预算绩效汇总表"));
@@ -835,7 +844,8 @@ fn mail_message_carries_the_workbook_to_the_finance_office() {
         &letters(),
         &LetterSettings::default(),
         YEAR,
-    ).unwrap_err();
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("finance.emails"), "{err}");
 }
 

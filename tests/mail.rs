@@ -148,7 +148,13 @@ fn very_long_chinese_file_name_is_split_and_still_decodes() {
     msg.attachments.truncate(1);
     msg.attachments[0].file_name = long.clone();
     st.enqueue(&msg, t0());
-    deliver_due(&st.conn, &smtp_settings(server.port()), t0(), Hooks::default()).unwrap();
+    deliver_due(
+        &st.conn,
+        &smtp_settings(server.port()),
+        t0(),
+        Hooks::default(),
+    )
+    .unwrap();
     let got = server.received();
     let text = String::from_utf8(got[0].data.clone()).unwrap();
     assert!(text.contains("filename*0*=UTF-8''"), "continuations used");
@@ -510,9 +516,14 @@ fn a_claim_left_by_a_vanished_sender_is_taken_over_after_the_lease() {
     let settings = smtp_settings(server.port());
     let lease = mail::outbox::CLAIM_LEASE.as_secs() as i64;
     assert!(
-        deliver_due(&st.conn, &settings, t0() + secs(lease - 1), Hooks::default())
-            .unwrap()
-            .is_empty()
+        deliver_due(
+            &st.conn,
+            &settings,
+            t0() + secs(lease - 1),
+            Hooks::default()
+        )
+        .unwrap()
+        .is_empty()
     );
     assert_eq!(st.row(id).status, Status::Sending);
     let r = deliver_due(&st.conn, &settings, t0() + secs(lease), Hooks::default()).unwrap();

@@ -176,7 +176,7 @@ fn a_declaration_concluded_for_revision_owes_nothing_until_approved() {
         None,
         "now",
     )
-        .unwrap();
+    .unwrap();
     let owed = jixiao::cycle::owed(&conn, &cfg.calendar(), Some(2026)).unwrap();
     let nyt: Vec<_> = owed
         .iter()

@@ -53,7 +53,30 @@ fn a_database_of_0_1_0_is_migrated_forward_with_nothing_lost() {
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
     assert_eq!(version, 0, "0.1.0 kept no schema version");
-    assert!(before.iter().any(|(t, n)| t == "submissions" && *n == 8), "{before:?}");
+    assert!(
+        before.iter().any(|(t, n)| t == "submissions" && *n == 8),
+        "{before:?}"
+    );
+
+    // What 0.1.0 had of each letter: its link to the submission, and the files beside the
+    // originals.
+    let old = Connection::open(&path).unwrap();
+    let links: Vec<(i64, String, String, String)> = old
+        .prepare("SELECT submission_id, kind, doc_number, title FROM submission_letters ORDER BY 1")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(links.len(), 7);
+    let old_answers: Vec<(i64, String, Vec<u8>)> = old
+        .prepare("SELECT submission_id, file_name, bytes FROM answers ORDER BY 1, 2")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    drop(old);
 
     let conn = jixiao::store::open(&path).unwrap();
     assert_eq!(
@@ -64,7 +87,13 @@ fn a_database_of_0_1_0_is_migrated_forward_with_nothing_lost() {
     let after = counts(&path);
     for (table, n) in &before {
         let now = after.iter().find(|(t, _)| t == table).map(|(_, n)| *n);
-        assert_eq!(now, Some(*n), "table {table} kept its rows");
+        match table.as_str() {
+            // Version 2 keeps each letter once: the link moved into issued_letters, and the
+            // copies of the letters beside the originals are read from there.
+            "submission_letters" => assert_eq!(now, None),
+            "answers" => assert_eq!(now, Some(*n - 7), "the seven letters' copies are gone"),
+            _ => assert_eq!(now, Some(*n), "table {table} kept its rows"),
+        }
     }
 
     // Opening it again changes nothing.
@@ -105,23 +134,58 @@ fn a_database_of_0_1_0_is_migrated_forward_with_nothing_lost() {
     );
     assert_eq!(submissions::by_project(&conn, &nyt).unwrap().len(), 3);
 
-    // Letters, their numbers and the files beside the originals.
-    let letter = jixiao::store::letters::letter_of(&conn, 2).unwrap().unwrap();
+    // Letters, their numbers and the files beside the originals: the same as before.
+    for (id, kind, number, title) in &links {
+        let letter = jixiao::store::letters::letter_of(&conn, *id)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (&letter.kind, &letter.doc_number, &letter.title),
+            (kind, number, title)
+        );
+    }
+    let letter = jixiao::store::letters::letter_of(&conn, 2)
+        .unwrap()
+        .unwrap();
     assert_eq!(letter.doc_number, "吉财绩函〔2026〕2号");
-    assert_eq!(letter.kind, "target_review");
+    let mut answers_now = Vec::new();
+    for id in 1..=8 {
+        for (name, bytes) in jixiao::store::letters::answers(&conn, id).unwrap() {
+            answers_now.push((id, name, bytes));
+        }
+    }
+    answers_now.sort();
+    assert_eq!(
+        answers_now, old_answers,
+        "every file beside an original, byte for byte"
+    );
     assert_eq!(
         jixiao::store::letters::peek_number(&conn, "吉财绩函", 2026).unwrap(),
         8,
         "the next letter continues the sequence"
     );
     let answers = jixiao::store::letters::answers(&conn, 5).unwrap();
-    assert!(answers.iter().any(|(n, b)| n.ends_with(".docx") && b.starts_with(b"PK")));
-    assert!(answers.iter().any(|(n, _)| n.ends_with("（错误标注）.xlsx")));
+    assert!(
+        answers
+            .iter()
+            .any(|(n, b)| n.ends_with(".docx") && b.starts_with(b"PK"))
+    );
+    assert!(
+        answers
+            .iter()
+            .any(|(n, _)| n.ends_with("（错误标注）.xlsx"))
+    );
 
     // Reminders sent stay sent; the outbox keeps every message with its bytes.
     assert!(
-        jixiao::store::reminders::was_sent(&conn, 2026, FormKind::PerformanceReport, "jyt", "after-1")
-            .unwrap()
+        jixiao::store::reminders::was_sent(
+            &conn,
+            2026,
+            FormKind::PerformanceReport,
+            "jyt",
+            "after-1"
+        )
+        .unwrap()
     );
     let mail = jixiao::mail::outbox::list(&conn, jixiao::mail::ListFilter::All).unwrap();
     assert_eq!(mail.len(), 19);
@@ -130,7 +194,9 @@ fn a_database_of_0_1_0_is_migrated_forward_with_nothing_lost() {
         .filter(|m| m.status == jixiao::mail::Status::Sent)
         .count();
     assert_eq!(sent, 19);
-    let raw = jixiao::mail::outbox::raw_message(&conn, 1).unwrap().unwrap();
+    let raw = jixiao::mail::outbox::raw_message(&conn, 1)
+        .unwrap()
+        .unwrap();
     let raw = String::from_utf8_lossy(&raw);
     assert!(raw.contains("Message-ID: <jixiao.1."), "{raw}");
 }

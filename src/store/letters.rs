@@ -1,5 +1,5 @@
-//! Issued letters and their document numbers (发文字号), and the answers put beside a submission's
-//! original in the department's folder.
+//! Issued letters and their document numbers (发文字号), each kept once with the submission it
+//! answers; and the other files put beside a submission's original (the annotated workbook).
 //!
 //! Numbers: one sequence per year for each 机关代字, never repeated and never skipped. A number is
 //! taken in the same transaction that records the issued letter, so a number exists only with its
@@ -7,6 +7,9 @@
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use crate::letters::doc_number_text;
+use crate::util::safe_file_name;
 
 /// The letter an issued number belongs to.
 #[derive(Debug, Clone, Copy)]
@@ -16,6 +19,8 @@ pub struct IssuedLetter<'a> {
     pub department: &'a str,
     /// year + 主管部门 + (项目编码, else 项目名称), as the daemon keys projects.
     pub project_key: &'a str,
+    /// The submission the letter answers.
+    pub submission_id: Option<i64>,
     /// The .docx file name.
     pub file_name: &'a str,
     pub docx: &'a [u8],
@@ -52,8 +57,9 @@ pub fn issue(
     )?;
     tx.execute(
         "INSERT INTO issued_letters
-             (agency, year, number, kind, department, project_key, file_name, docx, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             (agency, year, number, kind, department, project_key, file_name, docx, created_at,
+              submission_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             agency,
             year,
@@ -64,42 +70,42 @@ pub fn issue(
             letter.file_name,
             letter.docx,
             letter.created_at.to_rfc3339(),
+            letter.submission_id,
         ],
     )?;
     Ok(number)
 }
 
-/// Replaces the document of an issued letter (when the letter is rendered after its number was
-/// taken, inside the same transaction).
-pub fn store_docx(
+/// Keeps the rendered letter under its number (the letter is rendered after its number was
+/// taken, inside the same transaction): its title, file name and document.
+pub fn store_rendered(
     tx: &Transaction,
     agency: &str,
     year: i32,
     number: u32,
-    file_name: &str,
-    docx: &[u8],
+    rendered: &RenderedFile,
 ) -> rusqlite::Result<()> {
     tx.execute(
-        "UPDATE issued_letters SET docx = ?4, file_name = ?5
+        "UPDATE issued_letters SET docx = ?4, file_name = ?5, title = ?6
          WHERE agency = ?1 AND year = ?2 AND number = ?3",
-        params![agency, year, number, docx, file_name],
+        params![
+            agency,
+            year,
+            number,
+            rendered.docx,
+            rendered.file_name,
+            rendered.title
+        ],
     )?;
     Ok(())
 }
 
-/// Links a submission to the letter that answers it.
-pub fn link_submission(
-    tx: &Transaction,
-    submission_id: i64,
-    kind: &str,
-    doc_number: &str,
-    title: &str,
-) -> rusqlite::Result<()> {
-    tx.execute(
-        "INSERT INTO submission_letters (submission_id, kind, doc_number, title) VALUES (?1, ?2, ?3, ?4)",
-        params![submission_id, kind, doc_number, title],
-    )?;
-    Ok(())
+/// A rendered letter as kept.
+#[derive(Debug, Clone, Copy)]
+pub struct RenderedFile<'a> {
+    pub title: &'a str,
+    pub file_name: &'a str,
+    pub docx: &'a [u8],
 }
 
 /// The letter issued for a submission.
@@ -115,20 +121,22 @@ pub struct SubmissionLetter {
 /// The letter issued for a submission, if one was.
 pub fn letter_of(conn: &Connection, id: i64) -> rusqlite::Result<Option<SubmissionLetter>> {
     conn.query_row(
-        "SELECT kind, doc_number, title FROM submission_letters WHERE submission_id = ?1",
+        "SELECT kind, agency, year, number, title FROM issued_letters WHERE submission_id = ?1 \
+         ORDER BY id LIMIT 1",
         params![id],
         |r| {
             Ok(SubmissionLetter {
                 kind: r.get(0)?,
-                doc_number: r.get(1)?,
-                title: r.get(2)?,
+                doc_number: doc_number_text(&r.get::<_, String>(1)?, r.get(2)?, Some(r.get(3)?)),
+                title: r.get(4)?,
             })
         },
     )
     .optional()
 }
 
-/// Keeps a file to put beside a submission's original (a letter, an annotated workbook).
+/// Keeps a file to put beside a submission's original (the annotated workbook; the letter itself
+/// is kept once, as issued).
 pub fn save_answer(tx: &Transaction, id: i64, name: &str, bytes: &[u8]) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT OR REPLACE INTO answers (submission_id, file_name, bytes) VALUES (?1, ?2, ?3)",
@@ -137,11 +145,18 @@ pub fn save_answer(tx: &Transaction, id: i64, name: &str, bytes: &[u8]) -> rusql
     Ok(())
 }
 
-/// The files to put beside a submission's original in the department's folder.
+/// The files to put beside a submission's original in the department's folder: its letter and
+/// the other answers, by name.
 pub fn answers(conn: &Connection, id: i64) -> rusqlite::Result<Vec<(String, Vec<u8>)>> {
     let mut stmt = conn.prepare(
-        "SELECT file_name, bytes FROM answers WHERE submission_id = ?1 ORDER BY file_name",
+        "SELECT file_name, docx FROM issued_letters WHERE submission_id = ?1 \
+         UNION ALL SELECT file_name, bytes FROM answers WHERE submission_id = ?1",
     )?;
-    let rows = stmt.query_map(params![id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    rows.collect()
+    let mut files = stmt
+        .query_map(params![id], |r| {
+            Ok((safe_file_name(&r.get::<_, String>(0)?), r.get(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<(String, Vec<u8>)>>>()?;
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(files)
 }

@@ -54,10 +54,16 @@ struct Migration {
 
 /// Every step from an empty database to the current schema. Append only: a released step is
 /// never changed, since offices' databases have had it.
-const MIGRATIONS: &[Migration] = &[Migration {
-    what: "the tables of jixiao 0.1.0",
-    sql: include_str!("migrations/0001_tables.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        what: "the tables of jixiao 0.1.0",
+        sql: include_str!("migrations/0001_tables.sql"),
+    },
+    Migration {
+        what: "each letter kept once, linked to its submission",
+        sql: include_str!("migrations/0002_letters_once.sql"),
+    },
+];
 
 /// The schema version this jixiao writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;

@@ -171,6 +171,7 @@ pub fn dispatch(tx: &Transaction, d: &Dispatch) -> anyhow::Result<()> {
             kind: kind.id(),
             department: &d.department.code,
             project_key: d.project_key.map_or("", ProjectKey::as_str),
+            submission_id: Some(d.submission_id),
             file_name: "",
             docx: &[],
             created_at: d.now,
@@ -191,32 +192,22 @@ pub fn dispatch(tx: &Transaction, d: &Dispatch) -> anyhow::Result<()> {
         .letters
         .render(&input)
         .with_context(|| format!("writing the {} for {}", kind.name(), file_name))?;
-    store::letters::store_docx(
+    store::letters::store_rendered(
         tx,
         &settings.agency,
         year,
         number,
-        &letter.docx_file_name,
-        &letter.docx,
-    )?;
-    store::letters::link_submission(
-        tx,
-        d.submission_id,
-        kind.id(),
-        &letter.doc_number_text,
-        &letter.title,
+        &store::letters::RenderedFile {
+            title: &letter.title,
+            file_name: &letter.docx_file_name,
+            docx: &letter.docx,
+        },
     )?;
     let mut attachments = vec![Attachment {
         file_name: letter.docx_file_name.clone(),
         content_type: crate::mail::DOCX.to_string(),
         bytes: letter.docx.clone(),
     }];
-    store::letters::save_answer(
-        tx,
-        d.submission_id,
-        &safe_file_name(&letter.docx_file_name),
-        &letter.docx,
-    )?;
     if let Some((name, bytes)) = &letter.annotated_xlsx {
         attachments.push(Attachment {
             file_name: name.clone(),
