@@ -14,6 +14,7 @@ fn letter(kind: &str) -> IssuedLetter<'static> {
         },
         department: "吉林省农业农村厅",
         project_key: "2026|吉林省农业农村厅|22000026000101",
+        submission_id: None,
         file_name: "a.docx",
         docx: b"PK",
         created_at: Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap(),
