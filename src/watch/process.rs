@@ -1,0 +1,394 @@
+//! Taking one stable file (steps 2 to 4 of the module docs): read it safely, hash it, check it,
+//! archive it, record it with everything it sends in one transaction, then move it out of the
+//! inbox — and finishing what a crash left recorded but not moved.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use sha2::{Digest, Sha256};
+use tracing::{info, warn};
+
+use super::inbox::{InboxFile, Seen, classify};
+use super::{Daemon, dispatch};
+use crate::check::{CheckResult, Checked, Status};
+use crate::forms::FormKind;
+use crate::forms::record::FormRecord;
+use crate::rules::identity::Sender;
+use crate::runtime::Clock;
+use crate::store::submissions::{self, NewSubmission, Outcome, Stage, Submission};
+use crate::util::{safe_file_name, write_atomic};
+
+fn hash(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+impl Daemon {
+    /// Takes one stable file: the whole of steps 2 to 4.
+    pub fn process(&mut self, path: &Path) -> anyhow::Result<()> {
+        let Some(inbox) = classify(&self.cfg, path) else {
+            return Ok(());
+        };
+        let meta = match std::fs::symlink_metadata(path) {
+            Ok(m) => m,
+            Err(_) => return Ok(()), // gone meanwhile
+        };
+        if meta.file_type().is_symlink() {
+            self.refuse(path, "symbolic link");
+            return Ok(());
+        }
+        let dept_dir = self
+            .cfg
+            .root
+            .join(&self.department(&inbox.department).folder);
+        if std::fs::symlink_metadata(&dept_dir).is_ok_and(|m| !m.is_dir()) {
+            self.refuse(&dept_dir, "the department's folder is not a real folder");
+            return Ok(());
+        }
+        let real = std::fs::canonicalize(path)?;
+        if !real.starts_with(std::fs::canonicalize(&dept_dir)?) {
+            self.refuse(path, "leads outside the department's folder");
+            return Ok(());
+        }
+
+        let limit = self.checker.limits.max_file_bytes;
+        let mut bytes = Vec::new();
+        // Open without following a link, and make sure it is the very file checked above: a
+        // file swapped for a link in between is refused, not read.
+        let file = {
+            use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+            let file = match std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(path)
+            {
+                Ok(f) => f,
+                Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                    self.refuse(path, "symbolic link");
+                    return Ok(());
+                }
+                Err(e) => {
+                    return Err(e).with_context(|| format!("opening {}", path.display()));
+                }
+            };
+            let opened = file.metadata()?;
+            if (opened.dev(), opened.ino()) != (meta.dev(), meta.ino()) {
+                self.refuse(path, "replaced while being checked");
+                return Ok(());
+            }
+            file
+        };
+        file.take(limit + 1).read_to_end(&mut bytes)?;
+        let oversize = bytes.len() as u64 > limit;
+        let sha = if oversize {
+            // Not read in full: identify it by name, size and time. Not a content hash (64 hex
+            // digits), so `finish` moves it without reading it again.
+            let id = format!(
+                "oversize:{}:{}:{:?}",
+                inbox.rel,
+                meta.len(),
+                meta.modified().ok()
+            );
+            format!("big-{}", hash(id.as_bytes()))
+        } else {
+            hash(&bytes)
+        };
+
+        // Seen before? Either our own unfinished work, or the same content sent again.
+        let earlier = submissions::by_hash(&self.conn, &inbox.department, &sha)?;
+        if let Some(s) = earlier
+            .iter()
+            .find(|s| s.stage == Stage::Recorded && s.inbox_path == inbox.rel)
+        {
+            return self.finish(&s.clone());
+        }
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let duplicate_of = earlier
+            .iter()
+            .find(|s| s.outcome != Outcome::Duplicate)
+            .or(earlier.first())
+            .map(|s| s.id);
+
+        let (outcome, checked) = if duplicate_of.is_some() {
+            (Outcome::Duplicate, None)
+        } else {
+            let mut checked = if oversize {
+                self.checker.check_path(path, &file_name)
+            } else {
+                self.checker.check_bytes(&file_name, &bytes)
+            };
+            if is_unreadable(&checked.result) {
+                match self.deferred.get(path) {
+                    Some((h, _)) if *h == sha => {} // second try: reject now
+                    _ => {
+                        info!(file = %path.display(), code = checked.result.errors[0].code, "cannot read it yet; will try once more");
+                        self.deferred
+                            .insert(path.to_path_buf(), (sha, Instant::now()));
+                        self.candidates.insert(path.to_path_buf(), Seen::unseen());
+                        return Ok(());
+                    }
+                }
+            }
+            checked.require_sender(Sender::Department(self.department(&inbox.department)));
+            self.check_against_approved(&inbox, &mut checked)?;
+            let outcome = if checked.result.status == Status::Accepted {
+                Outcome::Accepted
+            } else {
+                Outcome::Rejected
+            };
+            (outcome, Some(checked))
+        };
+        self.deferred.remove(path);
+
+        // Archive copy, outside the departments' reach, named by content.
+        let ext = Path::new(&file_name)
+            .extension()
+            .map(|e| e.to_string_lossy().to_lowercase())
+            .filter(|e| e.len() <= 5 && e.chars().all(|c| c.is_ascii_alphanumeric()))
+            .unwrap_or_else(|| "bin".to_string());
+        let archive_rel = format!("{}/{}.{}", &sha[..2], sha, ext);
+        let archive = self.cfg.archive_dir().join(&archive_rel);
+        if !archive.exists() && !oversize {
+            write_atomic(&archive, &bytes)?;
+        }
+
+        let result = checked.as_ref().map(|c| &c.result);
+        let project = result.and_then(|r| r.project.clone());
+        let form = result.and_then(|r| r.form);
+        let project_key = project.as_ref().and_then(|p| p.key(&inbox.department));
+        let record = checked
+            .as_ref()
+            .and_then(|c| c.form.as_deref())
+            .map(FormRecord::from_form);
+        let received_at = self.now_text();
+        let dept = self.department(&inbox.department).clone();
+        let tx = self.conn.transaction()?;
+        let id = submissions::record(
+            &tx,
+            &NewSubmission {
+                department: &inbox.department,
+                inbox_path: &inbox.rel,
+                file_name: &file_name,
+                sha256: &sha,
+                size: meta.len(),
+                received_at: &received_at,
+                outcome,
+                form,
+                year: project.as_ref().and_then(|p| p.year),
+                project_key: project_key.as_ref(),
+                project_code: project.as_ref().and_then(|p| p.code.as_deref()),
+                project_name: project.as_ref().and_then(|p| p.name.as_deref()),
+                result,
+                record: record.as_ref(),
+                duplicate_of,
+                archive_path: &archive_rel,
+            },
+        )?;
+        let first = duplicate_of.and_then(|id| {
+            earlier
+                .iter()
+                .find(|s| s.id == id)
+                .map(|s| (id, s.received_at.clone()))
+        });
+        dispatch::dispatch(
+            &tx,
+            &dispatch::Dispatch {
+                finance: &self.cfg.finance,
+                settings: &self.cfg.letters,
+                letters: &self.letters,
+                defs: &self.checker.defs,
+                department: &dept,
+                submission_id: id,
+                file_name: &file_name,
+                received_at: &received_at,
+                today: self.clock.today(),
+                now: self.clock.now().to_utc(),
+                checked: checked.as_ref().map(|c| (&c.result, c.form.as_deref())),
+                duplicate_of: first,
+                project_key: project_key.as_ref(),
+            },
+        )?;
+        tx.commit()?;
+        self.wake_sender();
+        if let Some(year) = project.as_ref().and_then(|p| p.year) {
+            self.summary.mark_dirty(year);
+        }
+        if let Some(pause) = self.hooks.pause_after_record {
+            // The crash tests' window: recorded, file not moved yet.
+            std::thread::sleep(pause);
+        }
+        info!(
+            id,
+            department = %inbox.department,
+            file = %inbox.rel,
+            form = form.map_or("-", FormKind::id),
+            outcome = outcome.as_str(),
+            "recorded"
+        );
+        let recorded =
+            submissions::get(&self.conn, id)?.context("the recorded submission is missing")?;
+        self.finish(&recorded)
+    }
+
+    /// Measures an accepted performance report or self-evaluation against the project's approved
+    /// declaration; the findings go into its result and its letter.
+    fn check_against_approved(
+        &self,
+        inbox: &InboxFile,
+        checked: &mut Checked,
+    ) -> anyhow::Result<()> {
+        let Some(form) = &checked.form else {
+            return Ok(());
+        };
+        if !checked.result.accepted() || form.kind == FormKind::TargetDeclaration {
+            return Ok(());
+        }
+        let Some(key) = checked
+            .result
+            .project
+            .as_ref()
+            .and_then(|p| p.key(&inbox.department))
+        else {
+            return Ok(());
+        };
+        let approved = crate::cycle::approvals::approved_declaration(&self.conn, &key)?;
+        let findings = crate::rules::cross_form::cross_check(
+            approved.as_ref().map(|(_, r)| r),
+            form,
+            &self.checker.defs,
+        );
+        checked.result.warnings.extend(findings);
+        Ok(())
+    }
+
+    /// Step 4: moves the file out of the inbox and marks the submission done. Safe to repeat.
+    pub(super) fn finish(&mut self, s: &Submission) -> anyhow::Result<()> {
+        let dept = self.department(&s.department).clone();
+        let dept_dir = self.cfg.root.join(&dept.folder);
+        let inbox_path = dept_dir.join(&s.inbox_path);
+        let folder = if s.outcome == Outcome::Accepted {
+            &self.cfg.folders.accepted
+        } else {
+            &self.cfg.folders.returned
+        };
+        let dest_dir = real_dir(&dept_dir, folder, self.clock.as_ref())?;
+        // A stable, unique name: the submission number in front of the original name.
+        let dest_name = format!("{}-{}", s.id, safe_file_name(&s.file_name));
+        let dest = dest_dir.join(&dest_name);
+        // The letter (and a return notice's annotated workbook) appear beside the original.
+        for (name, bytes) in crate::store::letters::answers(&self.conn, s.id)? {
+            let path = dest_dir.join(format!("{}-{}", s.id, name));
+            if !path.exists() {
+                write_atomic(&path, &bytes)?;
+            }
+        }
+        if s.outcome != Outcome::Accepted {
+            let reasons = reasons_text(s);
+            write_atomic(
+                &dest_dir.join(format!("{dest_name}.退回原因.txt")),
+                reasons.as_bytes(),
+            )?;
+        }
+        if std::fs::symlink_metadata(&inbox_path).is_ok() && !dest.exists() {
+            // Only the content we recorded leaves the inbox; a file replaced meanwhile stays.
+            let same = std::fs::read(&inbox_path)
+                .map(|b| hash(&b) == s.sha256)
+                .unwrap_or(false)
+                || s.sha256.len() != 64;
+            if same {
+                std::fs::rename(&inbox_path, &dest).or_else(|_| {
+                    std::fs::copy(&inbox_path, &dest)
+                        .and_then(|_| std::fs::remove_file(&inbox_path))
+                })?;
+            }
+        } else if dest.exists() && std::fs::symlink_metadata(&inbox_path).is_ok() {
+            let same = std::fs::read(&inbox_path)
+                .map(|b| hash(&b) == s.sha256)
+                .unwrap_or(false);
+            if same {
+                std::fs::remove_file(&inbox_path)?;
+            }
+        }
+        let moved = format!("{folder}/{dest_name}");
+        submissions::mark_done(&self.conn, s.id, &moved, &self.now_text())?;
+        info!(id = s.id, to = %moved, "done");
+        Ok(())
+    }
+}
+
+/// Whether a check failed because the file could not be read as a workbook at all — which may
+/// be a copy still in progress.
+fn is_unreadable(r: &CheckResult) -> bool {
+    r.form.is_none()
+        && r.errors.first().is_some_and(|e| {
+            matches!(
+                e.code,
+                "damaged_file" | "not_a_workbook" | "empty_file" | "unreadable"
+            )
+        })
+}
+
+/// The reasons written beside a returned file, for the clerk.
+fn reasons_text(s: &Submission) -> String {
+    let mut out = String::new();
+    if s.outcome == Outcome::Duplicate {
+        out.push_str(&format!(
+            "文件“{}”与此前提交的文件（受理编号{}）内容完全相同，未重复处理。\n如需更正，请修改后重新放入本文件夹。\n",
+            s.file_name,
+            s.duplicate_of.unwrap_or_default()
+        ));
+        return out;
+    }
+    out.push_str(&format!(
+        "文件“{}”未通过审核，已退回修改（受理编号{}）。\n请按以下问题修改后，将更正后的文件重新放入本部门文件夹。\n\n",
+        s.file_name, s.id
+    ));
+    if let Some(r) = s
+        .result_json
+        .as_deref()
+        .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
+    {
+        for (i, e) in r["errors"].as_array().into_iter().flatten().enumerate() {
+            let place = match (e["sheet"].as_str(), e["cell"].as_str()) {
+                (Some(sh), Some(c)) => format!("工作表“{sh}”{c}单元格"),
+                (Some(sh), None) => format!("工作表“{sh}”"),
+                _ => "文件".to_string(),
+            };
+            out.push_str(&format!(
+                "{}. {place}（{}）：{}\n",
+                i + 1,
+                e["field"].as_str().unwrap_or(""),
+                e["message"].as_str().unwrap_or("")
+            ));
+        }
+    }
+    out
+}
+
+/// The daemon's own folder inside a department's folder, as a real folder: a link or a file a
+/// department put in its place is moved aside, so nothing is written through it.
+fn real_dir(dept_dir: &Path, folder: &str, clock: &dyn Clock) -> anyhow::Result<PathBuf> {
+    let dir = dept_dir.join(folder);
+    match std::fs::symlink_metadata(&dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            let aside = dept_dir.join(format!(
+                "{folder}（已移开{}）",
+                clock.now().format("%Y%m%d%H%M%S")
+            ));
+            warn!(folder = %dir.display(), to = %aside.display(), "not a real folder: moved aside");
+            std::fs::rename(&dir, &aside)?;
+            std::fs::create_dir(&dir)?;
+        }
+        Err(_) => std::fs::create_dir_all(&dir)?,
+    }
+    let real = std::fs::canonicalize(&dir)?;
+    if !real.starts_with(std::fs::canonicalize(dept_dir)?) {
+        anyhow::bail!("{} leads outside the department's folder", dir.display());
+    }
+    Ok(dir)
+}
