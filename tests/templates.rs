@@ -48,7 +48,7 @@ fn generated_templates_match_the_standard_ones() {
     let defs = Definitions::embedded();
     let dir = tempfile::tempdir().unwrap();
     for kind in FormKind::ALL {
-        let path = jixiao::forms::blank::write_template(&defs, kind, dir.path()).unwrap();
+        let path = jixiao::forms::blank::write_blank(&defs, kind, dir.path()).unwrap();
         let ours = std::fs::read(&path).unwrap();
         let standard = std::fs::read(
             Path::new(env!("CARGO_MANIFEST_DIR"))

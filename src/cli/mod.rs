@@ -414,7 +414,7 @@ pub fn run(cli: Cli, mut runtime: Runtime) -> anyhow::Result<i32> {
         Command::Templates { out } => {
             std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
             for kind in FormKind::ALL {
-                let path = crate::forms::blank::write_template(&defs, kind, &out)?;
+                let path = crate::forms::blank::write_blank(&defs, kind, &out)?;
                 println!("{}", path.display());
             }
             Ok(0)
@@ -579,8 +579,7 @@ fn outbox(
 fn mail_settings(file: &std::path::Path) -> anyhow::Result<crate::mail::MailSettings> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    let mut table: toml::Table =
-        toml::from_str(&text).with_context(|| format!("{}", file.display()))?;
+    let mut table: toml::Table = crate::util::parse_toml(&text, &file.display().to_string())?;
     let mail = match table.remove("mail") {
         Some(m) => m,
         None => toml::Value::Table(table),
@@ -631,13 +630,6 @@ fn write_outbox_row(out: &mut impl Write, r: &crate::mail::OutboxRow) -> std::io
     Ok(())
 }
 
-fn form_name(kind: Option<FormKind>) -> &'static str {
-    match kind {
-        Some(FormKind::TargetDeclaration) => "绩效目标申报表",
-        Some(FormKind::PerformanceReport) => "绩效运行监控表",
-        Some(FormKind::SelfEvaluation) => "绩效自评表",
-        None => "非绩效表",
-    }
 }
 
 fn write_issue(out: &mut impl Write, mark: &str, i: &Issue) -> std::io::Result<()> {
@@ -663,7 +655,7 @@ pub fn write_human(out: &mut impl Write, r: &CheckResult) -> std::io::Result<()>
         .as_ref()
         .and_then(|p| p.name.clone())
         .unwrap_or_default();
-    let mut line = format!("[{status}] {}  {}  {}", r.file, form_name(r.form), project);
+    let mut line = format!("[{status}] {}  {}  {}", r.file, r.form.map_or("非绩效表", FormKind::name), project);
     if let Some(s) = &r.score {
         line.push_str(&format!(
             "  核定{}分（{}），预算执行率{}%",

@@ -22,7 +22,7 @@ pub fn init(dir: &Path, defs: &Definitions) -> anyhow::Result<PathBuf> {
         let templates = cfg.root.join(&d.folder).join(&cfg.folders.templates);
         std::fs::create_dir_all(&templates)?;
         for kind in FormKind::ALL {
-            crate::forms::blank::write_template(defs, kind, &templates)?;
+            crate::forms::blank::write_blank(defs, kind, &templates)?;
         }
     }
     std::fs::create_dir_all(&cfg.state_dir)?;

@@ -76,7 +76,7 @@ impl Formats {
 
 /// Which format a cell of the template gets.
 fn format_of<'f>(def: &FormDef, f: &'f Formats, pos: Pos, has_text: bool) -> &'f Format {
-    let t = &def.template;
+    let t = &def.blank;
     match pos.0 {
         0 => &f.title,
         1 => &f.year,
@@ -123,7 +123,7 @@ fn list_values(defs: &Definitions, def: &FormDef, name: &str) -> anyhow::Result<
 /// Builds the blank form of one kind in memory.
 pub fn build(defs: &Definitions, kind: FormKind) -> anyhow::Result<Workbook> {
     let def = defs.form(kind);
-    let t = &def.template;
+    let t = &def.blank;
     let f = Formats::new();
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet();
@@ -206,7 +206,7 @@ pub fn build(defs: &Definitions, kind: FormKind) -> anyhow::Result<Workbook> {
 }
 
 /// Writes the blank form of one kind into `dir` and returns its path.
-pub fn write_template(defs: &Definitions, kind: FormKind, dir: &Path) -> anyhow::Result<PathBuf> {
+pub fn write_blank(defs: &Definitions, kind: FormKind, dir: &Path) -> anyhow::Result<PathBuf> {
     let def = defs.form(kind);
     let path = dir.join(file_name(def));
     let mut wb = build(defs, kind)?;

@@ -169,10 +169,10 @@ pub struct ListDef {
     pub values: String,
 }
 
-/// The layout of the blank form that `jixiao templates` writes.
+/// The layout of the blank form that `jixiao templates` writes (`[template]` in `forms/*.toml`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TemplateDef {
+pub struct BlankLayout {
     pub sheet: String,
     pub widths: Vec<f64>,
     pub merges: Vec<String>,
@@ -205,7 +205,9 @@ pub struct FormDef {
     pub indicators: IndicatorsDef,
     #[serde(default)]
     pub summary: Option<SummaryDef>,
-    pub template: TemplateDef,
+    /// The `[template]` table: the layout of the blank form.
+    #[serde(rename = "template")]
+    pub blank: BlankLayout,
     #[serde(skip)]
     pub kind: Option<FormKind>,
     /// Every label of the form, normalised (see [`FormDef::all_labels`]).
@@ -587,7 +589,7 @@ fn validate_form(def: &FormDef) -> Result<(), String> {
     // Every label the reader looks for must appear in the template, so a generated blank form
     // can be read back.
     let template_texts: Vec<String> = def
-        .template
+        .blank
         .cells
         .values()
         .filter_map(|v| v.as_str())
@@ -605,18 +607,18 @@ fn validate_form(def: &FormDef) -> Result<(), String> {
             ));
         }
     }
-    for cell in def.template.cells.keys() {
+    for cell in def.blank.cells.keys() {
         crate::cellref::parse_a1(cell)
             .ok_or_else(|| format!("template.cells: \"{cell}\" is not a cell address"))?;
     }
     for range in def
-        .template
+        .blank
         .merges
         .iter()
-        .chain(&def.template.amounts)
-        .chain(&def.template.percents)
-        .chain(&def.template.points)
-        .chain(def.template.lists.iter().map(|l| &l.range))
+        .chain(&def.blank.amounts)
+        .chain(&def.blank.percents)
+        .chain(&def.blank.points)
+        .chain(def.blank.lists.iter().map(|l| &l.range))
     {
         crate::cellref::parse_range(range)
             .ok_or_else(|| format!("template: \"{range}\" is not a cell range"))?;

@@ -39,8 +39,8 @@ struct Layout {
 fn layout(defs: &Definitions, def: &FormDef) -> anyhow::Result<Layout> {
     // The blank form as the reader would see it once written: its cells and merged ranges.
     let mut sheet = Sheet::new(
-        &def.template.sheet,
-        def.template
+        &def.blank.sheet,
+        def.blank
             .cells
             .iter()
             .filter_map(|(a1, v)| {
@@ -66,7 +66,7 @@ fn layout(defs: &Definitions, def: &FormDef) -> anyhow::Result<Layout> {
             .collect(),
     );
     sheet.merges = def
-        .template
+        .blank
         .merges
         .iter()
         .filter_map(|m| crate::cellref::parse_range(m))
@@ -77,7 +77,7 @@ fn layout(defs: &Definitions, def: &FormDef) -> anyhow::Result<Layout> {
         Located::NotAForm => anyhow::bail!("the blank {} carries no title", def.name),
     };
     let cells: Vec<(Pos, String)> = def
-        .template
+        .blank
         .cells
         .iter()
         .filter_map(|(k, v)| Some((parse_a1(k)?, normalize(v.as_str()?))))

@@ -124,7 +124,7 @@ mod tests {
         got.sort();
         let mut want: Vec<(Pos, Pos)> = defs
             .form(crate::FormKind::SelfEvaluation)
-            .template
+            .blank
             .merges
             .iter()
             .map(|m| parse_range(m).unwrap())
