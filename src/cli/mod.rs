@@ -630,8 +630,6 @@ fn write_outbox_row(out: &mut impl Write, r: &crate::mail::OutboxRow) -> std::io
     Ok(())
 }
 
-}
-
 fn write_issue(out: &mut impl Write, mark: &str, i: &Issue) -> std::io::Result<()> {
     let cell = match (&i.sheet, &i.cell) {
         (_, Some(c)) => c.clone(),
@@ -655,7 +653,12 @@ pub fn write_human(out: &mut impl Write, r: &CheckResult) -> std::io::Result<()>
         .as_ref()
         .and_then(|p| p.name.clone())
         .unwrap_or_default();
-    let mut line = format!("[{status}] {}  {}  {}", r.file, r.form.map_or("非绩效表", FormKind::name), project);
+    let mut line = format!(
+        "[{status}] {}  {}  {}",
+        r.file,
+        r.form.map_or("非绩效表", FormKind::name),
+        project
+    );
     if let Some(s) = &r.score {
         line.push_str(&format!(
             "  核定{}分（{}），预算执行率{}%",
