@@ -167,7 +167,7 @@ fn render_once(conn: &Connection, id: i64, settings: &MailSettings) -> Result<()
     };
     let date = SystemTime::UNIX_EPOCH + Duration::from_secs(m.created_at.timestamp().max(0) as u64);
     let raw = render(&msg, &from, &message_id, date)?;
-    rows::store_rendered(conn, id, &raw, &message_id, &from.email.to_string())?;
+    rows::store_rendered(conn, id, &raw, &message_id, from.email.as_ref())?;
     Ok(())
 }
 

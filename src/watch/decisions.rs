@@ -39,7 +39,7 @@ pub fn process_decisions(
     departments: &[Department],
     now: &str,
 ) -> anyhow::Result<usize> {
-    let Ok(entries) = std::fs::read_dir(&dir) else {
+    let Ok(entries) = std::fs::read_dir(dir) else {
         return Ok(0);
     };
     let mut applied = 0;
