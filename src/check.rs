@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use crate::forms::definitions::{Definitions, FormKind};
 use crate::forms::read::{Located, RawForm, locate};
-use crate::rules::issue::Issue;
+use crate::rules::issue::{Issue, IssueCode};
 use crate::workbook::{Limits, OpenError, Workbook};
 
 use serde::Serialize;
@@ -76,7 +76,7 @@ impl Checker {
         if is_lock_file(&name) {
             return file_problem(
                 display,
-                "lock_file",
+                IssueCode::LockFile,
                 "这是Office/WPS打开表格时生成的锁定或临时文件，不是绩效表，请提交表格文件本身"
                     .into(),
             );
@@ -125,7 +125,7 @@ impl Checker {
                     .collect();
                 return file_problem(
                     display,
-                    "not_a_form",
+                    IssueCode::NotAForm,
                     format!(
                         "文件中没有找到绩效表标题，不是标准绩效表。请使用{}的标准表样填报",
                         titles.join("、")
@@ -226,13 +226,31 @@ fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, FileError> {
 
 fn open_problem(display: &str, e: FileError) -> Checked {
     match e {
-        FileError::NotFound => file_problem(display, "file_not_found", "找不到该文件".into()),
-        FileError::Io(e) => file_problem(display, "unreadable", format!("无法读取文件：{e}")),
-        FileError::Open(e) => file_problem(display, e.code(), e.to_string()),
+        FileError::NotFound => {
+            file_problem(display, IssueCode::FileNotFound, "找不到该文件".into())
+        }
+        FileError::Io(e) => {
+            file_problem(display, IssueCode::Unreadable, format!("无法读取文件：{e}"))
+        }
+        FileError::Open(e) => file_problem(display, open_error_code(&e), e.to_string()),
     }
 }
 
-fn file_problem(display: &str, code: &'static str, message: String) -> Checked {
+/// The code of a rejection for a file that is not a readable workbook.
+fn open_error_code(e: &OpenError) -> IssueCode {
+    match e {
+        OpenError::Empty => IssueCode::EmptyFile,
+        OpenError::TooLarge { .. } => IssueCode::FileTooLarge,
+        OpenError::NotWorkbook(_) => IssueCode::NotAWorkbook,
+        OpenError::Damaged(_) => IssueCode::DamagedFile,
+        OpenError::Password => IssueCode::PasswordProtected,
+        OpenError::Bomb { .. } => IssueCode::InflatesTooMuch,
+        OpenError::TooManySheets { .. } => IssueCode::TooManySheets,
+        OpenError::TooManyCells { .. } => IssueCode::TooManyCells,
+    }
+}
+
+fn file_problem(display: &str, code: IssueCode, message: String) -> Checked {
     Checked {
         result: CheckResult {
             file: display.to_string(),

@@ -11,6 +11,7 @@ use calamine::{Data, Range, Reader, Xlsx};
 use jixiao::config::Config;
 use jixiao::forms::definitions::FormKind;
 use jixiao::forms::record::FormRecord;
+use jixiao::rules::issue::IssueCode;
 use jixiao::store::{self, NewSubmission, Outcome};
 use jixiao::summary;
 use jixiao::{CheckResult, Checker, Definitions, Limits};
@@ -457,7 +458,12 @@ fn summary_counts_totals_and_averages_match_the_inputs() {
     assert!(reports.len() > 10, "reports: {}", reports.len());
     let lagging = reports
         .iter()
-        .filter(|e| e.result.warnings.iter().any(|w| w.code == "execution_lag"))
+        .filter(|e| {
+            e.result
+                .warnings
+                .iter()
+                .any(|w| w.code == IssueCode::ExecutionLag)
+        })
         .count();
     assert!(
         lagging > 0 && lagging < reports.len(),
@@ -627,7 +633,12 @@ fn summary_counts_totals_and_averages_match_the_inputs() {
                 .count();
             let want = expected
                 .iter()
-                .filter(|e| e.result.warnings.iter().any(|w| w.code == "execution_lag"))
+                .filter(|e| {
+                    e.result
+                        .warnings
+                        .iter()
+                        .any(|w| w.code == IssueCode::ExecutionLag)
+                })
                 .count();
             assert_eq!(lag, want, "lagging reports flagged");
             let got: f64 = sheet_rows

@@ -2,7 +2,7 @@
 
 use crate::forms::definitions::Definitions;
 use crate::forms::read::RawForm;
-use crate::rules::issue::Issue;
+use crate::rules::issue::{Issue, IssueCode};
 use crate::rules::review_findings;
 
 use serde::Serialize;
@@ -16,7 +16,10 @@ pub struct Review {
 }
 
 /// Findings that keep a project out of the next budget step.
-const BLOCKING: [&str; 2] = ["no_quantity_indicator", "no_benefit_indicator"];
+const BLOCKING: [IssueCode; 2] = [
+    IssueCode::NoQuantityIndicator,
+    IssueCode::NoBenefitIndicator,
+];
 
 /// 不通过 without a 数量指标 or any 效益指标; 修改后通过 with any other finding; else 通过.
 pub fn review(form: &RawForm, defs: &Definitions) -> Review {

@@ -34,7 +34,7 @@ use crate::check::CheckResult;
 use crate::check::Status;
 use crate::check::is_lock_file;
 use crate::config::{Config, Department};
-use crate::rules::issue::Issue;
+use crate::rules::issue::{Issue, IssueCode};
 use crate::store::{self, NewSubmission, Outcome};
 use crate::{Checked, Checker};
 
@@ -633,7 +633,7 @@ impl Daemon {
                 match self.deferred.get(path) {
                     Some((h, _)) if *h == sha => {} // second try: reject now
                     _ => {
-                        info!(file = %path.display(), code = checked.result.errors[0].code, "cannot read it yet; will try once more");
+                        info!(file = %path.display(), code = checked.result.errors[0].code.as_str(), "cannot read it yet; will try once more");
                         self.deferred
                             .insert(path.to_path_buf(), (sha, Instant::now()));
                         self.candidates.insert(path.to_path_buf(), Seen::unseen());
@@ -757,7 +757,7 @@ impl Daemon {
             &form.sheet,
             slot.cell,
             "主管部门",
-            "wrong_department",
+            IssueCode::WrongDepartment,
             format!(
                 "主管部门填写为“{named}”，但文件放在“{}”的文件夹中。各部门只能报送本部门的表，请核对主管部门或放入本部门文件夹",
                 dept.name
@@ -861,7 +861,10 @@ fn is_unreadable(r: &CheckResult) -> bool {
         && r.errors.first().is_some_and(|e| {
             matches!(
                 e.code,
-                "damaged_file" | "not_a_workbook" | "empty_file" | "unreadable"
+                IssueCode::DamagedFile
+                    | IssueCode::NotAWorkbook
+                    | IssueCode::EmptyFile
+                    | IssueCode::Unreadable
             )
         })
 }
