@@ -12,6 +12,7 @@ use jixiao::config::Config;
 use jixiao::forms::definitions::FormKind;
 use jixiao::forms::record::FormRecord;
 use jixiao::rules::issue::IssueCode;
+use jixiao::rules::review::Conclusion;
 use jixiao::store::{self, NewSubmission, Outcome};
 use jixiao::summary;
 use jixiao::{CheckResult, Checker, Definitions, Limits};
@@ -506,7 +507,7 @@ fn summary_counts_totals_and_averages_match_the_inputs() {
                 e.result
                     .review
                     .as_ref()
-                    .is_some_and(|r| r.conclusion == "不通过")
+                    .is_some_and(|r| r.conclusion == Conclusion::Fail)
             })
             .count();
         assert_eq!(num(&row["申报审核不通过"]), Some(not_passed as f64));
@@ -657,7 +658,7 @@ fn summary_counts_totals_and_averages_match_the_inputs() {
             let mut want: BTreeMap<String, usize> = BTreeMap::new();
             for e in &expected {
                 *want
-                    .entry(e.result.review.as_ref().unwrap().conclusion.clone())
+                    .entry(e.result.review.as_ref().unwrap().conclusion.to_string())
                     .or_default() += 1;
             }
             assert_eq!(conclusions, want);

@@ -12,6 +12,7 @@ use crate::forms::read::RawForm;
 use crate::forms::values::{amount, percent};
 use crate::rules::issue::{Criterion, Issue, IssueCode};
 use crate::rules::months_elapsed;
+use crate::rules::review::Conclusion;
 use crate::text::normalize;
 
 /// An error or finding as the letter shows it.
@@ -56,7 +57,7 @@ pub struct CriterionFindings {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ReviewContent {
-    /// 通过, 修改后通过 or 不通过.
+    /// 通过, 修改后通过 or 不通过 (the text the templates compare); empty without a review.
     pub conclusion: String,
     pub criteria: Vec<CriterionFindings>,
 }
@@ -259,7 +260,7 @@ fn review_content(input: &LetterInput) -> ReviewContent {
     })
     .collect();
     ReviewContent {
-        conclusion: rv.map(|r| r.conclusion.clone()).unwrap_or_default(),
+        conclusion: rv.map(|r| r.conclusion.to_string()).unwrap_or_default(),
         criteria,
     }
 }
@@ -445,7 +446,7 @@ pub fn sample(kind: LetterKind, settings: &LetterSettings) -> LetterContent {
         errors: vec![p(IssueCode::TotalMismatch, "样例错误")],
         findings: vec![p(IssueCode::ExecutionLag, "样例发现")],
         review: Some(ReviewContent {
-            conclusion: "修改后通过".into(),
+            conclusion: Conclusion::PassAfterRevision.to_string(),
             criteria: vec![CriterionFindings {
                 name: "绩效指标的合理性".into(),
                 reviewer: false,
