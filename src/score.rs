@@ -12,10 +12,10 @@ use crate::rules::execution_weight;
 use crate::rules::issue::{Issue, IssueCode};
 use crate::text::round2;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The verified score of a self-evaluation beside the department's own.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Score {
     pub claimed: Option<f64>,
     pub claimed_grade: Option<String>,
@@ -24,13 +24,14 @@ pub struct Score {
     pub execution_rate: f64,
     pub execution_score: f64,
     pub grade: String,
-    /// Every indicator with its verified points (for the feedback letter).
+    /// Every indicator with its verified points (for the feedback letter). Not stored: a score
+    /// read back has none.
     #[serde(skip)]
     pub indicators: Vec<IndicatorScore>,
 }
 
 /// One indicator's verified points.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IndicatorScore {
     pub name: String,
     pub level1: String,

@@ -216,7 +216,7 @@ impl fmt::Display for IssueCode {
 }
 
 /// An error (rejects the form) or a finding (goes into the opinion or feedback letter).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Issue {
     /// The sheet, null for problems of the whole file.
     pub sheet: Option<String>,
@@ -228,7 +228,8 @@ pub struct Issue {
     pub code: IssueCode,
     /// For the department, in Chinese, saying what to do.
     pub message: String,
-    /// Which of the four review criteria a declaration finding belongs to.
+    /// Which of the four review criteria a declaration finding belongs to. Not stored: a result
+    /// read back has none.
     #[serde(skip)]
     pub criterion: Option<Criterion>,
 }
@@ -253,7 +254,7 @@ impl Issue {
 }
 
 /// The four things a target declaration is reviewed for (吉政发〔2011〕36号).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Criterion {
     /// 绩效目标与部门职能的相关性 — left to the reviewer.
     Relevance,

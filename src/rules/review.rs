@@ -10,7 +10,7 @@ use crate::rules::review_findings;
 use serde::{Deserialize, Serialize};
 
 /// The review of an accepted target declaration.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Review {
     /// 通过, 修改后通过 or 不通过.
     pub conclusion: Conclusion,
