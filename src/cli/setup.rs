@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+use crate::check::CheckResult;
 use crate::config::{Config, EXAMPLE};
 use crate::forms::definitions::{Definitions, FormKind};
+use crate::rules::issue::IssueCode;
 
 /// Writes an example setup into `dir`: `jixiao.toml`, one folder per department with the blank
 /// forms, and the state folder. Returns the configuration's path. Never overwrites a config.
@@ -238,29 +240,27 @@ pub fn history(
             if let Some(v) = r
                 .result_json
                 .as_deref()
-                .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
+                .and_then(|j| CheckResult::from_stored(j).ok())
             {
-                if let Some(c) = v["review"]["conclusion"].as_str() {
-                    detail.push_str(&format!(" 审核结论：{c}"));
+                if let Some(rv) = &v.review {
+                    detail.push_str(&format!(" 审核结论：{}", rv.conclusion));
                 }
-                if let Some(sc) = v["score"]["computed"].as_f64() {
-                    detail.push_str(&format!(
-                        " 核定{sc}分（{}）",
-                        v["score"]["grade"].as_str().unwrap_or("")
-                    ));
+                if let Some(sc) = &v.score {
+                    detail.push_str(&format!(" 核定{}分（{}）", sc.computed, sc.grade));
                 }
-                let errors = v["errors"].as_array().map(|a| a.len()).unwrap_or(0);
+                let errors = v.errors.len();
                 if errors > 0 {
                     detail.push_str(&format!(" {errors}个问题"));
                 }
-                let adjusted = v["warnings"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
+                let adjusted = v
+                    .warnings
+                    .iter()
                     .filter(|w| {
                         matches!(
-                            w["code"].as_str(),
-                            Some("target_changed" | "indicator_added" | "indicator_removed")
+                            w.code,
+                            IssueCode::TargetChanged
+                                | IssueCode::IndicatorAdded
+                                | IssueCode::IndicatorRemoved
                         )
                     })
                     .count();

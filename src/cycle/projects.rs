@@ -7,12 +7,14 @@ use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::check::CheckResult;
 use crate::forms::definitions::{Definitions, FormKind};
 use crate::forms::indicator::{Comparator, Target, parse_target};
 use crate::forms::project::Project;
 use crate::forms::read::{RawForm, Slot};
 use crate::forms::record::FormRecord;
 use crate::rules::issue::{Issue, IssueCode};
+use crate::rules::review::Conclusion;
 use crate::store::Submission;
 use crate::text::normalize;
 use crate::workbook::Value;
@@ -70,12 +72,13 @@ pub fn approved_declaration(
         let (id, result, form, approved) = row?;
         let conclusion = result
             .as_deref()
-            .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
-            .and_then(|v| v["review"]["conclusion"].as_str().map(str::to_string));
-        let ok = match conclusion.as_deref() {
-            Some("通过") => true,
-            Some("修改后通过") => approved,
-            _ => false,
+            .and_then(|j| CheckResult::from_stored(j).ok())
+            .and_then(|r| r.review)
+            .map(|r| r.conclusion);
+        let ok = match conclusion {
+            Some(Conclusion::Pass) => true,
+            Some(Conclusion::PassAfterRevision) => approved,
+            Some(Conclusion::Fail) | None => false,
         };
         if ok && let Some(record) = form.and_then(|f| serde_json::from_str(&f).ok()) {
             return Ok(Some((id, record)));

@@ -26,10 +26,13 @@ use rust_xlsxwriter::{
 };
 use serde::Deserialize;
 
+use crate::check::{CheckResult, Status};
 use crate::config::Config;
 use crate::forms::definitions::{Definitions, FormDef, FormKind, ValueType};
 use crate::forms::record::FormRecord;
 use crate::forms::values::{amount_text, percent_text_fraction};
+use crate::rules::issue::IssueCode;
+use crate::rules::review::Conclusion;
 use crate::text::{normalize, parse_decimal};
 
 // ---------------------------------------------------------------------------------------------
@@ -193,40 +196,6 @@ impl Refresher {
 // Loading
 // ---------------------------------------------------------------------------------------------
 
-/// What the summary needs of a result (`CheckResult` JSON).
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct ResultView {
-    #[serde(default)]
-    pub warnings: Vec<IssueView>,
-    #[serde(default)]
-    pub score: Option<ScoreView>,
-    #[serde(default)]
-    pub review: Option<ReviewView>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct IssueView {
-    pub code: String,
-    #[serde(default)]
-    pub message: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct ScoreView {
-    #[serde(default)]
-    pub claimed: Option<f64>,
-    pub computed: f64,
-    /// In percent.
-    pub execution_rate: f64,
-    pub execution_score: f64,
-    pub grade: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct ReviewView {
-    pub conclusion: String,
-}
-
 /// The current (latest accepted) version of one project's form.
 #[derive(Debug, Clone)]
 pub struct Current {
@@ -236,7 +205,7 @@ pub struct Current {
     pub file_name: String,
     pub received_at: String,
     pub record: FormRecord,
-    pub result: ResultView,
+    pub result: CheckResult,
 }
 
 /// Submissions of the year counted by department, form and outcome.
@@ -322,10 +291,20 @@ fn load_current(stmt: &mut rusqlite::Statement, l: &Listed) -> anyhow::Result<Cu
         })?;
     let record: FormRecord = serde_json::from_str(&form_json)
         .with_context(|| format!("submission {}: stored form values", l.id))?;
-    let result: ResultView = match result_json {
-        Some(j) => serde_json::from_str(&j)
+    let result = match result_json {
+        Some(j) => CheckResult::from_stored(&j)
             .with_context(|| format!("submission {}: stored result", l.id))?,
-        None => ResultView::default(),
+        // Accepted forms are stored with their result; one without counts with nothing found.
+        None => CheckResult {
+            file: file_name.clone(),
+            form: Some(l.kind),
+            status: Status::Accepted,
+            project: None,
+            errors: Vec::new(),
+            warnings: Vec::new(),
+            score: None,
+            review: None,
+        },
     };
     Ok(Current {
         id: l.id,
@@ -542,7 +521,7 @@ impl Tally {
                 if c.result
                     .review
                     .as_ref()
-                    .is_some_and(|r| r.conclusion == "不通过")
+                    .is_some_and(|r| r.conclusion == Conclusion::Fail)
                 {
                     row.not_passed += 1;
                 }
@@ -1145,7 +1124,11 @@ impl<'w, 's, 'd> FormWriter<'w, 's, 'd> {
             }
             FormKind::PerformanceReport => {
                 sh.put(col, report_rate(rec).map_or(Cell::Empty, Cell::Number))?;
-                let lag = c.result.warnings.iter().any(|w| w.code == "execution_lag");
+                let lag = c
+                    .result
+                    .warnings
+                    .iter()
+                    .any(|w| w.code == IssueCode::ExecutionLag);
                 sh.put(col + 1, if lag { Cell::Text("是") } else { Cell::Empty })?;
                 col += 2;
             }
@@ -1185,7 +1168,7 @@ impl<'w, 's, 'd> FormWriter<'w, 's, 'd> {
         };
         match self.def.kind() {
             FormKind::TargetDeclaration => {
-                equal_red(ws, extra_start, "不通过")?;
+                equal_red(ws, extra_start, Conclusion::Fail.as_str())?;
             }
             FormKind::PerformanceReport => {
                 // The rate turns orange and the flag red where execution lags the months elapsed.

@@ -887,10 +887,10 @@ fn reasons_text(s: &store::Submission) -> String {
     if let Some(r) = s
         .result_json
         .as_deref()
-        .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
+        .and_then(|j| CheckResult::from_stored(j).ok())
     {
-        for (i, e) in r["errors"].as_array().into_iter().flatten().enumerate() {
-            let place = match (e["sheet"].as_str(), e["cell"].as_str()) {
+        for (i, e) in r.errors.iter().enumerate() {
+            let place = match (e.sheet.as_deref(), e.cell.as_deref()) {
                 (Some(sh), Some(c)) => format!("工作表“{sh}”{c}单元格"),
                 (Some(sh), None) => format!("工作表“{sh}”"),
                 _ => "文件".to_string(),
@@ -898,8 +898,8 @@ fn reasons_text(s: &store::Submission) -> String {
             out.push_str(&format!(
                 "{}. {place}（{}）：{}\n",
                 i + 1,
-                e["field"].as_str().unwrap_or(""),
-                e["message"].as_str().unwrap_or("")
+                e.field,
+                e.message
             ));
         }
     }
