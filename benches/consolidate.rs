@@ -10,10 +10,12 @@
 
 use std::time::Instant;
 
+use jixiao::CheckResult;
 use jixiao::config::Config;
 use jixiao::forms::definitions::FormKind;
+use jixiao::forms::project::ProjectKey;
 use jixiao::forms::record::FormRecord;
-use jixiao::store::{self, NewSubmission, Outcome};
+use jixiao::store::submissions::{self, NewSubmission, Outcome};
 use jixiao::{Checker, Definitions, Limits};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/examples");
@@ -98,7 +100,7 @@ fn main() {
     let cfg = config(tmp.path());
     let defs = Definitions::embedded();
     let bases = templates(&defs);
-    let mut conn = store::open(&cfg.database()).unwrap();
+    let mut conn = jixiao::store::open(&cfg.database()).unwrap();
 
     let started = Instant::now();
     let tx = conn.transaction().unwrap();
@@ -137,11 +139,10 @@ fn main() {
             if let Some(review) = result.get_mut("review").filter(|r| r.is_object()) {
                 review["conclusion"] = ["通过", "修改后通过", "不通过"][p % 3].into();
             }
-            let form_json = serde_json::to_string(&rec).unwrap();
-            let result_json = serde_json::to_string(&result).unwrap();
-            let key = format!("2026|{dept}|{code}");
+            let result: CheckResult = serde_json::from_value(result).unwrap();
+            let key = ProjectKey::new(Some(2026), &dept, &code);
             let sha = format!("{p:060}{:04}", kind_index(*kind));
-            store::record(
+            submissions::record(
                 &tx,
                 &NewSubmission {
                     department: &dept,
@@ -151,13 +152,13 @@ fn main() {
                     size: 1,
                     received_at: "2026-11-25T10:00:00.000+08:00",
                     outcome: Outcome::Accepted,
-                    form: Some(kind.id()),
+                    form: Some(*kind),
                     year: Some(2026),
                     project_key: Some(&key),
                     project_code: Some(&code),
                     project_name: Some(&name),
-                    result_json: Some(&result_json),
-                    form_json: Some(&form_json),
+                    result: Some(&result),
+                    record: Some(&rec),
                     duplicate_of: None,
                     archive_path: "x",
                 },
@@ -172,12 +173,14 @@ fn main() {
         started.elapsed().as_secs_f64()
     );
 
+    let clock = jixiao::runtime::SystemClock::default();
+    let scope = cfg.summary_scope(&defs, &clock);
     // Measure the build alone: reset the peak to the current resident size where possible.
     let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
     let before = status_kb("VmRSS:");
     let cpu = cpu_secs();
     let started = Instant::now();
-    let bytes = jixiao::summary::build(&conn, &cfg, &defs, 2026).unwrap();
+    let bytes = jixiao::summary::build(&conn, &scope, 2026).unwrap();
     let secs = started.elapsed().as_secs_f64();
     let cpu = cpu_secs() - cpu;
     let peak = status_kb("VmHWM:");
@@ -194,7 +197,7 @@ fn main() {
     );
     let path = tmp.path().join("reports/绩效汇总-2026.xlsx");
     let started = Instant::now();
-    jixiao::summary::write(&conn, &cfg, &defs, 2026, &path).unwrap();
+    jixiao::summary::write(&conn, &scope, 2026, &path).unwrap();
     println!(
         "write (build + atomic write): {:.2} s",
         started.elapsed().as_secs_f64()

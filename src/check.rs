@@ -9,24 +9,25 @@ use rayon::prelude::*;
 use crate::forms::definitions::{Definitions, FormKind};
 use crate::forms::read::{Located, RawForm, locate};
 use crate::rules::identity::Sender;
-use crate::rules::issue::Issue;
+use crate::rules::issue::{Issue, IssueCode};
 use crate::workbook::{Limits, OpenError, Workbook};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::forms::project::Project;
 use crate::rules::review::Review;
 use crate::score::Score;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Accepted,
     Rejected,
 }
 
-/// The result of checking one file.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The result of checking one file: what `check --json` prints and what the database stores as
+/// `result_json`, read back with [`CheckResult::from_stored`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckResult {
     pub file: String,
     pub form: Option<FormKind>,
@@ -41,6 +42,12 @@ pub struct CheckResult {
 impl CheckResult {
     pub fn accepted(&self) -> bool {
         self.status == Status::Accepted
+    }
+
+    /// Reads back a result stored as JSON (`result_json`). The criteria of findings and the
+    /// indicator scores are not stored, so they come back empty.
+    pub fn from_stored(json: &str) -> serde_json::Result<CheckResult> {
+        serde_json::from_str(json)
     }
 }
 
@@ -93,7 +100,7 @@ impl Checker {
         if is_lock_file(&name) {
             return file_problem(
                 display,
-                "lock_file",
+                IssueCode::LockFile,
                 "这是Office/WPS打开表格时生成的锁定或临时文件，不是绩效表，请提交表格文件本身"
                     .into(),
             );
@@ -142,7 +149,7 @@ impl Checker {
                     .collect();
                 return file_problem(
                     display,
-                    "not_a_form",
+                    IssueCode::NotAForm,
                     format!(
                         "文件中没有找到绩效表标题，不是标准绩效表。请使用{}的标准表样填报",
                         titles.join("、")
@@ -258,13 +265,31 @@ fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, FileError> {
 
 fn open_problem(display: &str, e: FileError) -> Checked {
     match e {
-        FileError::NotFound => file_problem(display, "file_not_found", "找不到该文件".into()),
-        FileError::Io(e) => file_problem(display, "unreadable", format!("无法读取文件：{e}")),
-        FileError::Open(e) => file_problem(display, e.code(), e.to_string()),
+        FileError::NotFound => {
+            file_problem(display, IssueCode::FileNotFound, "找不到该文件".into())
+        }
+        FileError::Io(e) => {
+            file_problem(display, IssueCode::Unreadable, format!("无法读取文件：{e}"))
+        }
+        FileError::Open(e) => file_problem(display, open_error_code(&e), e.to_string()),
     }
 }
 
-fn file_problem(display: &str, code: &'static str, message: String) -> Checked {
+/// The code of a rejection for a file that is not a readable workbook.
+fn open_error_code(e: &OpenError) -> IssueCode {
+    match e {
+        OpenError::Empty => IssueCode::EmptyFile,
+        OpenError::TooLarge { .. } => IssueCode::FileTooLarge,
+        OpenError::NotWorkbook(_) => IssueCode::NotAWorkbook,
+        OpenError::Damaged(_) => IssueCode::DamagedFile,
+        OpenError::Password => IssueCode::PasswordProtected,
+        OpenError::Bomb { .. } => IssueCode::InflatesTooMuch,
+        OpenError::TooManySheets { .. } => IssueCode::TooManySheets,
+        OpenError::TooManyCells { .. } => IssueCode::TooManyCells,
+    }
+}
+
+fn file_problem(display: &str, code: IssueCode, message: String) -> Checked {
     Checked {
         result: CheckResult {
             file: display.to_string(),
@@ -284,5 +309,99 @@ fn file_problem(display: &str, code: &'static str, message: String) -> Checked {
             review: None,
         },
         form: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::review::Conclusion;
+
+    fn check_fixture(dir: &str, file: &str) -> CheckResult {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(dir)
+            .join(file);
+        let checker = Checker::new(Definitions::embedded(), Limits::default());
+        checker.check_path(&path, file).result
+    }
+
+    /// The result as it reads back from JSON: without what is not stored (the criteria of
+    /// findings, the indicator scores).
+    fn as_stored(r: &CheckResult) -> CheckResult {
+        let mut r = r.clone();
+        let issues = r.errors.iter_mut().chain(r.warnings.iter_mut());
+        let findings = r.review.iter_mut().flat_map(|rv| rv.findings.iter_mut());
+        for i in issues.chain(findings) {
+            i.criterion = None;
+        }
+        if let Some(s) = &mut r.score {
+            s.indicators.clear();
+        }
+        r
+    }
+
+    fn assert_reads_back(r: &CheckResult) {
+        let json = serde_json::to_string(r).unwrap();
+        let back = CheckResult::from_stored(&json).unwrap();
+        assert_eq!(back, as_stored(r));
+        assert_eq!(serde_json::to_string(&back).unwrap(), json);
+    }
+
+    #[test]
+    fn accepted_self_evaluation_reads_back_from_json() {
+        let r = check_fixture("examples", "农业农村厅-绩效自评表.xlsx");
+        assert!(r.accepted());
+        assert!(r.score.as_ref().is_some_and(|s| !s.indicators.is_empty()));
+        assert_reads_back(&r);
+    }
+
+    #[test]
+    fn rejected_declaration_reads_back_from_json() {
+        let r = check_fixture("examples", "退回示例-资金合计不符.xlsx");
+        assert_eq!(r.status, Status::Rejected);
+        assert_eq!(r.form, Some(FormKind::TargetDeclaration));
+        assert_eq!(r.errors[0].code, IssueCode::TotalMismatch);
+        assert_reads_back(&r);
+    }
+
+    #[test]
+    fn reviewed_declaration_reads_back_from_json() {
+        let r = check_fixture("variants", "审核-修改后通过-无成本指标-申报表.xlsx");
+        let review = r.review.as_ref().unwrap();
+        assert_eq!(review.conclusion, Conclusion::PassAfterRevision);
+        assert_eq!(review.findings[0].code, IssueCode::NoCostIndicator);
+        assert_reads_back(&r);
+    }
+
+    #[test]
+    fn results_stored_by_0_1_0_read_back() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/state/jixiao-0.1.0.db");
+        let conn = rusqlite::Connection::open_with_flags(
+            &path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        let mut stmt = conn
+            .prepare("SELECT result_json FROM submissions WHERE result_json IS NOT NULL")
+            .unwrap();
+        let stored: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(!stored.is_empty());
+        for json in stored {
+            let r = CheckResult::from_stored(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+            assert_eq!(serde_json::to_string(&r).unwrap(), json);
+        }
+    }
+
+    #[test]
+    fn file_problem_reads_back_from_json() {
+        let r = check_fixture("bad", "empty.xlsx");
+        assert_eq!(r.errors[0].code, IssueCode::EmptyFile);
+        assert_reads_back(&r);
     }
 }

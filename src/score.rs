@@ -9,13 +9,13 @@ use crate::forms::indicator::{Target, comparable, parse_actual, parse_target, po
 use crate::forms::read::RawForm;
 use crate::forms::values::{amount, points};
 use crate::rules::execution_weight;
-use crate::rules::issue::Issue;
+use crate::rules::issue::{Issue, IssueCode};
 use crate::text::round2;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The verified score of a self-evaluation beside the department's own.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Score {
     pub claimed: Option<f64>,
     pub claimed_grade: Option<String>,
@@ -24,13 +24,14 @@ pub struct Score {
     pub execution_rate: f64,
     pub execution_score: f64,
     pub grade: String,
-    /// Every indicator with its verified points (for the feedback letter).
+    /// Every indicator with its verified points (for the feedback letter). Not stored: a score
+    /// read back has none.
     #[serde(skip)]
     pub indicators: Vec<IndicatorScore>,
 }
 
 /// One indicator's verified points.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IndicatorScore {
     pub name: String,
     pub level1: String,
@@ -117,7 +118,7 @@ pub fn score(form: &RawForm, defs: &Definitions) -> (Score, Vec<Issue>) {
                         &form.sheet,
                         actual_slot.cell,
                         "实际完成值",
-                        "unit_mismatch",
+                        IssueCode::UnitMismatch,
                         format!(
                             "指标“{name}”实际完成值的单位“{}”与指标值单位“{}”不一致，无法核定，保留自评得分",
                             if actual.unit.is_empty() { "无" } else { &actual.unit },
@@ -162,7 +163,7 @@ pub fn score(form: &RawForm, defs: &Definitions) -> (Score, Vec<Issue>) {
             &form.sheet,
             form.total_score.cell,
             "总分",
-            "score_differs",
+            IssueCode::ScoreDiffers,
             format!("自评总分{}分，核定得分{}分", show(c), show(total)),
         ));
     }
@@ -173,7 +174,7 @@ pub fn score(form: &RawForm, defs: &Definitions) -> (Score, Vec<Issue>) {
             &form.sheet,
             form.grade.cell,
             "自评等级",
-            "grade_differs",
+            IssueCode::GradeDiffers,
             format!("自评等级为“{g}”，核定等级为“{grade}”"),
         ));
     }

@@ -3,13 +3,14 @@
 use std::path::Path;
 
 use jixiao::check::Status;
+use jixiao::rules::issue::IssueCode;
 use jixiao::{Checker, Definitions, Limits};
 
 fn checker() -> Checker {
     Checker::new(Definitions::embedded(), Limits::default())
 }
 
-fn code_of_file(name: &str) -> &'static str {
+fn code_of_file(name: &str) -> IssueCode {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/bad")
         .join(name);
@@ -23,21 +24,21 @@ fn code_of_file(name: &str) -> &'static str {
 
 #[test]
 fn bad_fixtures_are_rejected_with_their_reason() {
-    assert_eq!(code_of_file("~$报表.xlsx"), "lock_file");
-    assert_eq!(code_of_file(".~lock.报表.xlsx#"), "lock_file");
-    assert_eq!(code_of_file("empty.xlsx"), "empty_file");
-    assert_eq!(code_of_file("not-a-workbook.xlsx"), "not_a_workbook");
-    assert_eq!(code_of_file("truncated.xlsx"), "damaged_file");
-    assert_eq!(code_of_file("password.xlsx"), "password_protected");
-    assert_eq!(code_of_file("bomb.xlsx"), "inflates_too_much");
+    assert_eq!(code_of_file("~$报表.xlsx"), IssueCode::LockFile);
+    assert_eq!(code_of_file(".~lock.报表.xlsx#"), IssueCode::LockFile);
+    assert_eq!(code_of_file("empty.xlsx"), IssueCode::EmptyFile);
+    assert_eq!(code_of_file("not-a-workbook.xlsx"), IssueCode::NotAWorkbook);
+    assert_eq!(code_of_file("truncated.xlsx"), IssueCode::DamagedFile);
+    assert_eq!(code_of_file("password.xlsx"), IssueCode::PasswordProtected);
+    assert_eq!(code_of_file("bomb.xlsx"), IssueCode::InflatesTooMuch);
     assert_eq!(
         code_of_file("bomb-declared-small.xlsx"),
-        "inflates_too_much"
+        IssueCode::InflatesTooMuch
     );
-    assert_eq!(code_of_file("does-not-exist.xlsx"), "file_not_found");
+    assert_eq!(code_of_file("does-not-exist.xlsx"), IssueCode::FileNotFound);
     // An .ods of a few hundred bytes whose last value sits at row 9,002, column 9,001: a dense
     // grid of 81 million cells is refused before it is allocated.
-    assert_eq!(code_of_file("far-cell.ods"), "too_many_cells");
+    assert_eq!(code_of_file("far-cell.ods"), IssueCode::TooManyCells);
 }
 
 #[test]
@@ -58,7 +59,7 @@ fn file_over_the_size_limit() {
     };
     let c = Checker::new(Definitions::embedded(), limits);
     let r = c.check_bytes("big.xlsx", &vec![b'P'; 1001]).result;
-    assert_eq!(r.errors[0].code, "file_too_large");
+    assert_eq!(r.errors[0].code, IssueCode::FileTooLarge);
 }
 
 #[test]
@@ -69,7 +70,7 @@ fn too_many_sheets() {
     }
     let bytes = wb.save_to_buffer().unwrap();
     let r = checker().check_bytes("sheets.xlsx", &bytes).result;
-    assert_eq!(r.errors[0].code, "too_many_sheets");
+    assert_eq!(r.errors[0].code, IssueCode::TooManySheets);
 }
 
 #[test]
@@ -83,7 +84,7 @@ fn too_many_cells() {
     }
     let bytes = wb.save_to_buffer().unwrap();
     let r = checker().check_bytes("cells.xlsx", &bytes).result;
-    assert_eq!(r.errors[0].code, "too_many_cells");
+    assert_eq!(r.errors[0].code, IssueCode::TooManyCells);
 }
 
 #[test]
@@ -94,7 +95,7 @@ fn a_stray_cell_far_away_does_not_cost_memory() {
     ws.write_string(1_048_575, 16_383, "x").unwrap();
     let bytes = wb.save_to_buffer().unwrap();
     let r = checker().check_bytes("stray.xlsx", &bytes).result;
-    assert_eq!(r.errors[0].code, "not_a_form");
+    assert_eq!(r.errors[0].code, IssueCode::NotAForm);
 }
 
 #[test]
@@ -111,7 +112,7 @@ fn a_word_document_is_not_a_workbook() {
         z.finish().unwrap();
     }
     let r = checker().check_bytes("letter.xlsx", buf.get_ref()).result;
-    assert_eq!(r.errors[0].code, "not_a_workbook");
+    assert_eq!(r.errors[0].code, IssueCode::NotAWorkbook);
     assert!(
         r.errors[0].message.contains("Word"),
         "{}",
@@ -137,7 +138,7 @@ fn fuzzer_findings_are_rejected_not_crashed() {
         let code = r.errors[0].code;
         if name.ends_with(".xls") {
             assert!(
-                matches!(code, "damaged_file" | "too_many_cells"),
+                matches!(code, IssueCode::DamagedFile | IssueCode::TooManyCells),
                 "{name}: {code} {}",
                 r.errors[0].message
             );

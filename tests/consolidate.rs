@@ -12,6 +12,8 @@ use jixiao::config::Config;
 use jixiao::forms::definitions::FormKind;
 use jixiao::forms::record::FormRecord;
 use jixiao::letters::{LetterSettings, Letters};
+use jixiao::rules::issue::IssueCode;
+use jixiao::rules::review::Conclusion;
 use jixiao::runtime::SystemClock;
 use jixiao::store::submissions::{self, NewSubmission, Outcome};
 use jixiao::summary;
@@ -460,7 +462,12 @@ fn summary_counts_totals_and_averages_match_the_inputs() {
     assert!(reports.len() > 10, "reports: {}", reports.len());
     let lagging = reports
         .iter()
-        .filter(|e| e.result.warnings.iter().any(|w| w.code == "execution_lag"))
+        .filter(|e| {
+            e.result
+                .warnings
+                .iter()
+                .any(|w| w.code == IssueCode::ExecutionLag)
+        })
         .count();
     assert!(
         lagging > 0 && lagging < reports.len(),
@@ -503,7 +510,7 @@ fn summary_counts_totals_and_averages_match_the_inputs() {
                 e.result
                     .review
                     .as_ref()
-                    .is_some_and(|r| r.conclusion == "不通过")
+                    .is_some_and(|r| r.conclusion == Conclusion::Fail)
             })
             .count();
         assert_eq!(num(&row["申报审核不通过"]), Some(not_passed as f64));
@@ -630,7 +637,12 @@ fn summary_counts_totals_and_averages_match_the_inputs() {
                 .count();
             let want = expected
                 .iter()
-                .filter(|e| e.result.warnings.iter().any(|w| w.code == "execution_lag"))
+                .filter(|e| {
+                    e.result
+                        .warnings
+                        .iter()
+                        .any(|w| w.code == IssueCode::ExecutionLag)
+                })
                 .count();
             assert_eq!(lag, want, "lagging reports flagged");
             let got: f64 = sheet_rows
@@ -649,7 +661,7 @@ fn summary_counts_totals_and_averages_match_the_inputs() {
             let mut want: BTreeMap<String, usize> = BTreeMap::new();
             for e in &expected {
                 *want
-                    .entry(e.result.review.as_ref().unwrap().conclusion.clone())
+                    .entry(e.result.review.as_ref().unwrap().conclusion.to_string())
                     .or_default() += 1;
             }
             assert_eq!(conclusions, want);

@@ -41,7 +41,7 @@ fn run_corpus(dir: &str) -> usize {
                 bad.push(format!("no error at {c} (got {cells:?})"));
             }
         }
-        let codes: BTreeSet<&str> = got.errors.iter().map(|e| e.code).collect();
+        let codes: BTreeSet<&str> = got.errors.iter().map(|e| e.code.as_str()).collect();
         if let Some(want) = case.get("error_codes").and_then(Value::as_array) {
             let want: BTreeSet<&str> = want.iter().map(|v| v.as_str().unwrap()).collect();
             if want != codes {
@@ -51,7 +51,7 @@ fn run_corpus(dir: &str) -> usize {
         if want_status == "accepted" && !got.errors.is_empty() {
             bad.push(format!("unexpected errors {:?}", got.errors));
         }
-        let warnings: BTreeSet<&str> = got.warnings.iter().map(|e| e.code).collect();
+        let warnings: BTreeSet<&str> = got.warnings.iter().map(|e| e.code.as_str()).collect();
         for w in case
             .get("warning_codes")
             .and_then(Value::as_array)

@@ -4,6 +4,7 @@
 use std::io::Write;
 
 use crate::config::Config;
+use crate::rules::issue::IssueCode;
 use crate::store::submissions;
 
 /// `jixiao history PROJECT`: every version of every form of the matching projects.
@@ -37,32 +38,26 @@ pub fn history(
             let form = r.form.map_or("-", |k| k.name());
             let outcome = r.outcome.label();
             let mut detail = String::new();
-            if let Some(v) = r
-                .result_json
-                .as_deref()
-                .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
-            {
-                if let Some(c) = v["review"]["conclusion"].as_str() {
-                    detail.push_str(&format!(" 审核结论：{c}"));
+            if let Some(v) = r.result() {
+                if let Some(rv) = &v.review {
+                    detail.push_str(&format!(" 审核结论：{}", rv.conclusion));
                 }
-                if let Some(sc) = v["score"]["computed"].as_f64() {
-                    detail.push_str(&format!(
-                        " 核定{sc}分（{}）",
-                        v["score"]["grade"].as_str().unwrap_or("")
-                    ));
+                if let Some(sc) = &v.score {
+                    detail.push_str(&format!(" 核定{}分（{}）", sc.computed, sc.grade));
                 }
-                let errors = v["errors"].as_array().map(|a| a.len()).unwrap_or(0);
+                let errors = v.errors.len();
                 if errors > 0 {
                     detail.push_str(&format!(" {errors}个问题"));
                 }
-                let adjusted = v["warnings"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
+                let adjusted = v
+                    .warnings
+                    .iter()
                     .filter(|w| {
                         matches!(
-                            w["code"].as_str(),
-                            Some("target_changed" | "indicator_added" | "indicator_removed")
+                            w.code,
+                            IssueCode::TargetChanged
+                                | IssueCode::IndicatorAdded
+                                | IssueCode::IndicatorRemoved
                         )
                     })
                     .count();

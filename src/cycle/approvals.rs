@@ -6,6 +6,7 @@ use rusqlite::Connection;
 
 use crate::forms::project::ProjectKey;
 use crate::forms::record::FormRecord;
+use crate::rules::review::Conclusion;
 use crate::store;
 
 /// The approved declaration of a project: its submission id and values.
@@ -14,15 +15,11 @@ pub fn approved_declaration(
     key: &ProjectKey,
 ) -> anyhow::Result<Option<(i64, FormRecord)>> {
     for d in store::submissions::accepted_declarations(conn, key)? {
-        let conclusion = d
-            .result_json
-            .as_deref()
-            .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
-            .and_then(|v| v["review"]["conclusion"].as_str().map(str::to_string));
-        let ok = match conclusion.as_deref() {
-            Some("通过") => true,
-            Some("修改后通过") => d.approved,
-            _ => false,
+        let conclusion = d.result.and_then(|r| r.review).map(|r| r.conclusion);
+        let ok = match conclusion {
+            Some(Conclusion::Pass) => true,
+            Some(Conclusion::PassAfterRevision) => d.approved,
+            Some(Conclusion::Fail) | None => false,
         };
         if ok && let Some(record) = d.record {
             return Ok(Some((d.id, record)));

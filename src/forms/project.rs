@@ -1,12 +1,12 @@
 //! Which project a form is about, and the key that links a project's forms across the year.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::forms::read::RawForm;
 use crate::text::normalize;
 
 /// How a project is identified: year + 主管部门 + (项目编码, else 项目名称).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Project {
     pub code: Option<String>,
     pub name: Option<String>,

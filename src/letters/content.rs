@@ -10,9 +10,9 @@ use super::{LetterInput, LetterKind, LetterSettings, doc_number_text};
 use crate::forms::definitions::FormKind;
 use crate::forms::read::RawForm;
 use crate::forms::values::{amount, percent};
-use crate::rules::issue::Criterion;
-use crate::rules::issue::Issue;
+use crate::rules::issue::{Criterion, Issue, IssueCode};
 use crate::rules::months_elapsed;
+use crate::rules::review::Conclusion;
 use crate::text::chinese_date;
 use crate::text::normalize;
 use crate::util::file_stem;
@@ -24,7 +24,7 @@ pub struct Problem {
     /// The cell in the department's own file, `—` where none applies.
     pub cell: String,
     pub field: String,
-    pub code: String,
+    pub code: IssueCode,
     pub message: String,
 }
 
@@ -34,7 +34,7 @@ impl Problem {
             sheet: i.sheet.clone().unwrap_or_default(),
             cell: i.cell.clone().unwrap_or_else(|| "—".into()),
             field: i.field.clone(),
-            code: i.code.to_string(),
+            code: i.code,
             message: i.message.clone(),
         }
     }
@@ -59,7 +59,7 @@ pub struct CriterionFindings {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ReviewContent {
-    /// 通过, 修改后通过 or 不通过.
+    /// 通过, 修改后通过 or 不通过 (the text the templates compare); empty without a review.
     pub conclusion: String,
     pub criteria: Vec<CriterionFindings>,
 }
@@ -194,7 +194,7 @@ pub fn build(input: &LetterInput, kind: LetterKind) -> LetterContent {
         .date
         .checked_add_days(chrono::Days::new(u64::from(input.settings.revision_days)))
         .unwrap_or(input.date);
-    let review_codes: Vec<&str> = r
+    let review_codes: Vec<IssueCode> = r
         .review
         .as_ref()
         .map(|rv| rv.findings.iter().map(|f| f.code).collect())
@@ -262,7 +262,7 @@ fn review_content(input: &LetterInput) -> ReviewContent {
     })
     .collect();
     ReviewContent {
-        conclusion: rv.map(|r| r.conclusion.clone()).unwrap_or_default(),
+        conclusion: rv.map(|r| r.conclusion.to_string()).unwrap_or_default(),
         criteria,
     }
 }
@@ -419,11 +419,11 @@ fn evaluation_content(input: &LetterInput) -> Option<EvaluationContent> {
 
 /// A sample of each kind's content, used to check the templates at start-up.
 pub fn sample(kind: LetterKind, settings: &LetterSettings) -> LetterContent {
-    let p = |code: &str, msg: &str| Problem {
+    let p = |code: IssueCode, msg: &str| Problem {
         sheet: "绩效目标申报表".into(),
         cell: "E8".into(),
         field: "年度资金总额".into(),
-        code: code.into(),
+        code,
         message: msg.into(),
     };
     LetterContent {
@@ -445,14 +445,14 @@ pub fn sample(kind: LetterKind, settings: &LetterSettings) -> LetterContent {
             year: "2026".into(),
         },
         annotated_file: Some("样例（错误标注）.xlsx".into()),
-        errors: vec![p("total_mismatch", "样例错误")],
-        findings: vec![p("execution_lag", "样例发现")],
+        errors: vec![p(IssueCode::TotalMismatch, "样例错误")],
+        findings: vec![p(IssueCode::ExecutionLag, "样例发现")],
         review: Some(ReviewContent {
-            conclusion: "修改后通过".into(),
+            conclusion: Conclusion::PassAfterRevision.to_string(),
             criteria: vec![CriterionFindings {
                 name: "绩效指标的合理性".into(),
                 reviewer: false,
-                findings: vec![p("vague_target", "样例")],
+                findings: vec![p(IssueCode::VagueTarget, "样例")],
             }],
         }),
         monitoring: Some(MonitoringContent {

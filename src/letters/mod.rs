@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::check::CheckResult;
 use crate::forms::definitions::{Definitions, FormKind};
 use crate::forms::read::RawForm;
-use crate::rules::issue::Issue;
+use crate::rules::issue::{Issue, IssueCode};
 
 pub use templates::{LetterError, Letters, NoticeKind};
 
@@ -58,7 +58,7 @@ impl LetterKind {
             let only_noise = result
                 .errors
                 .iter()
-                .all(|e| matches!(e.code, "lock_file" | "file_not_found"));
+                .all(|e| matches!(e.code, IssueCode::LockFile | IssueCode::FileNotFound));
             return (!only_noise).then_some(LetterKind::ReturnNotice);
         }
         Some(match result.form? {

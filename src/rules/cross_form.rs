@@ -8,7 +8,7 @@ use crate::forms::definitions::{Definitions, FormKind};
 use crate::forms::indicator::{Comparator, Target, parse_target};
 use crate::forms::read::{RawForm, Slot};
 use crate::forms::record::FormRecord;
-use crate::rules::issue::Issue;
+use crate::rules::issue::{Issue, IssueCode};
 use crate::text::normalize;
 use crate::workbook::Value;
 
@@ -76,7 +76,7 @@ pub fn cross_check(
             &form.sheet,
             None,
             "项目",
-            "no_approved_declaration",
+            IssueCode::NoApprovedDeclaration,
             "未找到本项目已批复的绩效目标申报表，无法对照批复目标，请先报送绩效目标申报表并经审核通过"
                 .to_string(),
         )];
@@ -102,7 +102,7 @@ pub fn cross_check(
                 &form.sheet,
                 name_slot.cell,
                 "三级指标",
-                "indicator_added",
+                IssueCode::IndicatorAdded,
                 format!("指标“{name}”不在批复的绩效目标中（擅自调整绩效目标），新增指标须报经财政部门审核"),
             )),
             Some(a) if normalize(&a.target) != normalize(&target) => {
@@ -115,7 +115,7 @@ pub fn cross_check(
                     &form.sheet,
                     target_slot.cell,
                     "年度指标值",
-                    "target_changed",
+                    IssueCode::TargetChanged,
                     format!(
                         "指标“{name}”的年度指标值由批复的“{}”{how}为“{target}”（擅自调整绩效目标），请按批复目标填报",
                         a.target
@@ -131,7 +131,7 @@ pub fn cross_check(
                 &form.sheet,
                 form.indicator_header,
                 "三级指标",
-                "indicator_removed",
+                IssueCode::IndicatorRemoved,
                 format!(
                     "批复的指标“{}”（年度指标值“{}”）未填报（擅自调整绩效目标），请补充该指标",
                     a.name, a.target

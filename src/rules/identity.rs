@@ -4,7 +4,7 @@
 
 use crate::departments::Department;
 use crate::forms::read::RawForm;
-use crate::rules::issue::Issue;
+use crate::rules::issue::{Issue, IssueCode};
 
 /// Who may have sent a form.
 #[derive(Debug, Clone, Copy)]
@@ -35,7 +35,7 @@ pub fn wrong_department(form: &RawForm, sender: Sender) -> Option<Issue> {
         &form.sheet,
         slot.cell,
         "主管部门",
-        "wrong_department",
+        IssueCode::WrongDepartment,
         message,
     ))
 }

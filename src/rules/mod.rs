@@ -13,7 +13,7 @@ use crate::forms::definitions::{Definitions, FormDef, FormKind, ValueType};
 use crate::forms::indicator::{Target, comparable, falls_short, parse_actual, parse_target};
 use crate::forms::read::{IndicatorRow, RawForm, Slot};
 use crate::forms::values::{amount, percent, points};
-use crate::rules::issue::{Criterion, Issue};
+use crate::rules::issue::{Criterion, Issue, IssueCode};
 use crate::text::normalize;
 use crate::workbook::Value;
 
@@ -25,19 +25,12 @@ pub struct Judgement {
 }
 
 impl Judgement {
-    fn error(&mut self, form: &RawForm, slot: &Slot, field: &str, code: &'static str, msg: String) {
+    fn error(&mut self, form: &RawForm, slot: &Slot, field: &str, code: IssueCode, msg: String) {
         self.errors
             .push(Issue::new(&form.sheet, slot.cell, field, code, msg));
     }
 
-    fn finding(
-        &mut self,
-        form: &RawForm,
-        slot: &Slot,
-        field: &str,
-        code: &'static str,
-        msg: String,
-    ) {
+    fn finding(&mut self, form: &RawForm, slot: &Slot, field: &str, code: IssueCode, msg: String) {
         self.findings
             .push(Issue::new(&form.sheet, slot.cell, field, code, msg));
     }
@@ -57,7 +50,7 @@ fn check_amount(j: &mut Judgement, form: &RawForm, slot: &Slot, field: &str) -> 
                     form,
                     slot,
                     field,
-                    "amount_negative",
+                    IssueCode::AmountNegative,
                     format!(
                         "“{field}”不能为负数（当前为{}），请填写0或正数金额（万元）",
                         show(v)
@@ -69,7 +62,7 @@ fn check_amount(j: &mut Judgement, form: &RawForm, slot: &Slot, field: &str) -> 
                     form,
                     slot,
                     field,
-                    "amount_precision",
+                    IssueCode::AmountPrecision,
                     format!(
                         "“{field}”以万元为单位，最多保留4位小数（当前为{}），请四舍五入到4位小数",
                         show(v)
@@ -85,7 +78,7 @@ fn check_amount(j: &mut Judgement, form: &RawForm, slot: &Slot, field: &str) -> 
                 form,
                 slot,
                 field,
-                "amount_not_number",
+                IssueCode::AmountNotNumber,
                 format!(
                     "“{field}”应填写以万元为单位的数字金额，当前为“{text}”，请改为数字，如1200.00"
                 ),
@@ -122,7 +115,7 @@ fn common(j: &mut Judgement, form: &RawForm, def: &FormDef) {
         } else {
             "标题下缺少年度行，请在标题下一行填写预算年度，如“（2026年度）”".to_string()
         };
-        j.error(form, &slot, "年度", "year_missing", msg);
+        j.error(form, &slot, "年度", IssueCode::YearMissing, msg);
     }
     for f in def.fields.iter().filter(|f| f.required) {
         let slot = form.field(&f.key);
@@ -133,7 +126,7 @@ fn common(j: &mut Judgement, form: &RawForm, def: &FormDef) {
             } else {
                 format!("表中找不到“{label}”一栏，请使用标准表样并填写{label}")
             };
-            j.error(form, &slot, label, "field_missing", msg);
+            j.error(form, &slot, label, IssueCode::FieldMissing, msg);
         }
     }
     for f in def.fields.iter().filter(|f| !f.choices.is_empty()) {
@@ -143,7 +136,7 @@ fn common(j: &mut Judgement, form: &RawForm, def: &FormDef) {
                 form,
                 &slot,
                 &f.label,
-                "choice_unknown",
+                IssueCode::ChoiceUnknown,
                 format!(
                     "“{}”应为{}之一，当前为“{}”",
                     f.label,
@@ -184,7 +177,7 @@ fn declaration(j: &mut Judgement, form: &RawForm, def: &FormDef) {
             form,
             &total_slot,
             &label("total"),
-            "total_missing",
+            IssueCode::TotalMissing,
             "未填写年度资金总额，请填写本项目年度资金总额（万元）".to_string(),
         ),
         (Some(t), _) if parts_ok => {
@@ -195,7 +188,7 @@ fn declaration(j: &mut Judgement, form: &RawForm, def: &FormDef) {
                     form,
                     &total_slot,
                     &label("total"),
-                    "total_mismatch",
+                    IssueCode::TotalMismatch,
                     format!(
                         "年度资金总额{}万元不等于财政拨款{}万元与其他资金{}万元之和{}万元，请核对后修改",
                         show(t),
@@ -214,7 +207,7 @@ fn declaration(j: &mut Judgement, form: &RawForm, def: &FormDef) {
             form,
             &goal,
             &def.goal.label,
-            "goal_missing",
+            IssueCode::GoalMissing,
             "未填写年度总体目标，请概括填写本项目年度内要达到的产出和效果".to_string(),
         );
     }
@@ -238,7 +231,7 @@ fn indicators(j: &mut Judgement, form: &RawForm, def: &FormDef, defs: &Definitio
             form,
             &slot,
             "绩效指标",
-            "no_indicators",
+            IssueCode::NoIndicators,
             "未填写绩效指标，请在绩效指标表中逐行填写一级、二级、三级指标和指标值".to_string(),
         );
         return;
@@ -253,7 +246,7 @@ fn indicators(j: &mut Judgement, form: &RawForm, def: &FormDef, defs: &Definitio
                 form,
                 &l1,
                 &col_label("level1"),
-                "level1_missing",
+                IssueCode::Level1Missing,
                 format!("未填写一级指标，请选用：{}", level1_names.join("、")),
             );
         } else if let Some(list) = fw.level2_of(&l1.norm()) {
@@ -263,7 +256,7 @@ fn indicators(j: &mut Judgement, form: &RawForm, def: &FormDef, defs: &Definitio
                 form,
                 &l1,
                 &col_label("level1"),
-                "level1_unknown",
+                IssueCode::Level1Unknown,
                 format!(
                     "一级指标“{}”不在指标体系中，请选用：{}",
                     l1.text().unwrap_or_default(),
@@ -276,7 +269,7 @@ fn indicators(j: &mut Judgement, form: &RawForm, def: &FormDef, defs: &Definitio
                 form,
                 &l2,
                 &col_label("level2"),
-                "level2_missing",
+                IssueCode::Level2Missing,
                 "未填写二级指标，请按一级指标选用对应的二级指标".to_string(),
             );
         } else if let Some(list) = l2_known
@@ -293,7 +286,7 @@ fn indicators(j: &mut Judgement, form: &RawForm, def: &FormDef, defs: &Definitio
                 form,
                 &l2,
                 &col_label("level2"),
-                "level2_unknown",
+                IssueCode::Level2Unknown,
                 format!(
                     "二级指标“{}”不属于一级指标“{l1_text}”，请选用：{names}",
                     l2.text().unwrap_or_default()
@@ -306,7 +299,7 @@ fn indicators(j: &mut Judgement, form: &RawForm, def: &FormDef, defs: &Definitio
                 form,
                 &l3,
                 &col_label("level3"),
-                "level3_missing",
+                IssueCode::Level3Missing,
                 "未填写三级指标名称，请填写具体、可衡量的三级指标".to_string(),
             );
         }
@@ -317,7 +310,7 @@ fn indicators(j: &mut Judgement, form: &RawForm, def: &FormDef, defs: &Definitio
                 form,
                 &target,
                 &col_label("target"),
-                "target_missing",
+                IssueCode::TargetMissing,
                 format!("三级指标“{name}”未填写指标值，请填写如“≥3000人次”“≤800元”或定性目标"),
             );
         }
@@ -366,7 +359,7 @@ fn report(j: &mut Judgement, form: &RawForm, def: &FormDef, defs: &Definitions) 
                     form,
                     &slot,
                     &h.label,
-                    "period_mismatch",
+                    IssueCode::PeriodMismatch,
                     format!(
                         "表头期间为1-{}月，与监控期间“{}”不一致，请统一为同一期间",
                         h.end_month,
@@ -401,7 +394,7 @@ fn report(j: &mut Judgement, form: &RawForm, def: &FormDef, defs: &Definitions) 
                     form,
                     &rate_slot,
                     &format!("{}（{}）", row.label, rate_label),
-                    "rate_differs",
+                    IssueCode::RateDiffers,
                     format!(
                         "填报执行率{}%与金额计算的执行率{}%不符，请核对执行数和执行率",
                         show(stated.round_dp(2)),
@@ -425,7 +418,7 @@ fn report(j: &mut Judgement, form: &RawForm, def: &FormDef, defs: &Definitions) 
                         form,
                         &slot,
                         &row.label,
-                        "execution_lag",
+                        IssueCode::ExecutionLag,
                         format!(
                             "预算执行率{}%，低于序时进度{}%达{}个百分点（超过{}个百分点），请分析原因并加快执行",
                             show(crate::text::round2(rate)),
@@ -478,7 +471,7 @@ fn report_indicators(j: &mut Judgement, form: &RawForm, defs: &Definitions) {
                 form,
                 &likelihood,
                 "完成目标可能性",
-                "likelihood_invalid",
+                IssueCode::LikelihoodInvalid,
                 msg,
             );
         }
@@ -495,7 +488,7 @@ fn report_indicators(j: &mut Judgement, form: &RawForm, defs: &Definitions) {
                 form,
                 &reason,
                 "偏差原因分析",
-                "deviation_reason_missing",
+                IssueCode::DeviationReasonMissing,
                 format!("指标“{name}”{why}，请填写偏差原因分析"),
             );
         }
@@ -505,7 +498,7 @@ fn report_indicators(j: &mut Judgement, form: &RawForm, defs: &Definitions) {
                 form,
                 &correction,
                 "纠偏措施",
-                "correction_missing",
+                IssueCode::CorrectionMissing,
                 format!(
                     "指标“{name}”完成目标可能性为“{}”，请填写纠偏措施",
                     likelihood.text().unwrap_or_default()
@@ -537,14 +530,14 @@ fn self_evaluation(j: &mut Judgement, form: &RawForm, def: &FormDef) {
             form,
             &annual,
             &format!("{total_label}（{}）", col("annual")),
-            "budget_missing",
+            IssueCode::BudgetMissing,
             "未填写年度资金总额的全年预算数，请填写（万元）".to_string(),
         ),
         Ok(Some(v)) if v.is_zero() => j.error(
             form,
             &annual,
             &format!("{total_label}（{}）", col("annual")),
-            "budget_missing",
+            IssueCode::BudgetMissing,
             "年度资金总额的全年预算数为0，无法计算预算执行率，请填写实际全年预算数（万元）"
                 .to_string(),
         ),
@@ -556,7 +549,7 @@ fn self_evaluation(j: &mut Judgement, form: &RawForm, def: &FormDef) {
             form,
             &spent,
             &format!("{total_label}（{}）", col("spent")),
-            "spent_missing",
+            IssueCode::SpentMissing,
             "未填写年度资金总额的全年执行数，请填写（万元）".to_string(),
         );
     }
@@ -588,7 +581,7 @@ fn self_evaluation_indicators(
                 form,
                 &weight_slot,
                 "分值",
-                "weight_missing",
+                IssueCode::WeightMissing,
                 format!("指标“{name}”未填写分值，请填写该指标的分值"),
             ),
         }
@@ -597,7 +590,7 @@ fn self_evaluation_indicators(
                 form,
                 &score_slot,
                 "得分",
-                "score_missing",
+                IssueCode::ScoreMissing,
                 format!("指标“{name}”未填写得分，请填写自评得分"),
             ),
             Some(s) => {
@@ -607,7 +600,7 @@ fn self_evaluation_indicators(
                             form,
                             &score_slot,
                             "得分",
-                            "score_exceeds_weight",
+                            IssueCode::ScoreExceedsWeight,
                             format!(
                                 "指标“{name}”得分{}分超过分值{}分，请修改得分",
                                 show(s),
@@ -620,7 +613,7 @@ fn self_evaluation_indicators(
                             form,
                             &improvement,
                             "偏差原因分析及改进措施",
-                            "improvement_missing",
+                            IssueCode::ImprovementMissing,
                             format!(
                                 "指标“{name}”得分{}分低于分值{}分，请填写偏差原因分析及改进措施",
                                 show(s),
@@ -644,7 +637,7 @@ fn self_evaluation_indicators(
             form,
             &form.total_weight,
             &format!("{label}（分值）"),
-            "weights_not_100",
+            IssueCode::WeightsNot100,
             format!(
                 "各指标分值{}分加预算执行率分值{}分合计{}分，应为100分，请调整分值",
                 show(sum),
@@ -660,7 +653,7 @@ pub fn review_findings(form: &RawForm, defs: &Definitions) -> Vec<Issue> {
     let fw = &defs.framework;
     let mut out = Vec::new();
     let mut push =
-        |slot: Option<&Slot>, field: &str, code: &'static str, crit: Criterion, msg: String| {
+        |slot: Option<&Slot>, field: &str, code: IssueCode, crit: Criterion, msg: String| {
             let mut issue = Issue::new(&form.sheet, slot.and_then(|s| s.cell), field, code, msg);
             issue.criterion = Some(crit);
             out.push(issue);
@@ -677,7 +670,7 @@ pub fn review_findings(form: &RawForm, defs: &Definitions) -> Vec<Issue> {
         push(
             None,
             "绩效指标",
-            "no_quantity_indicator",
+            IssueCode::NoQuantityIndicator,
             Criterion::Indicators,
             format!("未设置{q1}中的{q2}，产出无法衡量，请补充数量指标"),
         );
@@ -686,7 +679,7 @@ pub fn review_findings(form: &RawForm, defs: &Definitions) -> Vec<Issue> {
         push(
             None,
             "绩效指标",
-            "no_benefit_indicator",
+            IssueCode::NoBenefitIndicator,
             Criterion::Indicators,
             format!(
                 "未设置{}，项目效果无法衡量，请补充效益指标",
@@ -698,7 +691,7 @@ pub fn review_findings(form: &RawForm, defs: &Definitions) -> Vec<Issue> {
         push(
             None,
             "绩效指标",
-            "no_satisfaction_indicator",
+            IssueCode::NoSatisfactionIndicator,
             Criterion::Indicators,
             format!("未设置{}，请补充服务对象满意度指标", fw.roles.satisfaction),
         );
@@ -707,7 +700,7 @@ pub fn review_findings(form: &RawForm, defs: &Definitions) -> Vec<Issue> {
         push(
             None,
             "绩效指标",
-            "no_cost_indicator",
+            IssueCode::NoCostIndicator,
             Criterion::Funds,
             "未设置成本指标，资金测算的合理性无法衡量，请补充成本指标".to_string(),
         );
@@ -724,7 +717,7 @@ pub fn review_findings(form: &RawForm, defs: &Definitions) -> Vec<Issue> {
         push(
             None,
             "指标值",
-            "few_quantitative",
+            IssueCode::FewQuantitative,
             Criterion::Indicators,
             format!(
                 "{}个指标值中仅{}个为定量指标，不足一半，请尽量使用可量化的指标值",
@@ -746,7 +739,7 @@ pub fn review_findings(form: &RawForm, defs: &Definitions) -> Vec<Issue> {
                 push(
                     Some(&row.get("target")),
                     "指标值",
-                    "vague_target",
+                    IssueCode::VagueTarget,
                     Criterion::Indicators,
                     format!(
                         "指标“{}”的指标值“{text}”含模糊表述“{word}”，无法考核，请改为可衡量的目标",
@@ -766,7 +759,7 @@ pub fn review_findings(form: &RawForm, defs: &Definitions) -> Vec<Issue> {
             push(
                 Some(&row.get("level3")),
                 "三级指标",
-                "duplicate_indicator",
+                IssueCode::DuplicateIndicator,
                 Criterion::Indicators,
                 format!("三级指标“{}”重复设置，请合并或区分", indicator_name(row)),
             );

@@ -145,12 +145,21 @@ pub struct Submission {
     pub year: Option<i32>,
     pub project_key: Option<String>,
     pub project_name: Option<String>,
-    /// The stored result as JSON.
+    /// The stored result as JSON; [`Submission::result`] reads it back.
     pub result_json: Option<String>,
     pub duplicate_of: Option<i64>,
     pub superseded_by: Option<i64>,
     pub archive_path: String,
     pub moved_to: Option<String>,
+}
+
+impl Submission {
+    /// The stored result of checking the file (none for a duplicate).
+    pub fn result(&self) -> Option<CheckResult> {
+        self.result_json
+            .as_deref()
+            .and_then(|j| CheckResult::from_stored(j).ok())
+    }
 }
 
 const COLUMNS: &str = "id, department, inbox_path, file_name, sha256, received_at, stage, outcome, \
@@ -328,7 +337,7 @@ pub fn find_keys(
 #[derive(Debug, Clone)]
 pub struct StoredDeclaration {
     pub id: i64,
-    pub result_json: Option<String>,
+    pub result: Option<CheckResult>,
     pub record: Option<FormRecord>,
     pub approved: bool,
 }
@@ -349,7 +358,7 @@ pub fn accepted_declarations(
         let form: Option<String> = r.get(2)?;
         Ok(StoredDeclaration {
             id: r.get(0)?,
-            result_json: result,
+            result: result.and_then(|j| CheckResult::from_stored(&j).ok()),
             record: form.and_then(|j| serde_json::from_str(&j).ok()),
             approved: r.get(3)?,
         })

@@ -19,6 +19,7 @@ use chrono::{DateTime, Local, NaiveDate, NaiveDateTime};
 use rusqlite::Connection;
 use serde::Serialize;
 
+use crate::check::{CheckResult, Status};
 use crate::cycle::Calendar;
 use crate::departments::{Department, Finance};
 use crate::forms::definitions::Definitions;
@@ -29,7 +30,7 @@ use crate::store;
 use crate::store::summary::Listed;
 
 pub use schedule::{Refresher, Schedule, SummarySettings};
-pub use tally::{Current, DepartmentRow, Missing, ResultView, Summary, Tally, report_rate};
+pub use tally::{Current, DepartmentRow, Missing, Summary, Tally, report_rate};
 
 /// The name of the department sheet.
 pub const DEPARTMENT_SHEET: &str = "部门汇总";
@@ -74,10 +75,20 @@ fn load_current(conn: &Connection, l: &Listed) -> anyhow::Result<Current> {
     let stored = store::summary::stored_form(conn, l.id)?;
     let record: FormRecord = serde_json::from_str(&stored.form_json)
         .with_context(|| format!("submission {}: stored form values", l.id))?;
-    let result: ResultView = match stored.result_json {
-        Some(j) => serde_json::from_str(&j)
+    let result = match stored.result_json {
+        Some(j) => CheckResult::from_stored(&j)
             .with_context(|| format!("submission {}: stored result", l.id))?,
-        None => ResultView::default(),
+        // Accepted forms are stored with their result; one without counts with nothing found.
+        None => CheckResult {
+            file: stored.file_name.clone(),
+            form: Some(l.kind),
+            status: Status::Accepted,
+            project: None,
+            errors: Vec::new(),
+            warnings: Vec::new(),
+            score: None,
+            review: None,
+        },
     };
     Ok(Current {
         id: l.id,

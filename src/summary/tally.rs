@@ -4,50 +4,16 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use rust_decimal::Decimal;
-use rust_decimal::prelude::ToPrimitive;
-use serde::Deserialize;
-
+use crate::check::CheckResult;
 use crate::departments::Department;
 use crate::forms::definitions::{Definitions, FormKind};
 use crate::forms::record::FormRecord;
 use crate::forms::values::amount_text;
+use crate::rules::review::Conclusion;
 use crate::store::submissions::Outcome;
 use crate::store::summary::Count;
-
-/// What the summary needs of a result (`CheckResult` JSON).
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct ResultView {
-    #[serde(default)]
-    pub warnings: Vec<IssueView>,
-    #[serde(default)]
-    pub score: Option<ScoreView>,
-    #[serde(default)]
-    pub review: Option<ReviewView>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct IssueView {
-    pub code: String,
-    #[serde(default)]
-    pub message: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct ScoreView {
-    #[serde(default)]
-    pub claimed: Option<f64>,
-    pub computed: f64,
-    /// In percent.
-    pub execution_rate: f64,
-    pub execution_score: f64,
-    pub grade: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct ReviewView {
-    pub conclusion: String,
-}
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
 
 /// The current (latest accepted) version of one project's form.
 #[derive(Debug, Clone)]
@@ -58,7 +24,7 @@ pub struct Current {
     pub file_name: String,
     pub received_at: String,
     pub record: FormRecord,
-    pub result: ResultView,
+    pub result: CheckResult,
 }
 
 /// One department's line.
@@ -265,7 +231,7 @@ impl Tally {
                 if c.result
                     .review
                     .as_ref()
-                    .is_some_and(|r| r.conclusion == "不通过")
+                    .is_some_and(|r| r.conclusion == Conclusion::Fail)
                 {
                     row.not_passed += 1;
                 }

@@ -19,6 +19,8 @@ use super::{DEPARTMENT_SHEET, INDICATOR_SHEET, MISSING_SHEET, NOTES_SHEET, OVERD
 use crate::departments::{self, Department};
 use crate::forms::definitions::{Definitions, FormDef, FormKind, ValueType};
 use crate::forms::values::{amount_text, percent_text_fraction};
+use crate::rules::issue::IssueCode;
+use crate::rules::review::Conclusion;
 use crate::store;
 use crate::store::summary::Listed;
 use crate::text::{normalize, parse_decimal};
@@ -447,7 +449,11 @@ impl<'w, 's, 'd> FormWriter<'w, 's, 'd> {
             }
             FormKind::PerformanceReport => {
                 sh.put(col, report_rate(rec).map_or(Cell::Empty, Cell::Number))?;
-                let lag = c.result.warnings.iter().any(|w| w.code == "execution_lag");
+                let lag = c
+                    .result
+                    .warnings
+                    .iter()
+                    .any(|w| w.code == IssueCode::ExecutionLag);
                 sh.put(col + 1, if lag { Cell::Text("是") } else { Cell::Empty })?;
                 col += 2;
             }
@@ -487,7 +493,7 @@ impl<'w, 's, 'd> FormWriter<'w, 's, 'd> {
         };
         match self.def.kind() {
             FormKind::TargetDeclaration => {
-                equal_red(ws, extra_start, "不通过")?;
+                equal_red(ws, extra_start, Conclusion::Fail.as_str())?;
             }
             FormKind::PerformanceReport => {
                 // The rate turns orange and the flag red where execution lags the months elapsed.

@@ -16,6 +16,7 @@ use crate::check::{CheckResult, Checked, Status};
 use crate::forms::FormKind;
 use crate::forms::record::FormRecord;
 use crate::rules::identity::Sender;
+use crate::rules::issue::IssueCode;
 use crate::runtime::Clock;
 use crate::store::submissions::{self, NewSubmission, Outcome, Stage, Submission};
 use crate::util::{safe_file_name, write_atomic};
@@ -125,7 +126,7 @@ impl Daemon {
                 match self.deferred.get(path) {
                     Some((h, _)) if *h == sha => {} // second try: reject now
                     _ => {
-                        info!(file = %path.display(), code = checked.result.errors[0].code, "cannot read it yet; will try once more");
+                        info!(file = %path.display(), code = checked.result.errors[0].code.as_str(), "cannot read it yet; will try once more");
                         self.deferred
                             .insert(path.to_path_buf(), (sha, Instant::now()));
                         self.candidates.insert(path.to_path_buf(), Seen::unseen());
@@ -327,7 +328,10 @@ fn is_unreadable(r: &CheckResult) -> bool {
         && r.errors.first().is_some_and(|e| {
             matches!(
                 e.code,
-                "damaged_file" | "not_a_workbook" | "empty_file" | "unreadable"
+                IssueCode::DamagedFile
+                    | IssueCode::NotAWorkbook
+                    | IssueCode::EmptyFile
+                    | IssueCode::Unreadable
             )
         })
 }
@@ -347,13 +351,9 @@ fn reasons_text(s: &Submission) -> String {
         "文件“{}”未通过审核，已退回修改（受理编号{}）。\n请按以下问题修改后，将更正后的文件重新放入本部门文件夹。\n\n",
         s.file_name, s.id
     ));
-    if let Some(r) = s
-        .result_json
-        .as_deref()
-        .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
-    {
-        for (i, e) in r["errors"].as_array().into_iter().flatten().enumerate() {
-            let place = match (e["sheet"].as_str(), e["cell"].as_str()) {
+    if let Some(r) = s.result() {
+        for (i, e) in r.errors.iter().enumerate() {
+            let place = match (e.sheet.as_deref(), e.cell.as_deref()) {
                 (Some(sh), Some(c)) => format!("工作表“{sh}”{c}单元格"),
                 (Some(sh), None) => format!("工作表“{sh}”"),
                 _ => "文件".to_string(),
@@ -361,8 +361,8 @@ fn reasons_text(s: &Submission) -> String {
             out.push_str(&format!(
                 "{}. {place}（{}）：{}\n",
                 i + 1,
-                e["field"].as_str().unwrap_or(""),
-                e["message"].as_str().unwrap_or("")
+                e.field,
+                e.message
             ));
         }
     }

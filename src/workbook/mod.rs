@@ -61,22 +61,6 @@ pub enum OpenError {
     TooManyCells { sheet: String, limit: usize },
 }
 
-impl OpenError {
-    /// The stable code of the rejection.
-    pub fn code(&self) -> &'static str {
-        match self {
-            OpenError::Empty => "empty_file",
-            OpenError::TooLarge { .. } => "file_too_large",
-            OpenError::NotWorkbook(_) => "not_a_workbook",
-            OpenError::Damaged(_) => "damaged_file",
-            OpenError::Password => "password_protected",
-            OpenError::Bomb { .. } => "inflates_too_much",
-            OpenError::TooManySheets { .. } => "too_many_sheets",
-            OpenError::TooManyCells { .. } => "too_many_cells",
-        }
-    }
-}
-
 /// A cell's value as the reader sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -595,17 +579,13 @@ mod tests {
     fn rejects_foreign_bytes() {
         let limits = Limits::default();
         assert_eq!(Workbook::open(b"", limits).err(), Some(OpenError::Empty));
-        assert_eq!(
-            Workbook::open(b"%PDF-1.7 ...", limits)
-                .err()
-                .map(|e| e.code()),
-            Some("not_a_workbook")
-        );
-        assert_eq!(
-            Workbook::open(b"PK\x03\x04\x14\x00garbage", limits)
-                .err()
-                .map(|e| e.code()),
-            Some("damaged_file")
-        );
+        assert!(matches!(
+            Workbook::open(b"%PDF-1.7 ...", limits).err(),
+            Some(OpenError::NotWorkbook(_))
+        ));
+        assert!(matches!(
+            Workbook::open(b"PK\x03\x04\x14\x00garbage", limits).err(),
+            Some(OpenError::Damaged(_))
+        ));
     }
 }
