@@ -1,7 +1,7 @@
 //! Cell addresses in A1 notation, as the department sees them in its own file.
 
 /// A zero-based (row, column) position on a sheet.
-pub type Pos = (u32, u32);
+pub(crate) type Pos = (u32, u32);
 
 /// `(0, 0)` → `A1`, `(7, 4)` → `E8`.
 pub fn a1((row, col): Pos) -> String {
@@ -17,7 +17,7 @@ pub fn a1((row, col): Pos) -> String {
 }
 
 /// `E8` → `(7, 4)`. Accepts `$` signs; rejects anything else.
-pub fn parse_a1(text: &str) -> Option<Pos> {
+pub(crate) fn parse_a1(text: &str) -> Option<Pos> {
     let text = text.replace('$', "");
     let split = text.find(|c: char| c.is_ascii_digit())?;
     let (letters, digits) = text.split_at(split);
@@ -37,7 +37,7 @@ pub fn parse_a1(text: &str) -> Option<Pos> {
 }
 
 /// `B13:B21` (or a single cell) → its first and last position.
-pub fn parse_range(text: &str) -> Option<(Pos, Pos)> {
+pub(crate) fn parse_range(text: &str) -> Option<(Pos, Pos)> {
     match text.split_once(':') {
         Some((a, b)) => {
             let (a, b) = (parse_a1(a)?, parse_a1(b)?);

@@ -26,7 +26,7 @@ pub enum Status {
 }
 
 /// The result of checking one file: what `check --json` prints and what the database stores as
-/// `result_json`, read back with [`CheckResult::from_stored`].
+/// `result_json`, read back with `CheckResult::from_stored`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckResult {
     pub file: String,
@@ -46,13 +46,13 @@ impl CheckResult {
 
     /// Reads back a result stored as JSON (`result_json`). The criteria of findings and the
     /// indicator scores are not stored, so they come back empty.
-    pub fn from_stored(json: &str) -> serde_json::Result<CheckResult> {
+    pub(crate) fn from_stored(json: &str) -> serde_json::Result<CheckResult> {
         serde_json::from_str(json)
     }
 }
 
 /// Office lock and temp files: `~$报表.xlsx` (Excel, WPS), `.~lock.报表.xlsx#` (LibreOffice).
-pub fn is_lock_file(name: &str) -> bool {
+pub(crate) fn is_lock_file(name: &str) -> bool {
     name.starts_with("~$") || name.starts_with(".~lock.") || name.starts_with(".~")
 }
 
@@ -66,7 +66,7 @@ pub struct Checked {
 impl Checked {
     /// Applies the identity rule: a form whose 主管部门 is not its sender is rejected, with the
     /// error on 主管部门 (and no score or review).
-    pub fn require_sender(&mut self, sender: Sender) {
+    pub(crate) fn require_sender(&mut self, sender: Sender) {
         let Some(form) = &self.form else { return };
         let Some(issue) = crate::rules::identity::wrong_department(form, sender) else {
             return;
@@ -82,8 +82,8 @@ impl Checked {
 /// Checks forms against the definitions within the limits.
 #[derive(Debug, Clone)]
 pub struct Checker {
-    pub defs: Definitions,
-    pub limits: Limits,
+    pub(crate) defs: Definitions,
+    pub(crate) limits: Limits,
 }
 
 impl Checker {
@@ -166,7 +166,7 @@ impl Checker {
     }
 
     /// Applies the rules to a located form and scores or reviews it when it is accepted.
-    pub fn judge(&self, display: &str, form: &RawForm) -> CheckResult {
+    pub(crate) fn judge(&self, display: &str, form: &RawForm) -> CheckResult {
         let j = crate::rules::judge(form, &self.defs);
         let mut warnings = j.findings;
         let accepted = j.errors.is_empty();
@@ -204,13 +204,13 @@ impl Checker {
     }
 
     /// Checks many files on all cores; results keep the order of the input.
-    pub fn check_many(&self, paths: &[String]) -> Vec<CheckResult> {
+    pub(crate) fn check_many(&self, paths: &[String]) -> Vec<CheckResult> {
         self.check_many_with(paths, |_, _| {})
     }
 
     /// [`Checker::check_many`], with a rule applied to each checked file (by its index), such
     /// as the identity rule of [`Checked::require_sender`].
-    pub fn check_many_with(
+    pub(crate) fn check_many_with(
         &self,
         paths: &[String],
         apply: impl Fn(usize, &mut Checked) + Sync,
@@ -229,7 +229,7 @@ impl Checker {
 
 /// Why a file could not be read at all.
 #[derive(Debug)]
-pub enum FileError {
+pub(crate) enum FileError {
     NotFound,
     Io(std::io::Error),
     Open(OpenError),

@@ -19,22 +19,22 @@ use crate::runtime::Clock;
 pub struct Config {
     /// The watched root: one sub-folder per department. Relative paths are relative to the
     /// configuration file.
-    pub root: PathBuf,
+    pub(crate) root: PathBuf,
     /// Database, archive copies and issued letters: a folder departments cannot reach.
-    pub state_dir: PathBuf,
+    pub(crate) state_dir: PathBuf,
     /// Where the summary workbook is written.
     #[serde(default = "default_reports")]
     pub reports_dir: PathBuf,
     /// The finance office's folder for decision files (approvals); never a department's.
     #[serde(default = "default_decisions")]
-    pub decisions_dir: PathBuf,
+    pub(crate) decisions_dir: PathBuf,
     /// Form definitions folder; the built-in definitions when absent.
     #[serde(default)]
-    pub forms_dir: Option<PathBuf>,
+    pub(crate) forms_dir: Option<PathBuf>,
     #[serde(default)]
-    pub folders: Folders,
+    pub(crate) folders: Folders,
     #[serde(default)]
-    pub watch: WatchSettings,
+    pub(crate) watch: WatchSettings,
     /// `[summary]`: the summary workbook's refresh interval and mail schedule.
     #[serde(default)]
     pub summary: crate::summary::SummarySettings,
@@ -43,21 +43,21 @@ pub struct Config {
     pub departments: Vec<Department>,
     /// Each form's due date per year.
     #[serde(default)]
-    pub deadlines: Vec<crate::cycle::Deadline>,
+    pub(crate) deadlines: Vec<crate::cycle::Deadline>,
     #[serde(default)]
-    pub reminders: crate::cycle::ReminderSettings,
+    pub(crate) reminders: crate::cycle::ReminderSettings,
     /// The issuing office, its 机关代字, 抄送 and signature, budget use by grade.
     #[serde(default)]
-    pub letters: crate::letters::LetterSettings,
+    pub(crate) letters: crate::letters::LetterSettings,
     /// Letter templates folder; the built-in `letters/` when absent.
     #[serde(default)]
-    pub letters_dir: Option<PathBuf>,
+    pub(crate) letters_dir: Option<PathBuf>,
     /// Mail delivery; with no `[mail.smtp]`, messages are written as `.eml` files.
     #[serde(default)]
-    pub mail: crate::mail::MailSettings,
+    pub(crate) mail: crate::mail::MailSettings,
     /// Where the file was read from (for messages and relative paths).
     #[serde(skip)]
-    pub file: PathBuf,
+    pub(crate) file: PathBuf,
 }
 
 fn default_decisions() -> PathBuf {
@@ -71,13 +71,13 @@ fn default_reports() -> PathBuf {
 /// Names of the folders the daemon writes inside each department's folder.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct Folders {
+pub(crate) struct Folders {
     /// Accepted originals and the letters that answer them.
-    pub accepted: String,
+    pub(crate) accepted: String,
     /// Returned originals with their rejection reasons and the return notice.
-    pub returned: String,
+    pub(crate) returned: String,
     /// The blank forms for the department to fill in.
-    pub templates: String,
+    pub(crate) templates: String,
 }
 
 impl Default for Folders {
@@ -93,17 +93,17 @@ impl Default for Folders {
 /// How files are noticed and when they are taken.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct WatchSettings {
+pub(crate) struct WatchSettings {
     /// A file is taken when its size and modification time have not changed for this long.
-    pub stable_ms: u64,
+    pub(crate) stable_ms: u64,
     /// A full rescan finds what file-system events missed.
-    pub rescan_secs: u64,
+    pub(crate) rescan_secs: u64,
     /// Pure polling, for network shares (SMB/CIFS, NFS) that give no events.
-    pub poll: bool,
+    pub(crate) poll: bool,
     /// How often to poll in polling mode.
-    pub poll_ms: u64,
+    pub(crate) poll_ms: u64,
     /// A file that cannot be read as a workbook is tried once more after this long.
-    pub unreadable_retry_ms: u64,
+    pub(crate) unreadable_retry_ms: u64,
 }
 
 impl Default for WatchSettings {
@@ -119,7 +119,7 @@ impl Default for WatchSettings {
 }
 
 impl WatchSettings {
-    pub fn stable(&self) -> Duration {
+    pub(crate) fn stable(&self) -> Duration {
         Duration::from_millis(self.stable_ms)
     }
 }
@@ -246,11 +246,11 @@ impl Config {
     }
 
     /// The department whose folder is `name`.
-    pub fn department_by_folder(&self, name: &str) -> Option<&Department> {
+    pub(crate) fn department_by_folder(&self, name: &str) -> Option<&Department> {
         departments::by_folder(&self.departments, name)
     }
 
-    pub fn department_by_code(&self, code: &str) -> Option<&Department> {
+    pub(crate) fn department_by_code(&self, code: &str) -> Option<&Department> {
         departments::by_code(&self.departments, code)
     }
 
@@ -285,13 +285,13 @@ impl Config {
     }
 
     /// Whether a first-level sub-folder of a department's folder is one the daemon writes.
-    pub fn is_output_folder(&self, name: &str) -> bool {
+    pub(crate) fn is_output_folder(&self, name: &str) -> bool {
         name == self.folders.accepted
             || name == self.folders.returned
             || name == self.folders.templates
     }
 
-    pub fn archive_dir(&self) -> PathBuf {
+    pub(crate) fn archive_dir(&self) -> PathBuf {
         self.state_dir.join("archive")
     }
 }

@@ -9,14 +9,14 @@ use crate::text::normalize;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Finance {
-    pub name: String,
+    pub(crate) name: String,
     #[serde(default)]
     pub emails: Vec<String>,
     /// The finance office is copied on every letter (and on receipts when `copy_notices`).
     #[serde(default = "yes")]
-    pub copy_letters: bool,
+    pub(crate) copy_letters: bool,
     #[serde(default)]
-    pub copy_notices: bool,
+    pub(crate) copy_notices: bool,
 }
 
 /// A department: its folder under the root is its identity.
@@ -27,14 +27,14 @@ pub struct Department {
     pub name: String,
     /// Other names accepted in 主管部门.
     #[serde(default)]
-    pub aliases: Vec<String>,
+    pub(crate) aliases: Vec<String>,
     /// A short code used in the database and file names.
     pub code: String,
     /// The folder under the root, e.g. 农业农村厅.
-    pub folder: String,
+    pub(crate) folder: String,
     /// Where letters and notices go.
     #[serde(default)]
-    pub emails: Vec<String>,
+    pub(crate) emails: Vec<String>,
 }
 
 impl Department {
@@ -52,16 +52,16 @@ fn yes() -> bool {
 }
 
 /// The department whose folder is `name`.
-pub fn by_folder<'a>(departments: &'a [Department], name: &str) -> Option<&'a Department> {
+pub(crate) fn by_folder<'a>(departments: &'a [Department], name: &str) -> Option<&'a Department> {
     departments.iter().find(|d| d.folder == name)
 }
 
 /// The department with this code.
-pub fn by_code<'a>(departments: &'a [Department], code: &str) -> Option<&'a Department> {
+pub(crate) fn by_code<'a>(departments: &'a [Department], code: &str) -> Option<&'a Department> {
     departments.iter().find(|d| d.code == code)
 }
 
 /// The department's full name, or the code itself for one no longer configured.
-pub fn name_of<'a>(departments: &'a [Department], code: &'a str) -> &'a str {
+pub(crate) fn name_of<'a>(departments: &'a [Department], code: &'a str) -> &'a str {
     by_code(departments, code).map_or(code, |d| d.name.as_str())
 }

@@ -22,7 +22,7 @@ pub trait Clock: Send + Sync + std::fmt::Debug {
 /// that day while times stay real, so reminders and letters can be tried on a chosen day.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock {
-    pub today: Option<NaiveDate>,
+    pub(crate) today: Option<NaiveDate>,
 }
 
 impl Clock for SystemClock {
@@ -76,15 +76,15 @@ impl Clock for ManualClock {
 pub struct Hooks {
     /// Hold the daemon this long between recording a submission and moving its file, so that a
     /// `kill -9` lands in that window.
-    pub pause_after_record: Option<Duration>,
+    pub(crate) pause_after_record: Option<Duration>,
     /// Abort the process right after the SMTP server accepted a message and before the outbox
     /// records it (the window the README explains).
-    pub abort_after_smtp_accept: bool,
+    pub(crate) abort_after_smtp_accept: bool,
 }
 
 /// The environment variable of [`Hooks::pause_after_record`], in milliseconds.
-pub const PAUSE_ENV: &str = "JIXIAO_TEST_PAUSE_MS";
-/// The environment variable of [`Hooks::abort_after_smtp_accept`].
+pub(crate) const PAUSE_ENV: &str = "JIXIAO_TEST_PAUSE_MS";
+/// The environment variable of `Hooks::abort_after_smtp_accept`.
 pub const ABORT_AFTER_ACCEPT_ENV: &str = "JIXIAO_TEST_ABORT_AFTER_SMTP_ACCEPT";
 /// The environment variable of the rehearsal day ([`SystemClock::today`]).
 pub const TODAY_ENV: &str = "JIXIAO_TODAY";
@@ -104,7 +104,7 @@ impl Hooks {
 /// The clock and hooks a command runs with.
 #[derive(Debug, Clone)]
 pub struct Runtime {
-    pub clock: std::sync::Arc<dyn Clock>,
+    pub(crate) clock: std::sync::Arc<dyn Clock>,
     pub hooks: Hooks,
 }
 

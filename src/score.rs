@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 /// The verified score of a self-evaluation beside the department's own.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Score {
-    pub claimed: Option<f64>,
-    pub claimed_grade: Option<String>,
+    pub(crate) claimed: Option<f64>,
+    pub(crate) claimed_grade: Option<String>,
     pub computed: f64,
     /// In percent: 99.04 means 99.04%.
     pub execution_rate: f64,
@@ -34,17 +34,17 @@ pub struct Score {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IndicatorScore {
     pub name: String,
-    pub level1: String,
-    pub level2: String,
-    pub target: String,
-    pub actual: String,
+    pub(crate) level1: String,
+    pub(crate) level2: String,
+    pub(crate) target: String,
+    pub(crate) actual: String,
     pub weight: f64,
-    pub claimed: f64,
+    pub(crate) claimed: f64,
     pub computed: f64,
     /// True when the points were computed from the numbers, false when the department's own
     /// 得分 was kept (a qualitative indicator or a unit that does not match).
-    pub verified: bool,
-    pub explanation: String,
+    pub(crate) verified: bool,
+    pub(crate) explanation: String,
 }
 
 fn f(d: Decimal) -> f64 {
@@ -57,7 +57,7 @@ fn show(d: Decimal) -> String {
 
 /// Scores an accepted self-evaluation and returns the findings on the way (claimed total or grade
 /// differing, units that cannot be compared).
-pub fn score(form: &RawForm, defs: &Definitions) -> (Score, Vec<Issue>) {
+pub(crate) fn score(form: &RawForm, defs: &Definitions) -> (Score, Vec<Issue>) {
     let fw = &defs.framework;
     let mut findings = Vec::new();
     let annual = amount(&form.fund("total", "annual"))

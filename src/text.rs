@@ -7,7 +7,7 @@ use unicode_normalization::UnicodeNormalization;
 
 /// NFKC, then every kind of white space removed (including the full-width space U+3000), so that
 /// `其中：财政拨款` equals ` 其中: 财政拨款 `.
-pub fn normalize(text: &str) -> String {
+pub(crate) fn normalize(text: &str) -> String {
     // ASCII and the CJK unified ideographs are unchanged by NFKC: most text on a form is only
     // that, and is spared the normalisation tables.
     let plain = |c: char| c.is_ascii() || ('\u{4E00}'..='\u{9FFF}').contains(&c);
@@ -21,13 +21,13 @@ pub fn normalize(text: &str) -> String {
 }
 
 /// Whether a text stands for "no value": empty, or a dash used as a placeholder (`—`, `-`, `/`).
-pub fn is_placeholder(norm: &str) -> bool {
+pub(crate) fn is_placeholder(norm: &str) -> bool {
     matches!(norm, "" | "—" | "——" | "-" | "--" | "/" | "－" | "–" | "无")
 }
 
 /// A decimal number written as text: `1200`, `1,200.00`, `１２００．００` (after NFKC), `-3`.
 /// Returns `None` for anything else. `norm` must already be normalised.
-pub fn parse_decimal(norm: &str) -> Option<Decimal> {
+pub(crate) fn parse_decimal(norm: &str) -> Option<Decimal> {
     let s = norm.replace(',', "");
     let body = s.strip_prefix(['-', '+']).unwrap_or(&s);
     if body.is_empty()
@@ -44,7 +44,7 @@ pub fn parse_decimal(norm: &str) -> Option<Decimal> {
 
 /// The decimal a floating-point cell value stands for, to the 15 significant digits that Excel
 /// keeps and shows: `1132.6` also when a formula summed it to `1132.6000000000001`.
-pub fn decimal_from_f64(v: f64) -> Option<Decimal> {
+pub(crate) fn decimal_from_f64(v: f64) -> Option<Decimal> {
     if !v.is_finite() || v.abs() > 1e20 {
         return None;
     }
@@ -58,7 +58,7 @@ pub fn decimal_from_f64(v: f64) -> Option<Decimal> {
 
 /// Splits a normalised text into a leading number and the rest: `3150人次` → (3150, "人次").
 /// Commas inside the number are accepted (`20,000户`).
-pub fn split_number(norm: &str) -> Option<(Decimal, &str)> {
+pub(crate) fn split_number(norm: &str) -> Option<(Decimal, &str)> {
     let bytes = norm.as_bytes();
     let mut end = 0;
     if end < bytes.len() && (bytes[end] == b'-' || bytes[end] == b'+') {
@@ -82,19 +82,19 @@ pub fn split_number(norm: &str) -> Option<(Decimal, &str)> {
 }
 
 /// Rounds to 2 decimals, half away from zero.
-pub fn round2(d: Decimal) -> Decimal {
+pub(crate) fn round2(d: Decimal) -> Decimal {
     d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
 }
 
 /// A date in Arabic numerals, as official documents write it: `2026年3月5日`.
-pub fn chinese_date(date: chrono::NaiveDate) -> String {
+pub(crate) fn chinese_date(date: chrono::NaiveDate) -> String {
     use chrono::Datelike;
     format!("{}年{}月{}日", date.year(), date.month(), date.day())
 }
 
 /// A stored time (`2026-11-25T10:00:00.000+08:00`) as notices write it: `2026年11月25日10时00分`;
 /// the text itself when it is not such a time.
-pub fn chinese_time(rfc3339: &str) -> String {
+pub(crate) fn chinese_time(rfc3339: &str) -> String {
     chrono::DateTime::parse_from_rfc3339(rfc3339)
         .map(|t| t.format("%Y年%-m月%-d日%H时%M分").to_string())
         .unwrap_or_else(|_| rfc3339.to_string())

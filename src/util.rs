@@ -9,7 +9,7 @@ use anyhow::Context;
 
 /// Writes a file so that no reader ever sees it half written: a temporary file in the same
 /// folder, synced, then renamed over the target.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = path.parent().context("a file needs a folder")?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -35,7 +35,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 /// and Linux: separators, `: * ? " < > |` and control characters become `_`, leading dots go,
 /// and a name longer than 180 bytes is shortened (keeping its extension) so that a submission
 /// number in front and `.退回原因.txt` behind still fit the 255 bytes file systems allow.
-pub fn safe_file_name(name: &str) -> String {
+pub(crate) fn safe_file_name(name: &str) -> String {
     let cleaned: String = name
         .chars()
         .map(|c| match c {
@@ -64,7 +64,7 @@ pub fn safe_file_name(name: &str) -> String {
 }
 
 /// The file name without its folder and extension.
-pub fn file_stem(file_name: &str) -> String {
+pub(crate) fn file_stem(file_name: &str) -> String {
     let base = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name);
     match base.rsplit_once('.') {
         Some((stem, _)) if !stem.is_empty() => stem.to_string(),
@@ -74,21 +74,24 @@ pub fn file_stem(file_name: &str) -> String {
 
 /// Text from a form or a file name made fit for one line (a mail header, a title, a log line):
 /// every control character, line breaks included, becomes a space.
-pub fn one_line(text: &str) -> String {
+pub(crate) fn one_line(text: &str) -> String {
     text.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()
 }
 
 /// The line (from 1) a TOML error points at.
-pub fn toml_error_line(text: &str, e: &toml::de::Error) -> usize {
+pub(crate) fn toml_error_line(text: &str, e: &toml::de::Error) -> usize {
     e.span()
         .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
         .unwrap_or(1)
 }
 
 /// Parses a TOML file's text; the error reads `NAME:LINE: message`.
-pub fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, name: &str) -> anyhow::Result<T> {
+pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(
+    text: &str,
+    name: &str,
+) -> anyhow::Result<T> {
     toml::from_str(text).map_err(|e| {
         let line = toml_error_line(text, &e);
         anyhow::anyhow!("{name}:{line}: {}", e.message())

@@ -8,7 +8,7 @@ use crate::rules::issue::IssueCode;
 use crate::store::submissions;
 
 /// `jixiao history PROJECT`: every version of every form of the matching projects.
-pub fn history(
+pub(crate) fn history(
     conn: &rusqlite::Connection,
     cfg: &Config,
     query: &str,

@@ -32,22 +32,22 @@ pub struct Cli {
     /// Folder of form definitions (framework.toml and one file per form); the built-in copy of
     /// `forms/` when not given.
     #[arg(long, global = true, value_name = "DIR")]
-    pub forms: Option<PathBuf>,
+    pub(crate) forms: Option<PathBuf>,
     /// The configuration file of the daemon (default: ./jixiao.toml). `check` and `letter` use
     /// one only when given: then 主管部门 must name a configured department, and letters use
     /// its `[letters]` settings and templates.
     #[arg(long, global = true, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// Rehearse on another day (`2026-03-30`): deadlines, reminders and letters' dates go by
     /// it. The same as `JIXIAO_TODAY`.
     #[arg(long, global = true, value_name = "DATE")]
-    pub today: Option<chrono::NaiveDate>,
+    pub(crate) today: Option<chrono::NaiveDate>,
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Check forms: one line per problem (cell, field, message), or one JSON object per file.
     Check {
         /// Workbooks to check (.xlsx, .xls, .ods).
@@ -151,7 +151,7 @@ pub enum Command {
 
 /// What `jixiao outbox` does besides listing.
 #[derive(Debug, Subcommand)]
-pub enum OutboxAction {
+pub(crate) enum OutboxAction {
     /// Queue message ID again now (a failed one starts its attempts afresh; a sent one is sent
     /// once more with the same Message-ID).
     Retry {
@@ -170,7 +170,7 @@ pub enum OutboxAction {
 
 /// The statuses `jixiao outbox --status` filters on.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum OutboxStatus {
+pub(crate) enum OutboxStatus {
     Queued,
     Sending,
     Sent,
@@ -178,7 +178,7 @@ pub enum OutboxStatus {
 }
 
 /// Loads the definitions named on the command line, or the built-in ones.
-pub fn definitions(forms: Option<&PathBuf>) -> anyhow::Result<Definitions> {
+pub(crate) fn definitions(forms: Option<&PathBuf>) -> anyhow::Result<Definitions> {
     match forms {
         Some(dir) => Definitions::load_dir(dir)
             .with_context(|| format!("form definitions in {}", dir.display())),
@@ -187,7 +187,9 @@ pub fn definitions(forms: Option<&PathBuf>) -> anyhow::Result<Definitions> {
 }
 
 /// The daemon's configuration: the file named with `--config`, else `./jixiao.toml`.
-pub fn load_config(named: Option<&std::path::Path>) -> anyhow::Result<crate::config::Config> {
+pub(crate) fn load_config(
+    named: Option<&std::path::Path>,
+) -> anyhow::Result<crate::config::Config> {
     crate::config::Config::load(named.unwrap_or(std::path::Path::new("jixiao.toml")))
 }
 
@@ -643,7 +645,7 @@ fn write_issue(out: &mut impl Write, mark: &str, i: &Issue) -> std::io::Result<(
 }
 
 /// One header line per file, then one line per problem: cell, field, message.
-pub fn write_human(out: &mut impl Write, r: &CheckResult) -> std::io::Result<()> {
+pub(crate) fn write_human(out: &mut impl Write, r: &CheckResult) -> std::io::Result<()> {
     let status = match r.status {
         Status::Accepted => "通过",
         Status::Rejected => "退回",

@@ -10,7 +10,7 @@ use crate::forms::definitions::{Definitions, FormKind};
 
 /// Writes an example setup into `dir`: `jixiao.toml`, one folder per department with the blank
 /// forms, and the state folder. Returns the configuration's path. Never overwrites a config.
-pub fn init(dir: &Path, defs: &Definitions) -> anyhow::Result<PathBuf> {
+pub(crate) fn init(dir: &Path, defs: &Definitions) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let path = dir.join("jixiao.toml");
     if path.exists() {
@@ -33,7 +33,7 @@ pub fn init(dir: &Path, defs: &Definitions) -> anyhow::Result<PathBuf> {
 
 /// The configuration `jixiao watch` uses: the one named, else `./jixiao.toml`, else an example
 /// setup in `./jixiao-data` (created on first use).
-pub fn config_for_watch(named: Option<&Path>, defs: &Definitions) -> anyhow::Result<Config> {
+pub(crate) fn config_for_watch(named: Option<&Path>, defs: &Definitions) -> anyhow::Result<Config> {
     if let Some(path) = named {
         return Config::load(path);
     }
@@ -55,7 +55,7 @@ pub fn config_for_watch(named: Option<&Path>, defs: &Definitions) -> anyhow::Res
 }
 
 /// Tells the person starting the daemon where forms go and where answers appear.
-pub fn print_where(cfg: &Config) {
+pub(crate) fn print_where(cfg: &Config) {
     let d = &cfg.departments[0];
     let folder = cfg.root.join(&d.folder);
     eprintln!("jixiao is watching {}", cfg.root.display());

@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::store::submissions::{self, Stage};
 
 /// `jixiao status`: recent submissions, work left unfinished, and files waiting in the inboxes.
-pub fn status(
+pub(crate) fn status(
     cfg: &Config,
     today: NaiveDate,
     limit: usize,

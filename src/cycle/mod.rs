@@ -23,15 +23,15 @@ use crate::text::chinese_date;
 /// A form's due date in a year (`[[deadlines]]` in jixiao.toml).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Deadline {
-    pub year: i32,
+pub(crate) struct Deadline {
+    pub(crate) year: i32,
     /// `target_declaration`, `performance_report` or `self_evaluation`.
-    pub form: String,
-    pub due: NaiveDate,
+    pub(crate) form: String,
+    pub(crate) due: NaiveDate,
 }
 
 impl Deadline {
-    pub fn kind(&self) -> Option<FormKind> {
+    pub(crate) fn kind(&self) -> Option<FormKind> {
         FormKind::from_id(&self.form)
     }
 }
@@ -39,11 +39,11 @@ impl Deadline {
 /// When reminders go out (`[reminders]` in jixiao.toml).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct ReminderSettings {
+pub(crate) struct ReminderSettings {
     /// Days before the deadline, e.g. `[7, 1]`.
-    pub days_before: Vec<u32>,
+    pub(crate) days_before: Vec<u32>,
     /// Days after the deadline, e.g. `[1, 7]`.
-    pub days_after: Vec<u32>,
+    pub(crate) days_after: Vec<u32>,
 }
 
 impl Default for ReminderSettings {
@@ -59,9 +59,9 @@ impl Default for ReminderSettings {
 /// that owe forms.
 #[derive(Debug, Clone, Copy)]
 pub struct Calendar<'a> {
-    pub deadlines: &'a [Deadline],
-    pub reminders: &'a ReminderSettings,
-    pub departments: &'a [Department],
+    pub(crate) deadlines: &'a [Deadline],
+    pub(crate) reminders: &'a ReminderSettings,
+    pub(crate) departments: &'a [Department],
 }
 
 /// What a department still owes for one deadline.
@@ -69,10 +69,10 @@ pub struct Calendar<'a> {
 pub struct Owed {
     pub department: String,
     pub form: FormKind,
-    pub year: i32,
-    pub due: NaiveDate,
+    pub(crate) year: i32,
+    pub(crate) due: NaiveDate,
     /// The projects (by name) that owe the form; empty for a declaration owed by the department.
-    pub projects: Vec<String>,
+    pub(crate) projects: Vec<String>,
 }
 
 /// The projects of a department with an approved declaration: (key, name).
@@ -147,7 +147,7 @@ pub struct ReminderNotice {
     /// 主送: the department's name.
     pub department: String,
     pub department_code: String,
-    pub form_name: String,
+    pub(crate) form_name: String,
     /// `2026年3月31日`.
     pub deadline: String,
     pub overdue: bool,
@@ -157,7 +157,7 @@ pub struct ReminderNotice {
     #[serde(skip)]
     pub label: String,
     #[serde(skip)]
-    pub year: i32,
+    pub(crate) year: i32,
     #[serde(skip)]
     pub form: FormKind,
 }
@@ -238,7 +238,7 @@ pub fn record_sent(
 }
 
 /// Overdue departments grouped for display: department code → forms owed.
-pub fn overdue_by_department(items: &[Owed]) -> BTreeMap<String, Vec<&Owed>> {
+pub(crate) fn overdue_by_department(items: &[Owed]) -> BTreeMap<String, Vec<&Owed>> {
     let mut map: BTreeMap<String, Vec<&Owed>> = BTreeMap::new();
     for o in items {
         map.entry(o.department.clone()).or_default().push(o);

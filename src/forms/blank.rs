@@ -14,7 +14,7 @@ use crate::cellref::{Pos, parse_a1, parse_range};
 use crate::forms::definitions::{Definitions, FormDef, FormKind};
 
 /// The file name of a blank form: `绩效目标申报表.xlsx`.
-pub fn file_name(def: &FormDef) -> String {
+pub(crate) fn file_name(def: &FormDef) -> String {
     format!("{}.xlsx", def.name)
 }
 

@@ -38,12 +38,12 @@ impl FormKind {
         }
     }
 
-    pub fn from_id(id: &str) -> Option<FormKind> {
+    pub(crate) fn from_id(id: &str) -> Option<FormKind> {
         FormKind::ALL.into_iter().find(|k| k.id() == id)
     }
 
     /// The form's short name: `绩效目标申报表`, ….
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             FormKind::TargetDeclaration => "绩效目标申报表",
             FormKind::PerformanceReport => "绩效运行监控表",
@@ -52,7 +52,7 @@ impl FormKind {
     }
 
     /// The form's full name as notices write it: `项目支出绩效目标申报表`, ….
-    pub fn full_name(self) -> &'static str {
+    pub(crate) fn full_name(self) -> &'static str {
         match self {
             FormKind::TargetDeclaration => "项目支出绩效目标申报表",
             FormKind::PerformanceReport => "项目支出绩效运行监控表",
@@ -63,7 +63,7 @@ impl FormKind {
 
 /// A definition file could not be used. Carries the file and line so the administrator can fix it.
 #[derive(Debug, thiserror::Error)]
-pub enum DefinitionError {
+pub(crate) enum DefinitionError {
     #[error("{file}:{line}: {message}")]
     Syntax {
         file: PathBuf,
@@ -82,7 +82,7 @@ pub enum DefinitionError {
 /// What type of value a field or column holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
-pub enum ValueType {
+pub(crate) enum ValueType {
     #[default]
     Text,
     /// 万元, non-negative, at most 4 decimals.
@@ -97,19 +97,19 @@ pub enum ValueType {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Labelled {
-    pub key: String,
+    pub(crate) key: String,
     pub label: String,
     #[serde(default)]
-    pub aliases: Vec<String>,
+    pub(crate) aliases: Vec<String>,
     #[serde(default, rename = "type")]
-    pub value_type: ValueType,
+    pub(crate) value_type: ValueType,
     #[serde(default)]
-    pub required: bool,
+    pub(crate) required: bool,
     #[serde(default)]
-    pub choices: Vec<String>,
+    pub(crate) choices: Vec<String>,
     /// The header carries the monitoring period in front of the label (`1-7月执行数`).
     #[serde(default)]
-    pub period: bool,
+    pub(crate) period: bool,
     /// The label and aliases, normalised once when the definitions are loaded.
     #[serde(skip)]
     norm: Vec<String>,
@@ -117,7 +117,7 @@ pub struct Labelled {
 
 impl Labelled {
     /// All accepted spellings, normalised.
-    pub fn normalized_labels(&self) -> &[String] {
+    pub(crate) fn normalized_labels(&self) -> &[String] {
         &self.norm
     }
 
@@ -131,102 +131,102 @@ impl Labelled {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct GoalDef {
-    pub label: String,
+pub(crate) struct GoalDef {
+    pub(crate) label: String,
     /// Empty on the declaration (value right of the label); otherwise sub-headers to the right of
     /// the label with their values in the row below.
     #[serde(default)]
-    pub subheaders: Vec<Labelled>,
+    pub(crate) subheaders: Vec<Labelled>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FundsDef {
-    pub rows: Vec<Labelled>,
-    pub columns: Vec<Labelled>,
+    pub(crate) rows: Vec<Labelled>,
+    pub(crate) columns: Vec<Labelled>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct IndicatorsDef {
-    pub columns: Vec<Labelled>,
-    pub end_labels: Vec<String>,
+pub(crate) struct IndicatorsDef {
+    pub(crate) columns: Vec<Labelled>,
+    pub(crate) end_labels: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SummaryDef {
-    pub total_label: String,
-    pub grade_label: String,
+pub(crate) struct SummaryDef {
+    pub(crate) total_label: String,
+    pub(crate) grade_label: String,
 }
 
 /// A drop-down list in the blank template.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ListDef {
-    pub range: String,
+pub(crate) struct ListDef {
+    pub(crate) range: String,
     /// `level1`, `level2`, `likelihood`, `grades` or the key of a field with `choices`.
-    pub values: String,
+    pub(crate) values: String,
 }
 
 /// The layout of the blank form that `jixiao templates` writes (`[template]` in `forms/*.toml`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct BlankLayout {
-    pub sheet: String,
-    pub widths: Vec<f64>,
-    pub merges: Vec<String>,
-    pub cells: BTreeMap<String, toml::Value>,
+pub(crate) struct BlankLayout {
+    pub(crate) sheet: String,
+    pub(crate) widths: Vec<f64>,
+    pub(crate) merges: Vec<String>,
+    pub(crate) cells: BTreeMap<String, toml::Value>,
     #[serde(default)]
-    pub title_height: Option<f64>,
+    pub(crate) title_height: Option<f64>,
     #[serde(default)]
-    pub goal_height: Option<f64>,
+    pub(crate) goal_height: Option<f64>,
     #[serde(default)]
-    pub amounts: Vec<String>,
+    pub(crate) amounts: Vec<String>,
     #[serde(default)]
-    pub percents: Vec<String>,
+    pub(crate) percents: Vec<String>,
     #[serde(default)]
-    pub points: Vec<String>,
+    pub(crate) points: Vec<String>,
     #[serde(default)]
-    pub lists: Vec<ListDef>,
+    pub(crate) lists: Vec<ListDef>,
 }
 
 /// One form's definition (`forms/<id>.toml`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FormDef {
-    pub id: String,
+    pub(crate) id: String,
     pub name: String,
-    pub titles: Vec<String>,
+    pub(crate) titles: Vec<String>,
     pub fields: Vec<Labelled>,
-    pub goal: GoalDef,
+    pub(crate) goal: GoalDef,
     #[serde(default)]
     pub funds: Option<FundsDef>,
-    pub indicators: IndicatorsDef,
+    pub(crate) indicators: IndicatorsDef,
     #[serde(default)]
-    pub summary: Option<SummaryDef>,
+    pub(crate) summary: Option<SummaryDef>,
     /// The `[template]` table: the layout of the blank form.
     #[serde(rename = "template")]
-    pub blank: BlankLayout,
+    pub(crate) blank: BlankLayout,
     #[serde(skip)]
-    pub kind: Option<FormKind>,
+    pub(crate) kind: Option<FormKind>,
     /// Every label of the form, normalised (see [`FormDef::all_labels`]).
     #[serde(skip)]
     known_labels: Vec<String>,
 }
 
 impl FormDef {
-    pub fn kind(&self) -> FormKind {
+    pub(crate) fn kind(&self) -> FormKind {
         self.kind.expect("kind is set when definitions are loaded")
     }
 
-    pub fn field(&self, key: &str) -> Option<&Labelled> {
+    pub(crate) fn field(&self, key: &str) -> Option<&Labelled> {
         self.fields.iter().find(|f| f.key == key)
     }
 
     /// The (normalised) labels of this form that can stand in a row, used to tell a value cell
     /// from the next label when a file carries no merge information.
-    pub fn all_labels(&self) -> &[String] {
+    pub(crate) fn all_labels(&self) -> &[String] {
         &self.known_labels
     }
 
@@ -250,65 +250,67 @@ impl FormDef {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Roles {
-    pub cost: Vec<String>,
-    pub quantity: [String; 2],
-    pub benefit: String,
-    pub satisfaction: String,
+pub(crate) struct Roles {
+    pub(crate) cost: Vec<String>,
+    pub(crate) quantity: [String; 2],
+    pub(crate) benefit: String,
+    pub(crate) satisfaction: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Comparators {
-    pub at_least: Vec<String>,
-    pub at_most: Vec<String>,
-    pub equal: Vec<String>,
+pub(crate) struct Comparators {
+    pub(crate) at_least: Vec<String>,
+    pub(crate) at_most: Vec<String>,
+    pub(crate) equal: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ReviewSettings {
-    pub vague_words: Vec<String>,
-    pub min_quantitative_share: f64,
+pub(crate) struct ReviewSettings {
+    pub(crate) vague_words: Vec<String>,
+    pub(crate) min_quantitative_share: f64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct GradeBand {
-    pub grade: String,
-    pub min: f64,
+pub(crate) struct GradeBand {
+    pub(crate) grade: String,
+    pub(crate) min: f64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ScoreSettings {
-    pub default_weights: BTreeMap<String, f64>,
-    pub execution_weight: f64,
-    pub grades: Vec<GradeBand>,
+pub(crate) struct ScoreSettings {
+    /// Accepted and ignored: the `forms/framework.toml` of 0.1.0 had it, and nothing used it.
+    #[serde(default, rename = "default_weights")]
+    _default_weights: serde::de::IgnoredAny,
+    pub(crate) execution_weight: f64,
+    pub(crate) grades: Vec<GradeBand>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct MonitoringSettings {
-    pub execution_lag_points: f64,
-    pub rate_tolerance_points: f64,
-    pub likelihood: Vec<String>,
-    pub likelihood_certain: String,
+pub(crate) struct MonitoringSettings {
+    pub(crate) execution_lag_points: f64,
+    pub(crate) rate_tolerance_points: f64,
+    pub(crate) likelihood: Vec<String>,
+    pub(crate) likelihood_certain: String,
 }
 
 /// `forms/framework.toml`: the indicator framework and the settings shared by all forms.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Framework {
+pub(crate) struct Framework {
     /// 一级指标 → its 二级指标, in file order.
-    pub framework: toml::Table,
-    pub roles: Roles,
-    pub comparators: Comparators,
-    pub review: ReviewSettings,
-    pub score: ScoreSettings,
-    pub monitoring: MonitoringSettings,
+    pub(crate) framework: toml::Table,
+    pub(crate) roles: Roles,
+    pub(crate) comparators: Comparators,
+    pub(crate) review: ReviewSettings,
+    pub(crate) score: ScoreSettings,
+    pub(crate) monitoring: MonitoringSettings,
     #[serde(skip)]
-    pub levels: Vec<(String, Vec<String>)>,
+    pub(crate) levels: Vec<(String, Vec<String>)>,
     #[serde(skip)]
     level_index: HashMap<String, Vec<String>>,
     #[serde(skip)]
@@ -317,16 +319,16 @@ pub struct Framework {
 
 impl Framework {
     /// The normalised 二级 names of a normalised 一级, if the 一级 is known.
-    pub fn level2_of(&self, level1_norm: &str) -> Option<&[String]> {
+    pub(crate) fn level2_of(&self, level1_norm: &str) -> Option<&[String]> {
         self.level_index.get(level1_norm).map(Vec::as_slice)
     }
 
-    pub fn is_cost(&self, level2_norm: &str) -> bool {
+    pub(crate) fn is_cost(&self, level2_norm: &str) -> bool {
         self.cost_norm.iter().any(|c| c == level2_norm)
     }
 
     /// All 二级 names in file order, without repeats (for drop-down lists).
-    pub fn all_level2(&self) -> Vec<String> {
+    pub(crate) fn all_level2(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         for (_, l2) in &self.levels {
             for n in l2 {
@@ -339,7 +341,7 @@ impl Framework {
     }
 
     /// The grade of a verified total.
-    pub fn grade(&self, total: f64) -> String {
+    pub(crate) fn grade(&self, total: f64) -> String {
         self.score
             .grades
             .iter()
@@ -352,8 +354,8 @@ impl Framework {
 /// Everything loaded from `forms/`.
 #[derive(Debug, Clone)]
 pub struct Definitions {
-    pub framework: Framework,
-    pub forms: Vec<FormDef>,
+    pub(crate) framework: Framework,
+    pub(crate) forms: Vec<FormDef>,
 }
 
 const EMBEDDED: [(&str, &str); 4] = [
@@ -383,7 +385,7 @@ impl Definitions {
     }
 
     /// Reads `framework.toml` and the three form files from a folder.
-    pub fn load_dir(dir: &Path) -> Result<Definitions, DefinitionError> {
+    pub(crate) fn load_dir(dir: &Path) -> Result<Definitions, DefinitionError> {
         let mut files = Vec::new();
         for (name, _) in EMBEDDED {
             let path = dir.join(name);

@@ -10,14 +10,14 @@ use crate::workbook::Value;
 
 /// How a quantitative target compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Comparator {
+pub(crate) enum Comparator {
     AtLeast,
     AtMost,
     Equal,
 }
 
 impl Comparator {
-    pub fn symbol(self) -> &'static str {
+    pub(crate) fn symbol(self) -> &'static str {
         match self {
             Comparator::AtLeast => "≥",
             Comparator::AtMost => "≤",
@@ -28,14 +28,14 @@ impl Comparator {
 
 /// A number with its unit (`%`, `人次`, or empty).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Quantity {
-    pub value: Decimal,
-    pub unit: String,
+pub(crate) struct Quantity {
+    pub(crate) value: Decimal,
+    pub(crate) unit: String,
 }
 
 /// A 指标值 as written.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Target {
+pub(crate) enum Target {
     Quantitative {
         comparator: Comparator,
         quantity: Quantity,
@@ -44,7 +44,7 @@ pub enum Target {
 }
 
 impl Target {
-    pub fn is_quantitative(&self) -> bool {
+    pub(crate) fn is_quantitative(&self) -> bool {
         matches!(self, Target::Quantitative { .. })
     }
 }
@@ -56,7 +56,7 @@ fn valid_unit(unit: &str) -> bool {
 
 /// Reads a 指标值. `cost` says the indicator is under a cost 二级, where a bare number is a
 /// ceiling (≤) rather than a floor (≥).
-pub fn parse_target(slot: &Slot, cost: bool, fw: &Framework) -> Option<Target> {
+pub(crate) fn parse_target(slot: &Slot, cost: bool, fw: &Framework) -> Option<Target> {
     if slot.is_empty() {
         return None;
     }
@@ -106,7 +106,7 @@ pub fn parse_target(slot: &Slot, cost: bool, fw: &Framework) -> Option<Target> {
 
 /// Reads an actual or forecast value: a plain number with an optional unit, no comparator.
 /// Anything else is `None` (a qualitative statement).
-pub fn parse_actual(slot: &Slot) -> Option<(Quantity, bool)> {
+pub(crate) fn parse_actual(slot: &Slot) -> Option<(Quantity, bool)> {
     if slot.is_empty() {
         return None;
     }
@@ -131,12 +131,12 @@ pub fn parse_actual(slot: &Slot) -> Option<(Quantity, bool)> {
 /// Whether an actual value can be compared with a target: the same unit, or no unit (a unitless
 /// number against a `%` target counts only when the cell is shown as a percentage, which
 /// [`parse_actual`] has already turned into the unit `%`).
-pub fn comparable(target: &Quantity, actual: &Quantity) -> bool {
+pub(crate) fn comparable(target: &Quantity, actual: &Quantity) -> bool {
     actual.unit == target.unit || (actual.unit.is_empty() && target.unit != "%")
 }
 
 /// Whether `actual` falls short of the target.
-pub fn falls_short(comparator: Comparator, target: Decimal, actual: Decimal) -> bool {
+pub(crate) fn falls_short(comparator: Comparator, target: Decimal, actual: Decimal) -> bool {
     match comparator {
         Comparator::AtLeast => actual < target,
         Comparator::AtMost => actual > target,
@@ -146,7 +146,7 @@ pub fn falls_short(comparator: Comparator, target: Decimal, actual: Decimal) -> 
 
 /// The points earned by a quantitative indicator, unrounded. The weight is multiplied before
 /// dividing, so that an exact half point (6 × 300 / 576 = 3.125) stays exact for the rounding.
-pub fn points(
+pub(crate) fn points(
     comparator: Comparator,
     target: Decimal,
     actual: Decimal,

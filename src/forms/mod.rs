@@ -3,9 +3,9 @@
 
 pub mod blank;
 pub mod definitions;
-pub mod indicator;
+pub(crate) mod indicator;
 pub mod project;
-pub mod read;
+pub(crate) mod read;
 pub mod record;
 pub mod values;
 

@@ -16,7 +16,7 @@ pub struct Project {
 
 /// The project a form is about, as far as it could be read.
 impl Project {
-    pub fn of(form: &RawForm) -> Project {
+    pub(crate) fn of(form: &RawForm) -> Project {
         Project {
             code: form.field("code").text(),
             name: form.field("name").text(),
@@ -52,21 +52,21 @@ impl ProjectKey {
     }
 
     /// A key as stored.
-    pub fn from_stored(key: String) -> ProjectKey {
+    pub(crate) fn from_stored(key: String) -> ProjectKey {
         ProjectKey(key)
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 
     /// The year part (empty when the form gave none).
-    pub fn year(&self) -> &str {
+    pub(crate) fn year(&self) -> &str {
         self.0.split('|').next().unwrap_or("")
     }
 
     /// The department code part.
-    pub fn department(&self) -> &str {
+    pub(crate) fn department(&self) -> &str {
         self.0.split('|').nth(1).unwrap_or("")
     }
 }

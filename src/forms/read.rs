@@ -13,14 +13,14 @@ use crate::workbook::{OpenError, Sheet, Value, Workbook};
 /// A value and the cell it was read from. `cell` is `None` when the label was not found at all.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Slot {
-    pub cell: Option<Pos>,
-    pub value: Value,
+    pub(crate) cell: Option<Pos>,
+    pub(crate) value: Value,
     /// The normalised text of the value, computed once (rules look at it many times).
     norm: String,
 }
 
 impl Slot {
-    pub fn new(cell: Option<Pos>, value: Value) -> Slot {
+    pub(crate) fn new(cell: Option<Pos>, value: Value) -> Slot {
         let norm = match &value {
             Value::Empty => String::new(),
             Value::Text(t) => normalize(t),
@@ -31,7 +31,7 @@ impl Slot {
         Slot { cell, value, norm }
     }
 
-    pub fn absent() -> Slot {
+    pub(crate) fn absent() -> Slot {
         Slot::new(None, Value::Empty)
     }
 
@@ -57,7 +57,7 @@ impl Slot {
     }
 
     /// True for an empty cell or a placeholder such as `—`.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         match &self.value {
             Value::Empty => true,
             Value::Text(_) => is_placeholder(&self.norm),
@@ -80,43 +80,37 @@ impl Slot {
     }
 
     /// The normalised text (see [`normalize`]); empty for an empty cell or a placeholder.
-    pub fn norm(&self) -> String {
+    pub(crate) fn norm(&self) -> String {
         if self.is_empty() {
             String::new()
         } else {
             self.norm.clone()
         }
     }
-
-    /// [`Slot::norm`] without a copy.
-    pub fn norm_str(&self) -> &str {
-        if self.is_empty() { "" } else { &self.norm }
-    }
 }
 
 /// The year line under the title: `（2026年度）`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct YearLine {
+pub(crate) struct YearLine {
     /// The line's cell, or the cell below the title when the line is gone.
-    pub cell: Pos,
-    pub found: bool,
-    pub year: Option<i32>,
+    pub(crate) cell: Pos,
+    pub(crate) found: bool,
+    pub(crate) year: Option<i32>,
 }
 
 /// A column header that carries the monitoring period (`1-7月执行数`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct PeriodHeader {
-    pub cell: Pos,
-    pub label: String,
-    pub end_month: u32,
+pub(crate) struct PeriodHeader {
+    pub(crate) cell: Pos,
+    pub(crate) label: String,
+    pub(crate) end_month: u32,
 }
 
 /// One row of the indicator table. `cells` holds every column by its key; `level1` and `level2`
 /// include values carried down from the rows above.
 #[derive(Debug, Clone)]
 pub struct IndicatorRow {
-    pub row: u32,
-    pub cells: HashMap<String, Slot>,
+    pub(crate) cells: HashMap<String, Slot>,
 }
 
 impl IndicatorRow {
@@ -129,26 +123,26 @@ impl IndicatorRow {
 #[derive(Debug, Clone)]
 pub struct RawForm {
     pub kind: FormKind,
-    pub sheet: String,
-    pub title: Pos,
-    pub year: YearLine,
-    pub fields: HashMap<String, Slot>,
+    pub(crate) sheet: String,
+    pub(crate) title: Pos,
+    pub(crate) year: YearLine,
+    pub(crate) fields: HashMap<String, Slot>,
     /// Declaration: key `value`; other forms: the sub-header keys (`planned`, `actual`).
-    pub goal: HashMap<String, Slot>,
+    pub(crate) goal: HashMap<String, Slot>,
     /// The fund block by (row key, column key).
-    pub funds: HashMap<(String, String), Slot>,
-    pub period_headers: Vec<PeriodHeader>,
+    pub(crate) funds: HashMap<(String, String), Slot>,
+    pub(crate) period_headers: Vec<PeriodHeader>,
     /// The 一级指标 header cell, when the table was found.
-    pub indicator_header: Option<Pos>,
+    pub(crate) indicator_header: Option<Pos>,
     pub indicators: Vec<IndicatorRow>,
     /// Self-evaluation: the 总分 row's 分值 and 得分, and the claimed grade.
-    pub total_weight: Slot,
-    pub total_score: Slot,
-    pub grade: Slot,
+    pub(crate) total_weight: Slot,
+    pub(crate) total_score: Slot,
+    pub(crate) grade: Slot,
 }
 
 impl RawForm {
-    pub fn field(&self, key: &str) -> Slot {
+    pub(crate) fn field(&self, key: &str) -> Slot {
         self.fields.get(key).cloned().unwrap_or_else(Slot::absent)
     }
 
@@ -162,14 +156,14 @@ impl RawForm {
 
 /// What was found in a workbook.
 #[derive(Debug)]
-pub enum Located {
+pub(crate) enum Located {
     Form(Box<RawForm>),
     /// No sheet carries the title of a known form.
     NotAForm,
 }
 
 /// Finds the first sheet carrying a known title and reads the form on it.
-pub fn locate(wb: &mut Workbook, defs: &Definitions) -> Result<Located, OpenError> {
+pub(crate) fn locate(wb: &mut Workbook, defs: &Definitions) -> Result<Located, OpenError> {
     let titles: Vec<(String, FormKind)> = defs
         .forms
         .iter()
@@ -196,7 +190,7 @@ fn find_title(sheet: &Sheet, titles: &[(String, FormKind)]) -> Option<(Pos, Form
 }
 
 /// Reads the form on one loaded sheet (merged ranges included), if it carries a known title.
-pub fn locate_in_sheet(sheet: &Sheet, defs: &Definitions) -> Located {
+pub(crate) fn locate_in_sheet(sheet: &Sheet, defs: &Definitions) -> Located {
     let titles: Vec<(String, FormKind)> = defs
         .forms
         .iter()
@@ -210,7 +204,7 @@ pub fn locate_in_sheet(sheet: &Sheet, defs: &Definitions) -> Located {
 
 /// Strips a leading monitoring period (`1-7月`, `1至7月`) from a normalised header and returns
 /// the rest with the end month.
-pub fn split_period(norm: &str) -> Option<(u32, &str)> {
+pub(crate) fn split_period(norm: &str) -> Option<(u32, &str)> {
     let digits_end = |s: &str| s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let a = digits_end(norm);
     if a == 0 || a > 2 {
@@ -567,7 +561,7 @@ fn read_indicators(
             carried2 = l2;
         }
         if !unused {
-            rows.push(IndicatorRow { row: r, cells: map });
+            rows.push(IndicatorRow { cells: map });
         }
     }
     (Some(header), rows)

@@ -11,20 +11,20 @@ use crate::forms::read::{RawForm, Slot};
 /// Every value of a form by its definition keys, as text.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FormRecord {
-    pub kind: FormKind,
-    pub sheet: String,
-    pub year: Option<i32>,
+    pub(crate) kind: FormKind,
+    pub(crate) sheet: String,
+    pub(crate) year: Option<i32>,
     /// Single fields by key (`name`, `code`, `department`, `total`, …).
     pub fields: BTreeMap<String, String>,
     /// The target block: `value` on the declaration, else `planned` and `actual`.
-    pub goal: BTreeMap<String, String>,
+    pub(crate) goal: BTreeMap<String, String>,
     /// The fund block: row key → column key → value.
     pub funds: BTreeMap<String, BTreeMap<String, String>>,
     /// The indicator rows: column key → value, 一级/二级 carried down.
     pub indicators: Vec<BTreeMap<String, String>>,
-    pub total_weight: Option<String>,
-    pub total_score: Option<String>,
-    pub grade: Option<String>,
+    pub(crate) total_weight: Option<String>,
+    pub(crate) total_score: Option<String>,
+    pub(crate) grade: Option<String>,
 }
 
 fn text(slot: &Slot) -> Option<String> {

@@ -28,7 +28,7 @@ pub fn amount(slot: &Slot) -> Result<Option<Decimal>, String> {
 }
 
 /// Reads points (分值, 得分): a number or numeric text, `分` allowed after it.
-pub fn points(slot: &Slot) -> Option<Decimal> {
+pub(crate) fn points(slot: &Slot) -> Option<Decimal> {
     if slot.is_empty() {
         return None;
     }
@@ -44,7 +44,7 @@ pub fn points(slot: &Slot) -> Option<Decimal> {
 
 /// Reads a stated percentage in percent units: `96.2%`, 0.962 shown as a percentage, or a plain
 /// number (a fraction when at most 1, as formats of `.xls` files cannot be seen).
-pub fn percent(slot: &Slot) -> Option<Decimal> {
+pub(crate) fn percent(slot: &Slot) -> Option<Decimal> {
     if slot.is_empty() {
         return None;
     }
@@ -70,13 +70,13 @@ pub fn percent(slot: &Slot) -> Option<Decimal> {
 }
 
 /// Parses an amount written as text (`1200`, `1,200.00`, `１２００．００`, `1200万元`).
-pub fn amount_text(text: &str) -> Option<Decimal> {
+pub(crate) fn amount_text(text: &str) -> Option<Decimal> {
     let norm = normalize(text);
     parse_decimal(norm.strip_suffix("万元").unwrap_or(&norm))
 }
 
 /// A percentage written as text, as a fraction: `96.2%` and `96.2` → 0.962, `0.962` → 0.962.
-pub fn percent_text_fraction(text: &str) -> Option<f64> {
+pub(crate) fn percent_text_fraction(text: &str) -> Option<f64> {
     use rust_decimal::prelude::ToPrimitive;
     let n = normalize(text);
     let hundred = Decimal::ONE_HUNDRED;

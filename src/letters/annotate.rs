@@ -21,8 +21,8 @@ use crate::text::normalize;
 use crate::workbook::{Cell, Sheet, Value};
 
 /// The fill of an error cell (Excel's "light red fill") and its text colour.
-pub const ERROR_FILL: u32 = 0xFFC7CE;
-pub const ERROR_TEXT: u32 = 0x9C0006;
+pub(crate) const ERROR_FILL: u32 = 0xFFC7CE;
+pub(crate) const ERROR_TEXT: u32 = 0x9C0006;
 const NOTE_AUTHOR: &str = "财政部门审核";
 
 /// Where the blank template keeps each place of the form.
@@ -199,7 +199,11 @@ fn placements(form: &RawForm, lay: &Layout) -> Vec<(Slot, Pos)> {
 }
 
 /// Writes the annotated workbook of a returned form.
-pub fn write(defs: &Definitions, form: &RawForm, errors: &[Issue]) -> anyhow::Result<Vec<u8>> {
+pub(crate) fn write(
+    defs: &Definitions,
+    form: &RawForm,
+    errors: &[Issue],
+) -> anyhow::Result<Vec<u8>> {
     let def = defs.form(form.kind);
     let lay = layout(defs, def)?;
     let mut wb = crate::forms::blank::build(defs, form.kind)?;

@@ -19,13 +19,13 @@ use crate::util::file_stem;
 
 /// An error or finding as the letter shows it.
 #[derive(Debug, Clone, Serialize)]
-pub struct Problem {
-    pub sheet: String,
+pub(crate) struct Problem {
+    pub(crate) sheet: String,
     /// The cell in the department's own file, `—` where none applies.
-    pub cell: String,
-    pub field: String,
-    pub code: IssueCode,
-    pub message: String,
+    pub(crate) cell: String,
+    pub(crate) field: String,
+    pub(crate) code: IssueCode,
+    pub(crate) message: String,
 }
 
 impl Problem {
@@ -41,126 +41,126 @@ impl Problem {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct ProjectInfo {
-    pub name: String,
-    pub code: String,
-    pub department: String,
-    pub year: String,
+pub(crate) struct ProjectInfo {
+    pub(crate) name: String,
+    pub(crate) code: String,
+    pub(crate) department: String,
+    pub(crate) year: String,
 }
 
 /// One of the four review criteria of a declaration and what was found under it.
 #[derive(Debug, Clone, Serialize)]
-pub struct CriterionFindings {
-    pub name: String,
+pub(crate) struct CriterionFindings {
+    pub(crate) name: String,
     /// Left to the reviewer's judgement (relevance and feasibility): the software cannot see it.
-    pub reviewer: bool,
-    pub findings: Vec<Problem>,
+    pub(crate) reviewer: bool,
+    pub(crate) findings: Vec<Problem>,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct ReviewContent {
+pub(crate) struct ReviewContent {
     /// 通过, 修改后通过 or 不通过 (the text the templates compare); empty without a review.
-    pub conclusion: String,
-    pub criteria: Vec<CriterionFindings>,
+    pub(crate) conclusion: String,
+    pub(crate) criteria: Vec<CriterionFindings>,
 }
 
 /// An indicator of a performance report that may miss its target.
 #[derive(Debug, Clone, Serialize)]
-pub struct AtRisk {
-    pub name: String,
-    pub level1: String,
-    pub level2: String,
-    pub target: String,
-    pub progress: String,
-    pub forecast: String,
-    pub likelihood: String,
+pub(crate) struct AtRisk {
+    pub(crate) name: String,
+    pub(crate) level1: String,
+    pub(crate) level2: String,
+    pub(crate) target: String,
+    pub(crate) progress: String,
+    pub(crate) forecast: String,
+    pub(crate) likelihood: String,
     /// Why it is at risk, in words.
-    pub why: String,
+    pub(crate) why: String,
     /// The department's stated reasons (偏差原因分析) and measures (纠偏措施).
-    pub reason: String,
-    pub correction: String,
+    pub(crate) reason: String,
+    pub(crate) correction: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct MonitoringContent {
-    pub period: String,
-    pub months: String,
+pub(crate) struct MonitoringContent {
+    pub(crate) period: String,
+    pub(crate) months: String,
     /// Time elapsed in percent (months / 12).
-    pub time_progress: String,
-    pub budget: String,
-    pub spent: String,
+    pub(crate) time_progress: String,
+    pub(crate) budget: String,
+    pub(crate) spent: String,
     /// Execution in percent, from the amounts.
-    pub rate: String,
+    pub(crate) rate: String,
     /// Execution behind time elapsed by more than the configured margin.
-    pub lagging: bool,
+    pub(crate) lagging: bool,
     /// Percentage points behind time elapsed (negative: ahead).
-    pub gap: String,
-    pub at_risk: Vec<AtRisk>,
+    pub(crate) gap: String,
+    pub(crate) at_risk: Vec<AtRisk>,
 }
 
 /// An indicator (or the budget execution) that lost points in the verified score.
 #[derive(Debug, Clone, Serialize)]
-pub struct LostPoints {
-    pub name: String,
-    pub target: String,
-    pub actual: String,
-    pub weight: String,
-    pub claimed: String,
-    pub computed: String,
-    pub lost: String,
+pub(crate) struct LostPoints {
+    pub(crate) name: String,
+    pub(crate) target: String,
+    pub(crate) actual: String,
+    pub(crate) weight: String,
+    pub(crate) claimed: String,
+    pub(crate) computed: String,
+    pub(crate) lost: String,
     /// How the verified points were found.
-    pub explanation: String,
+    pub(crate) explanation: String,
     /// The department's own explanation (偏差原因分析及改进措施).
-    pub reason: String,
+    pub(crate) reason: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct EvaluationContent {
-    pub claimed: String,
-    pub claimed_grade: String,
-    pub computed: String,
-    pub grade: String,
-    pub execution_rate: String,
-    pub execution_score: String,
-    pub execution_weight: String,
+pub(crate) struct EvaluationContent {
+    pub(crate) claimed: String,
+    pub(crate) claimed_grade: String,
+    pub(crate) computed: String,
+    pub(crate) grade: String,
+    pub(crate) execution_rate: String,
+    pub(crate) execution_score: String,
+    pub(crate) execution_weight: String,
     /// The department's score or grade differs from the verified one.
-    pub differs: bool,
-    pub lost: Vec<LostPoints>,
+    pub(crate) differs: bool,
+    pub(crate) lost: Vec<LostPoints>,
     /// How the verified grade is used in next year's budget.
-    pub budget_use: String,
+    pub(crate) budget_use: String,
 }
 
 /// Everything a letter template can use.
 #[derive(Debug, Clone, Serialize)]
-pub struct LetterContent {
-    pub kind: LetterKind,
-    pub kind_name: String,
-    pub settings: LetterSettings,
+pub(crate) struct LetterContent {
+    pub(crate) kind: LetterKind,
+    pub(crate) kind_name: String,
+    pub(crate) settings: LetterSettings,
     /// 发文字号 as printed (blank number in a preview).
-    pub number: String,
-    pub preview: bool,
-    pub date: String,
+    pub(crate) number: String,
+    pub(crate) preview: bool,
+    pub(crate) date: String,
     /// The date by which a corrected or revised form is due.
-    pub deadline: String,
-    pub department: String,
-    pub file_name: String,
+    pub(crate) deadline: String,
+    pub(crate) department: String,
+    pub(crate) file_name: String,
     /// The form's name (`绩效目标申报表`) and full title (`项目支出绩效目标申报表`).
-    pub form_name: String,
-    pub form_title: String,
-    pub project: ProjectInfo,
+    pub(crate) form_name: String,
+    pub(crate) form_title: String,
+    pub(crate) project: ProjectInfo,
     /// The annotated workbook that goes with a return notice.
-    pub annotated_file: Option<String>,
-    pub errors: Vec<Problem>,
+    pub(crate) annotated_file: Option<String>,
+    pub(crate) errors: Vec<Problem>,
     /// Findings of the check and those the daemon added, except a declaration's review findings
     /// (which are under `review`).
-    pub findings: Vec<Problem>,
-    pub review: Option<ReviewContent>,
-    pub monitoring: Option<MonitoringContent>,
-    pub evaluation: Option<EvaluationContent>,
+    pub(crate) findings: Vec<Problem>,
+    pub(crate) review: Option<ReviewContent>,
+    pub(crate) monitoring: Option<MonitoringContent>,
+    pub(crate) evaluation: Option<EvaluationContent>,
 }
 
 /// A number as the letter prints it: at most 2 decimals, no trailing zeros.
-pub fn show_f64(x: f64) -> String {
+pub(crate) fn show_f64(x: f64) -> String {
     let r = (x * 100.0).round() / 100.0;
     let r = if r == 0.0 { 0.0 } else { r };
     format!("{r}")
@@ -171,12 +171,12 @@ fn show_dec(d: Decimal) -> String {
 }
 
 /// The annotated workbook's file name for a returned file.
-pub fn annotated_name(file_name: &str) -> String {
+pub(crate) fn annotated_name(file_name: &str) -> String {
     format!("{}（错误标注）.xlsx", file_stem(file_name))
 }
 
 /// Builds the content of a letter of the given kind.
-pub fn build(input: &LetterInput, kind: LetterKind) -> LetterContent {
+pub(crate) fn build(input: &LetterInput, kind: LetterKind) -> LetterContent {
     let r = input.result;
     let year = input.date.year();
     let form_def = r.form.map(|k| input.defs.form(k));
@@ -418,7 +418,7 @@ fn evaluation_content(input: &LetterInput) -> Option<EvaluationContent> {
 }
 
 /// A sample of each kind's content, used to check the templates at start-up.
-pub fn sample(kind: LetterKind, settings: &LetterSettings) -> LetterContent {
+pub(crate) fn sample(kind: LetterKind, settings: &LetterSettings) -> LetterContent {
     let p = |code: IssueCode, msg: &str| Problem {
         sheet: "绩效目标申报表".into(),
         cell: "E8".into(),

@@ -19,30 +19,30 @@ use super::markup::{Block, Inline};
 use super::schema_order;
 
 /// A4 in twips (1/20 pt): 210 × 297 mm.
-pub const PAGE_W: u32 = 11906;
-pub const PAGE_H: u32 = 16838;
+pub(crate) const PAGE_W: u32 = 11906;
+pub(crate) const PAGE_H: u32 = 16838;
 /// GB/T 9704 margins in twips: top 37 mm, left 28 mm, right 26 mm, bottom 35 mm, which leave a
 /// 156 × 225 mm text block.
-pub const MARGIN_TOP: i32 = 2098;
-pub const MARGIN_LEFT: i32 = 1587;
-pub const MARGIN_RIGHT: i32 = 1474;
-pub const MARGIN_BOTTOM: i32 = 1984;
+pub(crate) const MARGIN_TOP: i32 = 2098;
+pub(crate) const MARGIN_LEFT: i32 = 1587;
+pub(crate) const MARGIN_RIGHT: i32 = 1474;
+pub(crate) const MARGIN_BOTTOM: i32 = 1984;
 /// The letterhead's top edge, 30 mm from the page top.
-pub const HEADER_DISTANCE: i32 = 1701;
+pub(crate) const HEADER_DISTANCE: i32 = 1701;
 /// The bottom red line, 20 mm above the bottom edge of page 1.
-pub const FOOTER_DISTANCE: i32 = 1134;
+pub(crate) const FOOTER_DISTANCE: i32 = 1134;
 /// The red lines are 170 mm wide, 7 mm wider than the text block on each side.
 const LINE_OVERHANG: i32 = -397;
 const TEXT_WIDTH: usize = 8845;
 
 /// The red of the letterhead.
-pub const RED: &str = "FF0000";
+pub(crate) const RED: &str = "FF0000";
 
-pub const FANGSONG: &str = "仿宋_GB2312";
-pub const XIAOBIAOSONG: &str = "方正小标宋简体";
-pub const HEITI: &str = "黑体";
-pub const KAITI: &str = "楷体_GB2312";
-pub const SONGTI: &str = "宋体";
+pub(crate) const FANGSONG: &str = "仿宋_GB2312";
+pub(crate) const XIAOBIAOSONG: &str = "方正小标宋简体";
+pub(crate) const HEITI: &str = "黑体";
+pub(crate) const KAITI: &str = "楷体_GB2312";
+pub(crate) const SONGTI: &str = "宋体";
 const LATIN: &str = "Times New Roman";
 
 /// Sizes in half-points: 2号 22 pt, 3号 16 pt, 4号 14 pt, 小四 12 pt.
@@ -58,25 +58,25 @@ const TWO_CHARS: i32 = 640;
 
 /// Everything the official letter shows, in the order it shows it.
 #[derive(Debug, Clone, Default)]
-pub struct LetterDoc {
+pub(crate) struct LetterDoc {
     /// 发文机关标志: the issuing office, in red at the top of page 1.
-    pub office: String,
+    pub(crate) office: String,
     /// 发文字号, e.g. `吉财绩函〔2026〕12号`, or the preview text with the number blank.
-    pub number: String,
-    pub title: String,
+    pub(crate) number: String,
+    pub(crate) title: String,
     /// 主送机关, without the colon.
-    pub addressee: String,
-    pub body: Vec<Block>,
+    pub(crate) addressee: String,
+    pub(crate) body: Vec<Block>,
     /// 附件说明: the attachments' names.
-    pub attachments: Vec<String>,
+    pub(crate) attachments: Vec<String>,
     /// 发文机关署名.
-    pub signature: String,
+    pub(crate) signature: String,
     /// 成文日期, `2026年11月25日`.
-    pub date: String,
+    pub(crate) date: String,
     /// 抄送机关.
-    pub cc: Vec<String>,
+    pub(crate) cc: Vec<String>,
     /// docProps/core.xml timestamps, from the date of the letter (never the clock).
-    pub created_at: String,
+    pub(crate) created_at: String,
 }
 
 /// The document could not be written.
@@ -341,7 +341,7 @@ fn add_body(mut docx: Docx, blocks: &[Block]) -> Docx {
 }
 
 /// Builds the docx-rs document of a letter.
-pub fn build(letter: &LetterDoc) -> Docx {
+pub(crate) fn build(letter: &LetterDoc) -> Docx {
     let mut docx = Docx::new()
         .page_size(PAGE_W, PAGE_H)
         .page_margin(
@@ -478,7 +478,7 @@ fn insert_before(xml: &[u8], closing: &str, what: &str) -> Vec<u8> {
 
 /// Writes the letter as a .docx: docx-rs renders the parts, every WordprocessingML part is put
 /// into schema order, the font table names fallbacks, and a theme part is added.
-pub fn write(letter: &LetterDoc) -> Result<Vec<u8>, DocxError> {
+pub(crate) fn write(letter: &LetterDoc) -> Result<Vec<u8>, DocxError> {
     let xml = build(letter).build();
     let ordered = |part: &[u8]| schema_order::normalize(part);
     let mut parts: Vec<(String, Vec<u8>)> = vec![

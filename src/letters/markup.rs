@@ -26,14 +26,14 @@ use std::collections::BTreeMap;
 
 /// A piece of text in a paragraph.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Inline {
+pub(crate) enum Inline {
     Text(String),
     Bold(String),
 }
 
 /// One block of the letter body.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Block {
+pub(crate) enum Block {
     /// `#`, `##`, `###`: level 1, 2 or 3.
     Heading(u8, Vec<Inline>),
     Paragraph(Vec<Inline>),
@@ -47,40 +47,17 @@ pub enum Block {
     },
 }
 
-impl Block {
-    /// The text of the block, for tests and plain-text views.
-    pub fn text(&self) -> String {
-        let inline = |v: &[Inline]| {
-            v.iter()
-                .map(|i| match i {
-                    Inline::Text(t) | Inline::Bold(t) => t.as_str(),
-                })
-                .collect::<String>()
-        };
-        match self {
-            Block::Heading(_, v) | Block::Paragraph(v) | Block::Item(v) => inline(v),
-            Block::Numbered(n, v) => format!("{n}.{}", inline(v)),
-            Block::Table { header, rows } => header
-                .iter()
-                .chain(rows.iter())
-                .map(|r| r.join(" | "))
-                .collect::<Vec<_>>()
-                .join("\n"),
-        }
-    }
-}
-
 /// A parsed document: the fields of the `---` block and the body.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Document {
+pub(crate) struct Document {
     /// Each key with its values in order of appearance.
-    pub fields: BTreeMap<String, Vec<String>>,
-    pub body: Vec<Block>,
+    pub(crate) fields: BTreeMap<String, Vec<String>>,
+    pub(crate) body: Vec<Block>,
 }
 
 impl Document {
     /// The first value of a field, trimmed; None when absent or empty.
-    pub fn field(&self, key: &str) -> Option<&str> {
+    pub(crate) fn field(&self, key: &str) -> Option<&str> {
         self.fields
             .get(key)
             .and_then(|v| v.first())
@@ -89,7 +66,7 @@ impl Document {
     }
 
     /// Every non-empty value of a field.
-    pub fn list(&self, key: &str) -> Vec<String> {
+    pub(crate) fn list(&self, key: &str) -> Vec<String> {
         self.fields
             .get(key)
             .map(|v| {
@@ -105,13 +82,13 @@ impl Document {
 /// A line of markup that cannot be read; `line` counts from 1 in the rendered text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}: {message}")]
-pub struct MarkupError {
-    pub line: usize,
-    pub message: String,
+pub(crate) struct MarkupError {
+    pub(crate) line: usize,
+    pub(crate) message: String,
 }
 
 /// Parses rendered markup. `keys` are the field names allowed in the `---` block.
-pub fn parse(text: &str, keys: &[&str]) -> Result<Document, MarkupError> {
+pub(crate) fn parse(text: &str, keys: &[&str]) -> Result<Document, MarkupError> {
     let lines: Vec<&str> = text.lines().collect();
     let (fields, next) = front_matter(&lines, keys)?;
     Ok(Document {
@@ -121,7 +98,7 @@ pub fn parse(text: &str, keys: &[&str]) -> Result<Document, MarkupError> {
 }
 
 /// Parses a plain notice: the `---` block and the text after it, kept as it is (trimmed).
-pub fn parse_plain(
+pub(crate) fn parse_plain(
     text: &str,
     keys: &[&str],
 ) -> Result<(BTreeMap<String, Vec<String>>, String), MarkupError> {

@@ -2,19 +2,19 @@
 //!
 //! - [`LetterKind`] says which letter a result calls for: 退回修改通知 for a rejected form,
 //!   绩效目标审核意见, 绩效监控意见 or 绩效评价结果反馈函 for an accepted one.
-//! - [`content`] turns a [`CheckResult`] and its [`RawForm`] into the letter's content (plain data,
-//!   no I/O); the wording lives in the templates of `letters/` ([`templates`]), written in a small
-//!   Markdown subset ([`markup`]).
-//! - [`docx`] writes the official letter format (GB/T 9704-2012) with docx-rs, put into schema order
-//!   by [`schema_order`]; [`annotate`] writes the workbook that goes back with a return notice.
-//! - [`numbers`] hands out document numbers from SQLite when a letter is issued.
+//! - `content` turns a [`CheckResult`] and its `RawForm` into the letter's content (plain data,
+//!   no I/O); the wording lives in the templates of `letters/` (`templates`), written in a small
+//!   Markdown subset (`markup`).
+//! - `docx` writes the official letter format (GB/T 9704-2012) with docx-rs, put into schema order
+//!   by `schema_order`; `annotate` writes the workbook that goes back with a return notice.
+//! - `numbers` hands out document numbers from SQLite when a letter is issued.
 
-pub mod annotate;
-pub mod content;
-pub mod docx;
-pub mod markup;
-pub mod schema_order;
-pub mod templates;
+pub(crate) mod annotate;
+pub(crate) mod content;
+pub(crate) mod docx;
+pub(crate) mod markup;
+pub(crate) mod schema_order;
+pub(crate) mod templates;
 
 use std::collections::BTreeMap;
 
@@ -44,7 +44,7 @@ pub enum LetterKind {
 }
 
 impl LetterKind {
-    pub const ALL: [LetterKind; 4] = [
+    pub(crate) const ALL: [LetterKind; 4] = [
         LetterKind::ReturnNotice,
         LetterKind::TargetReview,
         LetterKind::MonitoringOpinion,
@@ -87,10 +87,6 @@ impl LetterKind {
             LetterKind::EvaluationFeedback => "绩效评价结果反馈函",
         }
     }
-
-    pub fn from_id(id: &str) -> Option<LetterKind> {
-        LetterKind::ALL.into_iter().find(|k| k.id() == id)
-    }
 }
 
 /// What the letters need to know about the issuing office. Embedded in the daemon's config as a
@@ -99,19 +95,19 @@ impl LetterKind {
 #[serde(default, deny_unknown_fields)]
 pub struct LetterSettings {
     /// 发文机关标志: the issuing office's name in red at the top of page 1.
-    pub office: String,
+    pub(crate) office: String,
     /// 机关代字 of the document numbers: `吉财绩函` gives `吉财绩函〔2026〕12号`.
-    pub agency: String,
+    pub(crate) agency: String,
     /// 发文机关署名 above the date.
-    pub signature: String,
+    pub(crate) signature: String,
     /// 抄送机关, printed in the 版记.
-    pub cc: Vec<String>,
+    pub(crate) cc: Vec<String>,
     /// The line that tells a department whom to ask.
-    pub contact: String,
+    pub(crate) contact: String,
     /// Days a department has to send a corrected or revised form.
-    pub revision_days: u32,
+    pub(crate) revision_days: u32,
     /// How each grade is used in next year's budget (优, 良, 中, 差).
-    pub budget_use: BTreeMap<String, String>,
+    pub(crate) budget_use: BTreeMap<String, String>,
 }
 
 impl Default for LetterSettings {
@@ -172,7 +168,7 @@ pub struct RenderedLetter {
 }
 
 /// 发文字号: `吉财绩函〔2026〕12号`; with no number, the blank of a preview `吉财绩函〔2026〕  号`.
-pub fn doc_number_text(agency: &str, year: i32, number: Option<u32>) -> String {
+pub(crate) fn doc_number_text(agency: &str, year: i32, number: Option<u32>) -> String {
     match number {
         Some(n) => format!("{agency}〔{year}〕{n}号"),
         None => format!("{agency}〔{year}〕  号"),

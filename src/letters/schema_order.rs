@@ -408,7 +408,7 @@ impl Node<'_> {
 pub struct OrderError(String);
 
 /// Orders one XML part by the schema; parts that are not WordprocessingML pass through unchanged.
-pub fn normalize(xml: &[u8]) -> Result<Vec<u8>, OrderError> {
+pub(crate) fn normalize(xml: &[u8]) -> Result<Vec<u8>, OrderError> {
     let mut reader = Reader::from_reader(xml);
     let mut stack: Vec<(BytesStart, Vec<Node>)> = Vec::new();
     let mut top: Vec<Node> = Vec::new();

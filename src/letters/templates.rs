@@ -16,9 +16,9 @@ use super::{LetterInput, LetterKind, LetterSettings, RenderedLetter};
 use crate::util::{file_stem, safe_file_name};
 
 /// The fields a letter template may set in its `---` block.
-pub const LETTER_FIELDS: &[&str] = &["标题", "主送", "抄送", "落款", "发文机关", "附件"];
+pub(crate) const LETTER_FIELDS: &[&str] = &["标题", "主送", "抄送", "落款", "发文机关", "附件"];
 /// The fields of an email template.
-pub const EMAIL_FIELDS: &[&str] = &["主题"];
+pub(crate) const EMAIL_FIELDS: &[&str] = &["主题"];
 
 /// The email that carries a letter.
 const LETTER_EMAIL: &str = "letter_email.txt.j2";
@@ -37,14 +37,14 @@ pub enum NoticeKind {
 }
 
 impl NoticeKind {
-    pub const ALL: [NoticeKind; 4] = [
+    pub(crate) const ALL: [NoticeKind; 4] = [
         NoticeKind::Receipt,
         NoticeKind::Duplicate,
         NoticeKind::Reminder,
         NoticeKind::Summary,
     ];
 
-    pub fn file(self) -> &'static str {
+    pub(crate) fn file(self) -> &'static str {
         match self {
             NoticeKind::Receipt => "receipt.txt.j2",
             NoticeKind::Duplicate => "duplicate.txt.j2",
@@ -89,7 +89,7 @@ impl NoticeKind {
 
 impl LetterKind {
     /// The template file of this kind in `letters/`.
-    pub fn template_file(self) -> &'static str {
+    pub(crate) fn template_file(self) -> &'static str {
         match self {
             LetterKind::ReturnNotice => "return_notice.md.j2",
             LetterKind::TargetReview => "target_review.md.j2",
@@ -293,7 +293,7 @@ impl Letters {
     }
 
     /// The content of the letter a result calls for, as the templates see it.
-    pub fn content(&self, input: &LetterInput) -> Result<LetterContent, LetterError> {
+    pub(crate) fn content(&self, input: &LetterInput) -> Result<LetterContent, LetterError> {
         let kind = LetterKind::for_result(input.result)
             .ok_or_else(|| LetterError::NoLetter(input.result.file.clone()))?;
         Ok(content::build(input, kind))

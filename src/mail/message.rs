@@ -26,7 +26,7 @@ use lettre::message::{Mailbox, MultiPart, SinglePart};
 use super::{Attachment, MailError, OutgoingMessage, no_control, parse_mailbox};
 
 /// Renders the full message: headers, text body, attachments.
-pub fn render(
+pub(crate) fn render(
     msg: &OutgoingMessage,
     from: &Mailbox,
     message_id: &str,
@@ -138,7 +138,7 @@ impl Header for AttachmentDisposition {
 
 /// RFC 2047 encoded words (`=?UTF-8?B?…?=`), each at most 75 characters and never splitting a
 /// character, to be written one per folded line inside the quoted `name` parameter.
-pub fn rfc2047_words(s: &str) -> Vec<String> {
+pub(crate) fn rfc2047_words(s: &str) -> Vec<String> {
     // 45 bytes encode to 60 base64 characters; with `=?UTF-8?B?` and `?=` that is 72.
     const MAX_BYTES: usize = 45;
     let mut words = Vec::new();
@@ -166,7 +166,7 @@ fn encode_word(s: &str) -> String {
 /// An RFC 2231 / RFC 5987 parameter: `key*=UTF-8''percent-encoded`, on one line when it fits in
 /// 998 characters (the hard limit of RFC 5322), else as numbered continuations
 /// `key*0*=UTF-8''…; key*1*=…`, each piece ending on a whole character.
-pub fn rfc2231_param(key: &str, value: &str) -> String {
+pub(crate) fn rfc2231_param(key: &str, value: &str) -> String {
     const MAX_LINE: usize = 900;
     const PIECE: usize = 60;
     let single = format!("{key}*=UTF-8''{}", percent_encode(value));

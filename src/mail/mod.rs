@@ -9,7 +9,7 @@
 //!
 //! The daemon uses it so: [`outbox::enqueue`] inside the transaction
 //! that records each letter or notice; [`sender::Sender::start`] once (it queues again what a
-//! stopped sender left half-sent); [`sender::Waker::wake`] after each commit that queued mail;
+//! stopped sender left half-sent); `sender::Waker::wake` after each commit that queued mail;
 //! [`sender::Sender::stop`] at shutdown.
 //!
 //! Recipients come from configuration only. The outbox takes the explicit addresses its caller
@@ -18,9 +18,9 @@
 //! attachment name fields of a message. Addresses are checked when a message is queued: a value
 //! with a line break (header injection) or that is not one valid mailbox is refused.
 
-pub mod message;
+pub(crate) mod message;
 pub mod outbox;
-pub mod sender;
+pub(crate) mod sender;
 
 use std::path::PathBuf;
 
@@ -56,7 +56,7 @@ impl Default for MailSettings {
 
 impl MailSettings {
     /// The `From` mailbox: the SMTP sender, or a local placeholder for `.eml` files.
-    pub fn from_mailbox(&self) -> &str {
+    pub(crate) fn sender_mailbox(&self) -> &str {
         match &self.smtp {
             Some(s) => &s.from,
             None => DEFAULT_FROM,
@@ -65,8 +65,8 @@ impl MailSettings {
 
     /// Checks what can be checked without a network: the sender address, the security mode,
     /// the password variable being set, the CA file being readable, the retry numbers.
-    pub fn validate(&self) -> Result<(), MailError> {
-        parse_mailbox("from", self.from_mailbox())?;
+    pub(crate) fn validate(&self) -> Result<(), MailError> {
+        parse_mailbox("from", self.sender_mailbox())?;
         if let Some(d) = &self.message_id_domain
             && (d.is_empty()
                 || !d
@@ -103,7 +103,7 @@ impl MailSettings {
 }
 
 /// The sender of `.eml` files written when no SMTP server is configured.
-pub const DEFAULT_FROM: &str = "绩效管理系统 <jixiao@localhost>";
+pub(crate) const DEFAULT_FROM: &str = "绩效管理系统 <jixiao@localhost>";
 
 /// How to reach the SMTP server.
 #[derive(Debug, Clone, Deserialize)]
@@ -148,7 +148,7 @@ fn default_command_timeout() -> u64 {
 
 impl SmtpSettings {
     /// The port in use: the configured one or the standard port of the security mode.
-    pub fn port(&self) -> u16 {
+    pub(crate) fn port(&self) -> u16 {
         self.port.unwrap_or(match self.security {
             Security::None => 25,
             Security::Starttls => 587,
@@ -157,7 +157,7 @@ impl SmtpSettings {
     }
 
     /// The password read from the environment variable named by `password_env`.
-    pub fn password(&self) -> Result<Option<String>, MailError> {
+    pub(crate) fn password(&self) -> Result<Option<String>, MailError> {
         match (&self.username, &self.password_env) {
             (None, _) => Ok(None),
             (Some(_), None) => Err(MailError::Config(
@@ -208,7 +208,7 @@ impl Default for RetrySettings {
 
 impl RetrySettings {
     /// The wait after the `attempts`-th failed attempt (1-based): first, 2×first, 4×first, … capped.
-    pub fn delay_after(&self, attempts: u32) -> u64 {
+    pub(crate) fn delay_after(&self, attempts: u32) -> u64 {
         let shift = attempts.saturating_sub(1).min(40);
         self.first_delay_secs
             .saturating_mul(1u64 << shift)
@@ -285,7 +285,7 @@ pub(crate) fn parse_mailbox(
 }
 
 /// Checks an address as the outbox will when a message to it is queued.
-pub fn check_address(value: &str) -> Result<(), MailError> {
+pub(crate) fn check_address(value: &str) -> Result<(), MailError> {
     parse_mailbox("address", value).map(|_| ())
 }
 

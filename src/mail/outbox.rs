@@ -1,10 +1,10 @@
-//! Putting messages into the durable outbox ([`crate::store::outbox`]) and taking them out for
+//! Putting messages into the durable outbox (`crate::store::outbox`) and taking them out for
 //! an attempt.
 //!
 //! A message is checked when it is queued (every address, the subject, the attachments), and
 //! rendered once — with its Message-ID — when it is first claimed: every later attempt sends
 //! exactly the same bytes. A row left in `sending` means the process stopped while delivering
-//! it; whether the server took the message is unknown. [`recover_interrupted`] (called when a
+//! it; whether the server took the message is unknown. `recover_interrupted` (called when a
 //! sender starts) queues such rows again, so a message is delivered at least once, and at most
 //! once more than needed.
 
@@ -92,7 +92,7 @@ pub fn retry(conn: &Connection, id: i64, now: DateTime<Utc>) -> Result<(), MailE
 
 /// Queues again every message a stopped sender left in `sending`. Call it when the only sender
 /// of this state starts; returns how many there were.
-pub fn recover_interrupted(conn: &Connection) -> Result<usize, MailError> {
+pub(crate) fn recover_interrupted(conn: &Connection) -> Result<usize, MailError> {
     let n = rows::recover_interrupted(conn)?;
     if n > 0 {
         tracing::warn!(
@@ -106,13 +106,13 @@ pub fn recover_interrupted(conn: &Connection) -> Result<usize, MailError> {
 /// A message claimed for one attempt, with the exact bytes to send.
 #[derive(Debug, Clone)]
 pub(crate) struct Claimed {
-    pub id: i64,
-    pub kind: String,
-    pub attempts: u32,
-    pub message_id: String,
-    pub envelope_from: String,
-    pub recipients: Vec<String>,
-    pub raw: Vec<u8>,
+    pub(crate) id: i64,
+    pub(crate) kind: String,
+    pub(crate) attempts: u32,
+    pub(crate) message_id: String,
+    pub(crate) envelope_from: String,
+    pub(crate) recipients: Vec<String>,
+    pub(crate) raw: Vec<u8>,
 }
 
 /// Renders the message if this is its first attempt, then claims it (`sending`, one more
@@ -150,7 +150,7 @@ fn render_once(conn: &Connection, id: i64, settings: &MailSettings) -> Result<()
     let Some(m) = rows::unrendered(conn, id)? else {
         return Ok(());
     };
-    let from = parse_mailbox("from", settings.from_mailbox())?;
+    let from = parse_mailbox("from", settings.sender_mailbox())?;
     let domain = match &settings.message_id_domain {
         Some(d) => d.clone(),
         None => from.email.domain().to_string(),

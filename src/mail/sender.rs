@@ -397,7 +397,7 @@ impl Sender {
     }
 
     /// Makes the sender look at the outbox now.
-    pub fn wake(&self) {
+    pub(crate) fn wake(&self) {
         let _ = self.signals.send(Signal::Wake);
     }
 

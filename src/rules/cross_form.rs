@@ -63,7 +63,7 @@ fn lowered(approved: &str, now: &str, level2: &str, defs: &Definitions) -> bool 
 /// The findings of a performance report or self-evaluation measured against the approved
 /// declaration: a target changed (lowered or otherwise), an indicator removed or added, or no
 /// approved declaration at all. All are 擅自调整绩效目标 findings except the last.
-pub fn cross_check(
+pub(crate) fn cross_check(
     approved: Option<&FormRecord>,
     form: &RawForm,
     defs: &Definitions,

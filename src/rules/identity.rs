@@ -17,7 +17,7 @@ pub enum Sender<'a> {
 
 /// The error of a form whose 主管部门 is not its sender; none when it is, or when 主管部门 is empty
 /// (that is the rules' own error).
-pub fn wrong_department(form: &RawForm, sender: Sender) -> Option<Issue> {
+pub(crate) fn wrong_department(form: &RawForm, sender: Sender) -> Option<Issue> {
     let slot = form.field("department");
     let named = slot.text()?;
     let message = match sender {

@@ -219,11 +219,11 @@ impl fmt::Display for IssueCode {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Issue {
     /// The sheet, null for problems of the whole file.
-    pub sheet: Option<String>,
+    pub(crate) sheet: Option<String>,
     /// The cell the department sees in its own file (`E8`), null where no cell applies.
     pub cell: Option<String>,
     /// The field as labelled on the form.
-    pub field: String,
+    pub(crate) field: String,
     /// A stable identifier of the rule.
     pub code: IssueCode,
     /// For the department, in Chinese, saying what to do.
@@ -231,11 +231,11 @@ pub struct Issue {
     /// Which of the four review criteria a declaration finding belongs to. Not stored: a result
     /// read back has none.
     #[serde(skip)]
-    pub criterion: Option<Criterion>,
+    pub(crate) criterion: Option<Criterion>,
 }
 
 impl Issue {
-    pub fn new(
+    pub(crate) fn new(
         sheet: &str,
         cell: Option<Pos>,
         field: &str,
@@ -255,7 +255,7 @@ impl Issue {
 
 /// The four things a target declaration is reviewed for (吉政发〔2011〕36号).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Criterion {
+pub(crate) enum Criterion {
     /// 绩效目标与部门职能的相关性 — left to the reviewer.
     Relevance,
     /// 实施方案的可行性 — left to the reviewer.

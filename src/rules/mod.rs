@@ -1,9 +1,9 @@
 //! The rules of the three forms (财预〔2015〕88号, 财预〔2019〕136号, 财预〔2020〕10号): errors that
 //! send a form back for correction, and findings that go into the opinion. Pure functions over a
-//! [`RawForm`]; the review conclusion is in [`crate::rules::review`] and the score in [`crate::score`].
+//! `RawForm`; the review conclusion is in [`crate::rules::review`] and the score in [`crate::score`].
 
-pub mod cross_form;
-pub mod identity;
+pub(crate) mod cross_form;
+pub(crate) mod identity;
 pub mod issue;
 pub mod review;
 
@@ -19,9 +19,9 @@ use crate::workbook::Value;
 
 /// Errors and findings of one form.
 #[derive(Debug, Default)]
-pub struct Judgement {
-    pub errors: Vec<Issue>,
-    pub findings: Vec<Issue>,
+pub(crate) struct Judgement {
+    pub(crate) errors: Vec<Issue>,
+    pub(crate) findings: Vec<Issue>,
 }
 
 impl Judgement {
@@ -89,7 +89,7 @@ fn check_amount(j: &mut Judgement, form: &RawForm, slot: &Slot, field: &str) -> 
 }
 
 /// Runs every rule of the form's kind.
-pub fn judge(form: &RawForm, defs: &Definitions) -> Judgement {
+pub(crate) fn judge(form: &RawForm, defs: &Definitions) -> Judgement {
     let def = defs.form(form.kind);
     let mut j = Judgement::default();
     common(&mut j, form, def);
@@ -327,7 +327,7 @@ fn target_of(row: &IndicatorRow, defs: &Definitions) -> Option<Target> {
 }
 
 /// The months elapsed in a performance report: the end month of 监控期间, else of the headers.
-pub fn months_elapsed(form: &RawForm) -> Option<u32> {
+pub(crate) fn months_elapsed(form: &RawForm) -> Option<u32> {
     let period = form.field("period").norm();
     let from_field = period
         .rfind('月')
@@ -433,7 +433,7 @@ fn report(j: &mut Judgement, form: &RawForm, def: &FormDef, defs: &Definitions) 
 }
 
 /// Whether a performance report's 全年预计完成情况 falls short of its 年度指标值 (same unit, or none).
-pub fn forecast_falls_short(row: &IndicatorRow, defs: &Definitions) -> bool {
+pub(crate) fn forecast_falls_short(row: &IndicatorRow, defs: &Definitions) -> bool {
     match target_of(row, defs) {
         Some(Target::Quantitative {
             comparator,
@@ -556,7 +556,7 @@ fn self_evaluation(j: &mut Judgement, form: &RawForm, def: &FormDef) {
 }
 
 /// The 预算执行率 分值 of a self-evaluation: the fund row's 分值, else the configured default.
-pub fn execution_weight(form: &RawForm, defs: &Definitions) -> Decimal {
+pub(crate) fn execution_weight(form: &RawForm, defs: &Definitions) -> Decimal {
     points(&form.fund("total", "weight")).unwrap_or_else(|| {
         Decimal::try_from(defs.framework.score.execution_weight).unwrap_or(Decimal::TEN)
     })
@@ -649,7 +649,7 @@ fn self_evaluation_indicators(
 }
 
 /// The review findings of an accepted declaration, by criterion.
-pub fn review_findings(form: &RawForm, defs: &Definitions) -> Vec<Issue> {
+pub(crate) fn review_findings(form: &RawForm, defs: &Definitions) -> Vec<Issue> {
     let fw = &defs.framework;
     let mut out = Vec::new();
     let mut push =

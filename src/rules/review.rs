@@ -55,7 +55,7 @@ const BLOCKING: [IssueCode; 2] = [
 ];
 
 /// 不通过 without a 数量指标 or any 效益指标; 修改后通过 with any other finding; else 通过.
-pub fn review(form: &RawForm, defs: &Definitions) -> Review {
+pub(crate) fn review(form: &RawForm, defs: &Definitions) -> Review {
     let findings = review_findings(form, defs);
     let conclusion = if findings.iter().any(|f| BLOCKING.contains(&f.code)) {
         Conclusion::Fail

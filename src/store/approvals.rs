@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::forms::project::ProjectKey;
 
 /// The latest accepted declaration of a project: its submission id.
-pub fn latest_accepted_declaration(
+pub(crate) fn latest_accepted_declaration(
     conn: &Connection,
     key: &ProjectKey,
 ) -> rusqlite::Result<Option<i64>> {
@@ -20,7 +20,7 @@ pub fn latest_accepted_declaration(
 }
 
 /// Records the approval of a declaration (once; approving it again changes nothing).
-pub fn approve(
+pub(crate) fn approve(
     conn: &Connection,
     key: &ProjectKey,
     submission_id: i64,

@@ -78,7 +78,7 @@ pub fn issue(
 
 /// Keeps the rendered letter under its number (the letter is rendered after its number was
 /// taken, inside the same transaction): its title, file name and document.
-pub fn store_rendered(
+pub(crate) fn store_rendered(
     tx: &Transaction,
     agency: &str,
     year: i32,
@@ -102,10 +102,10 @@ pub fn store_rendered(
 
 /// A rendered letter as kept.
 #[derive(Debug, Clone, Copy)]
-pub struct RenderedFile<'a> {
-    pub title: &'a str,
-    pub file_name: &'a str,
-    pub docx: &'a [u8],
+pub(crate) struct RenderedFile<'a> {
+    pub(crate) title: &'a str,
+    pub(crate) file_name: &'a str,
+    pub(crate) docx: &'a [u8],
 }
 
 /// The letter issued for a submission.
@@ -137,7 +137,12 @@ pub fn letter_of(conn: &Connection, id: i64) -> rusqlite::Result<Option<Submissi
 
 /// Keeps a file to put beside a submission's original (the annotated workbook; the letter itself
 /// is kept once, as issued).
-pub fn save_answer(tx: &Transaction, id: i64, name: &str, bytes: &[u8]) -> rusqlite::Result<()> {
+pub(crate) fn save_answer(
+    tx: &Transaction,
+    id: i64,
+    name: &str,
+    bytes: &[u8],
+) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT OR REPLACE INTO answers (submission_id, file_name, bytes) VALUES (?1, ?2, ?3)",
         params![id, name, bytes],

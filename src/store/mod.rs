@@ -8,19 +8,17 @@
 //! a database runs the steps it has not had yet, each in its own transaction, so an office that
 //! upgrades keeps its year. A database from a newer jixiao is refused rather than guessed at.
 
-pub mod approvals;
+pub(crate) mod approvals;
 pub mod letters;
-pub mod outbox;
+pub(crate) mod outbox;
 pub mod reminders;
 pub mod submissions;
-pub mod summary;
+pub(crate) mod summary;
 
 use std::path::Path;
 use std::time::Duration;
 
 use rusqlite::Connection;
-
-pub use rusqlite::{Connection as Db, Transaction};
 
 /// What can go wrong when opening the state database.
 #[derive(Debug, thiserror::Error)]

@@ -28,7 +28,7 @@ pub enum Status {
 }
 
 impl Status {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Status::Queued => "queued",
             Status::Sending => "sending",
@@ -38,7 +38,7 @@ impl Status {
     }
 
     /// The word shown to the finance office.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Status::Queued => "待发送",
             Status::Sending => "发送中",
@@ -57,7 +57,7 @@ impl Status {
     }
 }
 
-/// Which rows [`list`] returns.
+/// Which rows `list` returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ListFilter {
     #[default]
@@ -69,15 +69,15 @@ pub enum ListFilter {
 #[derive(Debug, Clone, Serialize)]
 pub struct OutboxRow {
     pub id: i64,
-    pub kind: String,
-    pub reference: String,
+    pub(crate) kind: String,
+    pub(crate) reference: String,
     pub status: Status,
-    pub to: Vec<String>,
-    pub cc: Vec<String>,
-    pub subject: String,
+    pub(crate) to: Vec<String>,
+    pub(crate) cc: Vec<String>,
+    pub(crate) subject: String,
     pub attachments: Vec<String>,
     pub attempts: u32,
-    pub created_at: DateTime<Utc>,
+    pub(crate) created_at: DateTime<Utc>,
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub sent_at: Option<DateTime<Utc>>,
     /// The server's reply (or the connection error) of the last attempt.
@@ -96,40 +96,40 @@ pub struct Attachment {
 
 /// A message to keep, already checked by its sender.
 #[derive(Debug, Clone, Copy)]
-pub struct NewMessage<'a> {
-    pub kind: &'a str,
-    pub reference: &'a str,
+pub(crate) struct NewMessage<'a> {
+    pub(crate) kind: &'a str,
+    pub(crate) reference: &'a str,
     /// A random token, unique per message: the Message-ID is made from it.
-    pub token: &'a str,
-    pub to: &'a [String],
-    pub cc: &'a [String],
-    pub subject: &'a str,
-    pub body: &'a str,
-    pub attachments: &'a [Attachment],
+    pub(crate) token: &'a str,
+    pub(crate) to: &'a [String],
+    pub(crate) cc: &'a [String],
+    pub(crate) subject: &'a str,
+    pub(crate) body: &'a str,
+    pub(crate) attachments: &'a [Attachment],
 }
 
 /// A queued message whose bytes have not been rendered yet.
 #[derive(Debug, Clone)]
-pub struct Unrendered {
-    pub token: String,
-    pub to: Vec<String>,
-    pub cc: Vec<String>,
-    pub subject: String,
-    pub body: String,
-    pub attachments: Vec<Attachment>,
-    pub created_at: DateTime<Utc>,
+pub(crate) struct Unrendered {
+    pub(crate) token: String,
+    pub(crate) to: Vec<String>,
+    pub(crate) cc: Vec<String>,
+    pub(crate) subject: String,
+    pub(crate) body: String,
+    pub(crate) attachments: Vec<Attachment>,
+    pub(crate) created_at: DateTime<Utc>,
 }
 
 /// A message claimed for one attempt, with the exact bytes to send.
 #[derive(Debug, Clone)]
-pub struct ClaimedRow {
-    pub kind: String,
-    pub attempts: u32,
-    pub message_id: String,
-    pub envelope_from: String,
-    pub to: Vec<String>,
-    pub cc: Vec<String>,
-    pub raw: Vec<u8>,
+pub(crate) struct ClaimedRow {
+    pub(crate) kind: String,
+    pub(crate) attempts: u32,
+    pub(crate) message_id: String,
+    pub(crate) envelope_from: String,
+    pub(crate) to: Vec<String>,
+    pub(crate) cc: Vec<String>,
+    pub(crate) raw: Vec<u8>,
 }
 
 /// How long a claim lasts before another sender may take the row over: far longer than one
@@ -138,7 +138,11 @@ pub const CLAIM_LEASE: Duration = Duration::from_secs(30 * 60);
 
 /// Keeps a message in the caller's transaction, so it is recorded together with the letter or
 /// notice it carries (or not at all). Returns the row id.
-pub fn insert(tx: &Transaction<'_>, msg: &NewMessage, now: DateTime<Utc>) -> rusqlite::Result<i64> {
+pub(crate) fn insert(
+    tx: &Transaction<'_>,
+    msg: &NewMessage,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<i64> {
     tx.execute(
         "INSERT INTO mail_outbox (kind, reference, token, to_addrs, cc_addrs, subject, body,
                                   created_at, next_attempt_at)
@@ -210,7 +214,7 @@ fn attachment_names(conn: &Connection, id: i64) -> rusqlite::Result<Vec<String>>
 }
 
 /// The messages of the outbox, newest first.
-pub fn list(conn: &Connection, filter: ListFilter) -> rusqlite::Result<Vec<OutboxRow>> {
+pub(crate) fn list(conn: &Connection, filter: ListFilter) -> rusqlite::Result<Vec<OutboxRow>> {
     let (sql, status) = match filter {
         ListFilter::All => (
             format!("SELECT {ROW_COLUMNS} FROM mail_outbox WHERE ?1 IS NULL ORDER BY id DESC"),
@@ -232,7 +236,7 @@ pub fn list(conn: &Connection, filter: ListFilter) -> rusqlite::Result<Vec<Outbo
 }
 
 /// One message of the outbox.
-pub fn get(conn: &Connection, id: i64) -> rusqlite::Result<Option<OutboxRow>> {
+pub(crate) fn get(conn: &Connection, id: i64) -> rusqlite::Result<Option<OutboxRow>> {
     let row = conn
         .query_row(
             &format!("SELECT {ROW_COLUMNS} FROM mail_outbox WHERE id = ?1"),
@@ -250,7 +254,7 @@ pub fn get(conn: &Connection, id: i64) -> rusqlite::Result<Option<OutboxRow>> {
 }
 
 /// Queues a message again at `now` with its attempts starting from zero, unless it is being sent.
-pub fn requeue(conn: &Connection, id: i64, now: DateTime<Utc>) -> rusqlite::Result<()> {
+pub(crate) fn requeue(conn: &Connection, id: i64, now: DateTime<Utc>) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE mail_outbox
          SET status = 'queued', attempts = 0, next_attempt_at = ?2, claimed_at = NULL
@@ -261,7 +265,7 @@ pub fn requeue(conn: &Connection, id: i64, now: DateTime<Utc>) -> rusqlite::Resu
 }
 
 /// Queues again every message a stopped sender left in `sending`; returns how many there were.
-pub fn recover_interrupted(conn: &Connection) -> rusqlite::Result<usize> {
+pub(crate) fn recover_interrupted(conn: &Connection) -> rusqlite::Result<usize> {
     conn.execute(
         "UPDATE mail_outbox SET status = 'queued', claimed_at = NULL
          WHERE status = 'sending'",
@@ -271,7 +275,7 @@ pub fn recover_interrupted(conn: &Connection) -> rusqlite::Result<usize> {
 
 /// Ids of the messages due at `now`: queued ones whose time has come, and claims that outlived
 /// [`CLAIM_LEASE`].
-pub fn due(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<Vec<i64>> {
+pub(crate) fn due(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<Vec<i64>> {
     let mut st = conn.prepare_cached(
         "SELECT id FROM mail_outbox
          WHERE (status = 'queued' AND next_attempt_at <= ?1)
@@ -289,7 +293,7 @@ pub fn due(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<Vec<i64>> 
 }
 
 /// The earliest time a queued message is due, to know how long a sender may sleep.
-pub fn next_due(conn: &Connection) -> rusqlite::Result<Option<DateTime<Utc>>> {
+pub(crate) fn next_due(conn: &Connection) -> rusqlite::Result<Option<DateTime<Utc>>> {
     let t: Option<i64> = conn.query_row(
         "SELECT MIN(next_attempt_at) FROM mail_outbox WHERE status = 'queued'",
         [],
@@ -299,7 +303,7 @@ pub fn next_due(conn: &Connection) -> rusqlite::Result<Option<DateTime<Utc>>> {
 }
 
 /// The message as queued, when its bytes have not been rendered yet.
-pub fn unrendered(conn: &Connection, id: i64) -> rusqlite::Result<Option<Unrendered>> {
+pub(crate) fn unrendered(conn: &Connection, id: i64) -> rusqlite::Result<Option<Unrendered>> {
     let row: Option<(String, String, String, String, String, i64)> = conn
         .query_row(
             "SELECT token, to_addrs, cc_addrs, subject, body, created_at
@@ -345,7 +349,7 @@ pub fn unrendered(conn: &Connection, id: i64) -> rusqlite::Result<Option<Unrende
 }
 
 /// Stores the rendered bytes, Message-ID and envelope sender, once.
-pub fn store_rendered(
+pub(crate) fn store_rendered(
     conn: &Connection,
     id: i64,
     raw: &[u8],
@@ -362,7 +366,7 @@ pub fn store_rendered(
 
 /// Claims a rendered message for one attempt (`sending`, one more attempt). `None` when another
 /// sender took it first or it is no longer due.
-pub fn claim(
+pub(crate) fn claim(
     conn: &Connection,
     id: i64,
     now: DateTime<Utc>,
@@ -402,7 +406,7 @@ pub fn claim(
 }
 
 /// Records that the server accepted the message (or the `.eml` file was written).
-pub fn mark_sent(
+pub(crate) fn mark_sent(
     conn: &Connection,
     id: i64,
     now: DateTime<Utc>,
@@ -417,7 +421,7 @@ pub fn mark_sent(
 }
 
 /// Records a temporary failure: queued again for `next`.
-pub fn mark_deferred(
+pub(crate) fn mark_deferred(
     conn: &Connection,
     id: i64,
     next: DateTime<Utc>,
@@ -433,7 +437,7 @@ pub fn mark_deferred(
 }
 
 /// Records a permanent failure, for a person to look at.
-pub fn mark_failed(conn: &Connection, id: i64, error: &str) -> rusqlite::Result<()> {
+pub(crate) fn mark_failed(conn: &Connection, id: i64, error: &str) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE mail_outbox SET status = 'failed', claimed_at = NULL, last_error = ?2
          WHERE id = ?1",
@@ -444,7 +448,7 @@ pub fn mark_failed(conn: &Connection, id: i64, error: &str) -> rusqlite::Result<
 
 /// Moves a message that was due but not tried (the server could not be reached for an earlier
 /// one) to `next`, without counting an attempt.
-pub fn postpone(
+pub(crate) fn postpone(
     conn: &Connection,
     id: i64,
     next: DateTime<Utc>,
@@ -459,7 +463,7 @@ pub fn postpone(
 }
 
 /// The stored message bytes (none before the first attempt); `None` when there is no such row.
-pub fn raw_message(conn: &Connection, id: i64) -> rusqlite::Result<Option<Option<Vec<u8>>>> {
+pub(crate) fn raw_message(conn: &Connection, id: i64) -> rusqlite::Result<Option<Option<Vec<u8>>>> {
     conn.query_row("SELECT raw FROM mail_outbox WHERE id = ?1", [id], |r| {
         r.get(0)
     })

@@ -6,17 +6,17 @@ use crate::forms::FormKind;
 
 /// A reminder sent to a department for a form of a year.
 #[derive(Debug, Clone, Copy)]
-pub struct SentReminder<'a> {
-    pub year: i32,
-    pub form: FormKind,
-    pub department: &'a str,
+pub(crate) struct SentReminder<'a> {
+    pub(crate) year: i32,
+    pub(crate) form: FormKind,
+    pub(crate) department: &'a str,
     /// Which reminder day: `before-7`, `after-1`, ….
-    pub label: &'a str,
+    pub(crate) label: &'a str,
     /// The day it was sent, `2026-03-24`.
-    pub sent_on: &'a str,
-    pub outbox_id: Option<i64>,
+    pub(crate) sent_on: &'a str,
+    pub(crate) outbox_id: Option<i64>,
     /// What was owed (项目名称), stored as JSON.
-    pub projects: &'a [String],
+    pub(crate) projects: &'a [String],
 }
 
 /// Whether this reminder was sent already.
@@ -38,7 +38,7 @@ pub fn was_sent(
 }
 
 /// Records a reminder as sent, in the transaction that queues its message.
-pub fn record_sent(tx: &Transaction, r: &SentReminder) -> rusqlite::Result<()> {
+pub(crate) fn record_sent(tx: &Transaction, r: &SentReminder) -> rusqlite::Result<()> {
     let projects = serde_json::to_string(r.projects)
         .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
     tx.execute(

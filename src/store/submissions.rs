@@ -19,10 +19,10 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 3] = [Outcome::Accepted, Outcome::Rejected, Outcome::Duplicate];
+    pub(crate) const ALL: [Outcome; 3] = [Outcome::Accepted, Outcome::Rejected, Outcome::Duplicate];
 
     /// The word stored in the database: `accepted`, `rejected`, `duplicate`.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Outcome::Accepted => "accepted",
             Outcome::Rejected => "rejected",
@@ -31,7 +31,7 @@ impl Outcome {
     }
 
     /// The word shown to the finance office: 受理, 退回, 重复.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Outcome::Accepted => "受理",
             Outcome::Rejected => "退回",
@@ -39,7 +39,7 @@ impl Outcome {
         }
     }
 
-    pub fn parse(s: &str) -> Option<Outcome> {
+    pub(crate) fn parse(s: &str) -> Option<Outcome> {
         Outcome::ALL.into_iter().find(|o| o.as_str() == s)
     }
 }
@@ -54,14 +54,14 @@ pub enum Stage {
 }
 
 impl Stage {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Stage::Recorded => "recorded",
             Stage::Done => "done",
         }
     }
 
-    pub fn parse(s: &str) -> Option<Stage> {
+    pub(crate) fn parse(s: &str) -> Option<Stage> {
         [Stage::Recorded, Stage::Done]
             .into_iter()
             .find(|o| o.as_str() == s)
@@ -133,29 +133,25 @@ pub struct NewSubmission<'a> {
 /// A recorded submission.
 #[derive(Debug, Clone)]
 pub struct Submission {
-    pub id: i64,
-    pub department: String,
-    pub inbox_path: String,
-    pub file_name: String,
-    pub sha256: String,
-    pub received_at: String,
+    pub(crate) id: i64,
+    pub(crate) department: String,
+    pub(crate) inbox_path: String,
+    pub(crate) file_name: String,
+    pub(crate) sha256: String,
+    pub(crate) received_at: String,
     pub stage: Stage,
     pub outcome: Outcome,
     pub form: Option<FormKind>,
-    pub year: Option<i32>,
-    pub project_key: Option<String>,
-    pub project_name: Option<String>,
+    pub(crate) project_name: Option<String>,
     /// The stored result as JSON; [`Submission::result`] reads it back.
-    pub result_json: Option<String>,
-    pub duplicate_of: Option<i64>,
-    pub superseded_by: Option<i64>,
-    pub archive_path: String,
-    pub moved_to: Option<String>,
+    pub(crate) result_json: Option<String>,
+    pub(crate) duplicate_of: Option<i64>,
+    pub(crate) superseded_by: Option<i64>,
 }
 
 impl Submission {
     /// The stored result of checking the file (none for a duplicate).
-    pub fn result(&self) -> Option<CheckResult> {
+    pub(crate) fn result(&self) -> Option<CheckResult> {
         self.result_json
             .as_deref()
             .and_then(|j| CheckResult::from_stored(j).ok())
@@ -163,7 +159,7 @@ impl Submission {
 }
 
 const COLUMNS: &str = "id, department, inbox_path, file_name, sha256, received_at, stage, outcome, \
-    form, year, project_key, project_name, result_json, duplicate_of, superseded_by, archive_path, moved_to";
+    form, project_name, result_json, duplicate_of, superseded_by";
 
 fn row_to_submission(r: &rusqlite::Row) -> rusqlite::Result<Submission> {
     Ok(Submission {
@@ -176,14 +172,10 @@ fn row_to_submission(r: &rusqlite::Row) -> rusqlite::Result<Submission> {
         stage: r.get(6)?,
         outcome: r.get(7)?,
         form: r.get(8)?,
-        year: r.get(9)?,
-        project_key: r.get(10)?,
-        project_name: r.get(11)?,
-        result_json: r.get(12)?,
-        duplicate_of: r.get(13)?,
-        superseded_by: r.get(14)?,
-        archive_path: r.get(15)?,
-        moved_to: r.get(16)?,
+        project_name: r.get(9)?,
+        result_json: r.get(10)?,
+        duplicate_of: r.get(11)?,
+        superseded_by: r.get(12)?,
     })
 }
 
@@ -248,7 +240,7 @@ pub fn record(tx: &Transaction, s: &NewSubmission) -> rusqlite::Result<i64> {
 }
 
 /// One submission.
-pub fn get(conn: &Connection, id: i64) -> rusqlite::Result<Option<Submission>> {
+pub(crate) fn get(conn: &Connection, id: i64) -> rusqlite::Result<Option<Submission>> {
     conn.query_row(
         &format!("SELECT {COLUMNS} FROM submissions WHERE id = ?1"),
         params![id],
@@ -258,7 +250,7 @@ pub fn get(conn: &Connection, id: i64) -> rusqlite::Result<Option<Submission>> {
 }
 
 /// Submissions of a department with this content, oldest first.
-pub fn by_hash(
+pub(crate) fn by_hash(
     conn: &Connection,
     department: &str,
     sha256: &str,
@@ -271,7 +263,7 @@ pub fn by_hash(
 }
 
 /// Submissions whose files have not been moved yet (work left by a crash).
-pub fn unfinished(conn: &Connection) -> rusqlite::Result<Vec<Submission>> {
+pub(crate) fn unfinished(conn: &Connection) -> rusqlite::Result<Vec<Submission>> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {COLUMNS} FROM submissions WHERE stage = 'recorded' ORDER BY id"
     ))?;
@@ -280,7 +272,12 @@ pub fn unfinished(conn: &Connection) -> rusqlite::Result<Vec<Submission>> {
 }
 
 /// Marks a submission's file as moved to `moved_to`.
-pub fn mark_done(conn: &Connection, id: i64, moved_to: &str, now: &str) -> rusqlite::Result<()> {
+pub(crate) fn mark_done(
+    conn: &Connection,
+    id: i64,
+    moved_to: &str,
+    now: &str,
+) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE submissions SET stage = ?2, moved_to = ?3, done_at = ?4 WHERE id = ?1",
         params![id, Stage::Done, moved_to, now],
@@ -307,7 +304,7 @@ pub fn by_project(conn: &Connection, key: &ProjectKey) -> rusqlite::Result<Vec<S
 }
 
 /// Counts of submissions by outcome.
-pub fn counts(conn: &Connection) -> rusqlite::Result<Vec<(Outcome, i64)>> {
+pub(crate) fn counts(conn: &Connection) -> rusqlite::Result<Vec<(Outcome, i64)>> {
     let mut stmt = conn
         .prepare("SELECT outcome, COUNT(*) FROM submissions GROUP BY outcome ORDER BY outcome")?;
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -316,7 +313,7 @@ pub fn counts(conn: &Connection) -> rusqlite::Result<Vec<(Outcome, i64)>> {
 
 /// The project keys matching a 项目编码 or 项目名称 (any year, any department); `normalized` is the
 /// query as [`crate::text::normalize`] gives it.
-pub fn find_keys(
+pub(crate) fn find_keys(
     conn: &Connection,
     query: &str,
     normalized: &str,
@@ -335,15 +332,15 @@ pub fn find_keys(
 /// An accepted declaration of a project, newest first, with its stored values and whether the
 /// finance office approved it.
 #[derive(Debug, Clone)]
-pub struct StoredDeclaration {
-    pub id: i64,
-    pub result: Option<CheckResult>,
-    pub record: Option<FormRecord>,
-    pub approved: bool,
+pub(crate) struct StoredDeclaration {
+    pub(crate) id: i64,
+    pub(crate) result: Option<CheckResult>,
+    pub(crate) record: Option<FormRecord>,
+    pub(crate) approved: bool,
 }
 
 /// Every accepted declaration of a project, newest first.
-pub fn accepted_declarations(
+pub(crate) fn accepted_declarations(
     conn: &Connection,
     key: &ProjectKey,
 ) -> rusqlite::Result<Vec<StoredDeclaration>> {
@@ -367,7 +364,7 @@ pub fn accepted_declarations(
 }
 
 /// Whether a department had any declaration of `year` accepted.
-pub fn has_accepted_declaration(
+pub(crate) fn has_accepted_declaration(
     conn: &Connection,
     year: i32,
     department: &str,
@@ -381,7 +378,11 @@ pub fn has_accepted_declaration(
 }
 
 /// Whether a project has an accepted form of this kind.
-pub fn has_accepted(conn: &Connection, key: &ProjectKey, form: FormKind) -> rusqlite::Result<bool> {
+pub(crate) fn has_accepted(
+    conn: &Connection,
+    key: &ProjectKey,
+    form: FormKind,
+) -> rusqlite::Result<bool> {
     conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM submissions WHERE project_key = ?1 AND form = ?2 AND outcome = 'accepted')",
         params![key.as_str(), form],
@@ -390,7 +391,7 @@ pub fn has_accepted(conn: &Connection, key: &ProjectKey, form: FormKind) -> rusq
 }
 
 /// The projects of a department and year with an accepted declaration: key and 项目名称.
-pub fn declared_projects(
+pub(crate) fn declared_projects(
     conn: &Connection,
     year: i32,
     department: &str,

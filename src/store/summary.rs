@@ -8,16 +8,16 @@ use crate::forms::FormKind;
 
 /// Submissions of a year counted by department, form and outcome.
 #[derive(Debug, Clone)]
-pub struct Count {
-    pub department: String,
-    pub form: Option<FormKind>,
-    pub outcome: Outcome,
-    pub count: u64,
-    pub last_received: String,
+pub(crate) struct Count {
+    pub(crate) department: String,
+    pub(crate) form: Option<FormKind>,
+    pub(crate) outcome: Outcome,
+    pub(crate) count: u64,
+    pub(crate) last_received: String,
 }
 
 /// Counts the submissions of a year by department, form and outcome.
-pub fn counts(conn: &Connection, year: i32) -> rusqlite::Result<Vec<Count>> {
+pub(crate) fn counts(conn: &Connection, year: i32) -> rusqlite::Result<Vec<Count>> {
     // A duplicate carries no year or form of its own: it counts with the submission it repeats.
     let mut stmt = conn.prepare(
         "SELECT s.department, COALESCE(s.form, o.form), s.outcome, COUNT(*), MAX(s.received_at) \
@@ -38,16 +38,16 @@ pub fn counts(conn: &Connection, year: i32) -> rusqlite::Result<Vec<Count>> {
 
 /// A current form as listed before its values are read: what the sheets are sorted by.
 #[derive(Debug, Clone)]
-pub struct Listed {
-    pub id: i64,
-    pub department: String,
-    pub kind: FormKind,
-    pub code: Option<String>,
-    pub name: Option<String>,
+pub(crate) struct Listed {
+    pub(crate) id: i64,
+    pub(crate) department: String,
+    pub(crate) kind: FormKind,
+    pub(crate) code: Option<String>,
+    pub(crate) name: Option<String>,
 }
 
 /// The current (latest accepted) forms of a year, without their values.
-pub fn current_forms(conn: &Connection, year: i32) -> rusqlite::Result<Vec<Listed>> {
+pub(crate) fn current_forms(conn: &Connection, year: i32) -> rusqlite::Result<Vec<Listed>> {
     let mut stmt = conn.prepare(
         "SELECT id, department, form, project_code, project_name FROM submissions \
          WHERE year = ?1 AND outcome = 'accepted' AND superseded_by IS NULL \
@@ -67,15 +67,15 @@ pub fn current_forms(conn: &Connection, year: i32) -> rusqlite::Result<Vec<Liste
 
 /// A current form's file, time, stored values and result (both JSON).
 #[derive(Debug, Clone)]
-pub struct StoredForm {
-    pub file_name: String,
-    pub received_at: String,
-    pub form_json: String,
-    pub result_json: Option<String>,
+pub(crate) struct StoredForm {
+    pub(crate) file_name: String,
+    pub(crate) received_at: String,
+    pub(crate) form_json: String,
+    pub(crate) result_json: Option<String>,
 }
 
 /// Reads one listed form's values.
-pub fn stored_form(conn: &Connection, id: i64) -> rusqlite::Result<StoredForm> {
+pub(crate) fn stored_form(conn: &Connection, id: i64) -> rusqlite::Result<StoredForm> {
     let mut stmt = conn.prepare_cached(
         "SELECT file_name, received_at, form_json, result_json FROM submissions WHERE id = ?1",
     )?;
@@ -90,7 +90,7 @@ pub fn stored_form(conn: &Connection, id: i64) -> rusqlite::Result<StoredForm> {
 }
 
 /// Remembers a summary mail queued (`due_at`: the scheduled time it answers, or `manual`).
-pub fn record_mail(
+pub(crate) fn record_mail(
     tx: &Transaction,
     year: i32,
     due_at: &str,
@@ -105,7 +105,7 @@ pub fn record_mail(
 }
 
 /// The scheduled time the last scheduled summary mail answered.
-pub fn last_scheduled(conn: &Connection) -> rusqlite::Result<Option<String>> {
+pub(crate) fn last_scheduled(conn: &Connection) -> rusqlite::Result<Option<String>> {
     conn.query_row(
         "SELECT due_at FROM summary_mail WHERE due_at != 'manual' ORDER BY id DESC LIMIT 1",
         [],

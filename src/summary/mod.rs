@@ -4,12 +4,12 @@
 //! forms (at most once per `summary.refresh_secs`) and by `jixiao consolidate`, and mailed to the
 //! finance office on request or on schedule.
 //!
-//! - [`schedule`]: `[summary]` settings, the mail schedule and the daemon's rate limit;
-//! - [`tally`]: the figures as plain data (no I/O);
-//! - [`xlsx`]: the workbook writer.
+//! - `schedule`: `[summary]` settings, the mail schedule and the daemon's rate limit;
+//! - `tally`: the figures as plain data (no I/O);
+//! - `xlsx`: the workbook writer.
 
-pub mod schedule;
-pub mod tally;
+pub(crate) mod schedule;
+pub(crate) mod tally;
 mod xlsx;
 
 use std::path::{Path, PathBuf};
@@ -30,7 +30,7 @@ use crate::store;
 use crate::store::summary::Listed;
 
 pub use schedule::{Refresher, Schedule, SummarySettings};
-pub use tally::{Current, DepartmentRow, Missing, Summary, Tally, report_rate};
+pub(crate) use tally::{Current, Summary};
 
 /// The name of the department sheet.
 pub const DEPARTMENT_SHEET: &str = "部门汇总";
@@ -39,25 +39,25 @@ pub const INDICATOR_SHEET: &str = "绩效指标";
 /// The name of the sheet of what is missing.
 pub const MISSING_SHEET: &str = "未报送";
 /// The name of the sheet of forms owed past their deadline.
-pub const OVERDUE_SHEET: &str = "逾期未报";
+pub(crate) const OVERDUE_SHEET: &str = "逾期未报";
 /// The name of the sheet that explains the workbook.
-pub const NOTES_SHEET: &str = "说明";
+pub(crate) const NOTES_SHEET: &str = "说明";
 
 /// What a summary workbook is made from besides the state: the departments (in their order),
 /// the finance office, the year cycle (for what is overdue), the form definitions, and the time.
 #[derive(Debug, Clone, Copy)]
 pub struct Scope<'a> {
-    pub departments: &'a [Department],
-    pub finance: &'a Finance,
-    pub calendar: Calendar<'a>,
-    pub defs: &'a Definitions,
+    pub(crate) departments: &'a [Department],
+    pub(crate) finance: &'a Finance,
+    pub(crate) calendar: Calendar<'a>,
+    pub(crate) defs: &'a Definitions,
     /// Where the big sheets stream their temporary files (beside the state, not in /tmp); the
     /// system's temporary folder when absent.
-    pub temp_dir: Option<&'a Path>,
+    pub(crate) temp_dir: Option<&'a Path>,
     /// When the workbook is made (its 生成时间).
-    pub now: DateTime<Local>,
+    pub(crate) now: DateTime<Local>,
     /// The day overdue forms are counted on.
-    pub today: NaiveDate,
+    pub(crate) today: NaiveDate,
 }
 
 /// The default place of a year's workbook: `reports_dir/绩效汇总-{year}.xlsx`.
@@ -66,7 +66,7 @@ pub fn default_path(reports_dir: &Path, year: i32) -> PathBuf {
 }
 
 /// `绩效汇总-{year}.xlsx`.
-pub fn file_name(year: i32) -> String {
+pub(crate) fn file_name(year: i32) -> String {
     format!("绩效汇总-{year}.xlsx")
 }
 
@@ -107,7 +107,7 @@ pub fn build(conn: &Connection, scope: &Scope, year: i32) -> anyhow::Result<Vec<
 }
 
 /// Builds the workbook and also returns the summary it was made from.
-pub fn build_summary(
+pub(crate) fn build_summary(
     conn: &Connection,
     scope: &Scope,
     year: i32,
@@ -210,7 +210,7 @@ pub fn mail_message(
 
 /// Queues the summary workbook of `year` for the finance office in the outbox, and records it
 /// (`due_at`: the scheduled time it answers, or `manual`). Returns the outbox id.
-pub fn queue_mail(
+pub(crate) fn queue_mail(
     conn: &mut Connection,
     scope: &Scope,
     letters: &Letters,

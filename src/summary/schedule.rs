@@ -38,7 +38,7 @@ pub enum Schedule {
 impl Schedule {
     /// Parses `daily HH:MM` or `weekly DAY HH:MM` (DAY: mon … sun, or the full English name);
     /// `none` or an empty text is no schedule.
-    pub fn parse(text: &str) -> Result<Option<Schedule>, String> {
+    pub(crate) fn parse(text: &str) -> Result<Option<Schedule>, String> {
         let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
         let time = |t: &str| {
             NaiveTime::parse_from_str(t, "%H:%M")
@@ -63,7 +63,7 @@ impl Schedule {
     }
 
     /// The first time strictly after `after` that the schedule names.
-    pub fn next_after(&self, after: NaiveDateTime) -> NaiveDateTime {
+    pub(crate) fn next_after(&self, after: NaiveDateTime) -> NaiveDateTime {
         let (days_ahead, time, step) = match *self {
             Schedule::Daily(t) => (0, t, 1),
             Schedule::Weekly(wd, t) => {
@@ -84,7 +84,7 @@ impl Schedule {
 
 impl SummarySettings {
     /// Checks the settings; the message names the key (the caller puts the file in front).
-    pub fn validate(&self) -> anyhow::Result<()> {
+    pub(crate) fn validate(&self) -> anyhow::Result<()> {
         if self.refresh_secs == 0 {
             bail!("summary.refresh_secs must be at least 1");
         }
@@ -102,30 +102,30 @@ impl SummarySettings {
     }
 
     /// When the summary is next due to be mailed after `after`, if a schedule is set.
-    pub fn next_due(&self, after: NaiveDateTime) -> Option<NaiveDateTime> {
+    pub(crate) fn next_due(&self, after: NaiveDateTime) -> Option<NaiveDateTime> {
         self.schedule().map(|s| s.next_after(after))
     }
 
     /// The least time between two automatic rebuilds.
-    pub fn refresh_interval(&self) -> Duration {
+    pub(crate) fn refresh_interval(&self) -> Duration {
         Duration::from_secs(self.refresh_secs.max(1))
     }
 }
 
 /// Keeps the daemon from rebuilding the workbook more than once per `min_interval`: marked dirty
-/// after each recorded form, rebuilt when [`Refresher::due`].
+/// after each recorded form, rebuilt when `Refresher::due`.
 #[derive(Debug, Clone)]
 pub struct Refresher {
-    pub min_interval: Duration,
+    pub(crate) min_interval: Duration,
     /// When the workbook was last rebuilt.
-    pub last: Option<Instant>,
-    pub dirty: bool,
+    pub(crate) last: Option<Instant>,
+    pub(crate) dirty: bool,
     /// The years whose workbooks are out of date.
-    pub years: BTreeSet<i32>,
+    pub(crate) years: BTreeSet<i32>,
 }
 
 impl Refresher {
-    pub fn new(min_interval: Duration) -> Refresher {
+    pub(crate) fn new(min_interval: Duration) -> Refresher {
         Refresher {
             min_interval,
             last: None,
@@ -135,14 +135,14 @@ impl Refresher {
     }
 
     /// The workbook of `year` is out of date.
-    pub fn mark_dirty(&mut self, year: i32) {
+    pub(crate) fn mark_dirty(&mut self, year: i32) {
         self.dirty = true;
         self.years.insert(year);
     }
 
     /// Whether a rebuild is due at `now`: something changed and the last rebuild is at least
     /// `min_interval` ago.
-    pub fn due(&self, now: Instant) -> bool {
+    pub(crate) fn due(&self, now: Instant) -> bool {
         self.dirty
             && self
                 .last
@@ -150,7 +150,7 @@ impl Refresher {
     }
 
     /// The years to rebuild now; the refresher is clean again and counts the interval from `now`.
-    pub fn take(&mut self, now: Instant) -> Vec<i32> {
+    pub(crate) fn take(&mut self, now: Instant) -> Vec<i32> {
         self.dirty = false;
         self.last = Some(now);
         std::mem::take(&mut self.years).into_iter().collect()

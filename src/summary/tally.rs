@@ -17,50 +17,50 @@ use rust_decimal::prelude::ToPrimitive;
 
 /// The current (latest accepted) version of one project's form.
 #[derive(Debug, Clone)]
-pub struct Current {
-    pub id: i64,
-    pub department: String,
-    pub kind: FormKind,
-    pub file_name: String,
-    pub received_at: String,
-    pub record: FormRecord,
-    pub result: CheckResult,
+pub(crate) struct Current {
+    pub(crate) id: i64,
+    pub(crate) department: String,
+    pub(crate) kind: FormKind,
+    pub(crate) file_name: String,
+    pub(crate) received_at: String,
+    pub(crate) record: FormRecord,
+    pub(crate) result: CheckResult,
 }
 
 /// One department's line.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct DepartmentRow {
-    pub code: String,
-    pub name: String,
-    pub received: u64,
-    pub accepted: u64,
-    pub returned: u64,
-    pub duplicate: u64,
+pub(crate) struct DepartmentRow {
+    pub(crate) code: String,
+    pub(crate) name: String,
+    pub(crate) received: u64,
+    pub(crate) accepted: u64,
+    pub(crate) returned: u64,
+    pub(crate) duplicate: u64,
     /// Current forms by kind, in the order of [`FormKind::ALL`].
-    pub current: [u64; 3],
+    pub(crate) current: [u64; 3],
     /// Current declarations reviewed 不通过.
-    pub not_passed: u64,
+    pub(crate) not_passed: u64,
     /// Sum and count of verified scores of current self-evaluations.
-    pub score_sum: f64,
-    pub scored: u64,
+    pub(crate) score_sum: f64,
+    pub(crate) scored: u64,
     /// Counts by grade, in the order of the framework's grade bands.
-    pub grades: Vec<u64>,
+    pub(crate) grades: Vec<u64>,
     /// Sum and count of self-evaluations' 预算执行率 (as fractions).
-    pub se_rate_sum: f64,
-    pub se_rated: u64,
+    pub(crate) se_rate_sum: f64,
+    pub(crate) se_rated: u64,
     /// Sum and count of performance reports' 执行率 (total spent / budget, as fractions).
-    pub report_rate_sum: f64,
-    pub report_rated: u64,
+    pub(crate) report_rate_sum: f64,
+    pub(crate) report_rated: u64,
 }
 
 impl DepartmentRow {
-    pub fn average_score(&self) -> Option<f64> {
+    pub(crate) fn average_score(&self) -> Option<f64> {
         (self.scored > 0).then(|| self.score_sum / self.scored as f64)
     }
-    pub fn average_se_rate(&self) -> Option<f64> {
+    pub(crate) fn average_se_rate(&self) -> Option<f64> {
         (self.se_rated > 0).then(|| self.se_rate_sum / self.se_rated as f64)
     }
-    pub fn average_report_rate(&self) -> Option<f64> {
+    pub(crate) fn average_report_rate(&self) -> Option<f64> {
         (self.report_rated > 0).then(|| self.report_rate_sum / self.report_rated as f64)
     }
 
@@ -87,25 +87,25 @@ impl DepartmentRow {
 
 /// A configured department with no current accepted form of a kind.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Missing {
-    pub code: String,
-    pub name: String,
-    pub kind: FormKind,
+pub(crate) struct Missing {
+    pub(crate) code: String,
+    pub(crate) name: String,
+    pub(crate) kind: FormKind,
     /// Returned forms of this kind this year.
-    pub returned: u64,
+    pub(crate) returned: u64,
     /// When the last form of this kind arrived, whatever became of it.
-    pub last_received: Option<String>,
+    pub(crate) last_received: Option<String>,
 }
 
 /// The summary of a year.
 #[derive(Debug, Clone)]
-pub struct Summary {
-    pub year: i32,
-    pub generated_at: String,
-    pub departments: Vec<DepartmentRow>,
-    pub total: DepartmentRow,
-    pub missing: Vec<Missing>,
-    pub grade_names: Vec<String>,
+pub(crate) struct Summary {
+    pub(crate) year: i32,
+    pub(crate) generated_at: String,
+    pub(crate) departments: Vec<DepartmentRow>,
+    pub(crate) total: DepartmentRow,
+    pub(crate) missing: Vec<Missing>,
+    pub(crate) grade_names: Vec<String>,
 }
 
 /// A rate in percent (`95.98`) as the fraction a percent-formatted cell holds (`0.9598`).
@@ -116,7 +116,7 @@ pub(super) fn fraction(percent: f64) -> f64 {
 }
 
 /// A performance report's 执行率: the total row's 执行数 / 年初预算数, as a fraction.
-pub fn report_rate(record: &FormRecord) -> Option<f64> {
+pub(crate) fn report_rate(record: &FormRecord) -> Option<f64> {
     let total = record.funds.get("total")?;
     let budget = amount_text(total.get("budget")?)?;
     let spent = amount_text(total.get("spent")?)?;
@@ -133,7 +133,7 @@ pub(super) fn kind_index(kind: FormKind) -> usize {
 /// Adds up a year's summary as the current forms go by: counts and averages by department and
 /// what is missing. No I/O: the counts and forms are handed to it.
 #[derive(Debug, Clone)]
-pub struct Tally {
+pub(crate) struct Tally {
     year: i32,
     grade_names: Vec<String>,
     order: HashMap<String, usize>,
@@ -144,7 +144,7 @@ pub struct Tally {
 
 impl Tally {
     /// Starts from the configured departments and the counts of the year's submissions.
-    pub fn new(
+    pub(crate) fn new(
         departments: &[Department],
         defs: &Definitions,
         year: i32,
@@ -216,12 +216,12 @@ impl Tally {
     }
 
     /// Where a department's forms come on the sheets: configuration order, others after.
-    pub fn position(&self, code: &str) -> usize {
+    pub(crate) fn position(&self, code: &str) -> usize {
         self.order.get(code).copied().unwrap_or(usize::MAX)
     }
 
     /// Counts one current form.
-    pub fn add(&mut self, c: &Current) {
+    pub(crate) fn add(&mut self, c: &Current) {
         let i = self.row(&c.department, &c.department);
         let grade_names = &self.grade_names;
         let row = &mut self.rows[i];
@@ -257,7 +257,7 @@ impl Tally {
     }
 
     /// The summary: the department lines, their total, and what is missing.
-    pub fn finish(self, departments: &[Department], generated_at: String) -> Summary {
+    pub(crate) fn finish(self, departments: &[Department], generated_at: String) -> Summary {
         let mut total = DepartmentRow {
             name: "合计".into(),
             grades: vec![0; self.grade_names.len()],

@@ -363,12 +363,6 @@ fn col_letter(col: usize) -> String {
     rust_xlsxwriter::utility::column_number_to_name(col as u16)
 }
 
-fn department_name<'a>(departments: &'a [Department], code: &'a str) -> &'a str {
-    departments::by_code(departments, code)
-        .map(|d| d.name.as_str())
-        .unwrap_or(code)
-}
-
 /// Writes a form kind's sheet: one row per current project with every field of the form.
 struct FormWriter<'w, 's, 'd> {
     sh: Sheet<'w, 's>,
@@ -423,7 +417,10 @@ impl<'w, 's, 'd> FormWriter<'w, 's, 'd> {
     fn row(&mut self, departments: &[Department], c: &Current) -> anyhow::Result<()> {
         let sh = &mut self.sh;
         let rec = &c.record;
-        sh.put(0, Cell::Text(department_name(departments, &c.department)))?;
+        sh.put(
+            0,
+            Cell::Text(departments::name_of(departments, &c.department)),
+        )?;
         for (i, (_, _, src)) in self.cols.iter().enumerate() {
             let v = match src {
                 Source::Field(k) => rec.fields.get(k),
@@ -566,7 +563,7 @@ impl<'w, 's> IndicatorWriter<'w, 's> {
         c: &Current,
     ) -> anyhow::Result<()> {
         let sh = &mut self.sh;
-        let dept = department_name(departments, &c.department);
+        let dept = departments::name_of(departments, &c.department);
         for (n, ind) in c.record.indicators.iter().enumerate() {
             sh.put(0, Cell::Text(dept))?;
             sh.put(1, Cell::Text(form_name))?;
@@ -819,7 +816,7 @@ fn overdue_sheet(
     for o in &overdue {
         sh.put(
             0,
-            Cell::Text(department_name(scope.departments, &o.department)),
+            Cell::Text(departments::name_of(scope.departments, &o.department)),
         )?;
         sh.put(1, Cell::Text(&o.department))?;
         sh.put(2, Cell::Text(o.form.full_name()))?;

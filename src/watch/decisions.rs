@@ -22,18 +22,18 @@ use crate::forms::project::ProjectKey;
 /// ```
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Decision {
-    pub decision: String,
-    pub year: i32,
-    pub department: String,
-    pub project: String,
+pub(crate) struct Decision {
+    pub(crate) decision: String,
+    pub(crate) year: i32,
+    pub(crate) department: String,
+    pub(crate) project: String,
     #[serde(default)]
-    pub note: Option<String>,
+    pub(crate) note: Option<String>,
 }
 
 /// Applies the decision files waiting in the folder: each is moved to `已处理/` when applied, or
 /// to `有误/` with a `.txt` saying why.
-pub fn process_decisions(
+pub(crate) fn process_decisions(
     conn: &Connection,
     dir: &Path,
     departments: &[Department],

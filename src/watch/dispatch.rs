@@ -20,23 +20,23 @@ use crate::text::chinese_time;
 use crate::util::{one_line, safe_file_name};
 
 /// What the daemon knows of a submission when it records it.
-pub struct Dispatch<'a> {
-    pub finance: &'a Finance,
-    pub settings: &'a LetterSettings,
-    pub letters: &'a Letters,
-    pub defs: &'a crate::Definitions,
-    pub department: &'a Department,
-    pub submission_id: i64,
-    pub file_name: &'a str,
-    pub received_at: &'a str,
+pub(crate) struct Dispatch<'a> {
+    pub(crate) finance: &'a Finance,
+    pub(crate) settings: &'a LetterSettings,
+    pub(crate) letters: &'a Letters,
+    pub(crate) defs: &'a crate::Definitions,
+    pub(crate) department: &'a Department,
+    pub(crate) submission_id: i64,
+    pub(crate) file_name: &'a str,
+    pub(crate) received_at: &'a str,
     /// The letters' date (成文日期).
-    pub today: NaiveDate,
-    pub now: DateTime<Utc>,
+    pub(crate) today: NaiveDate,
+    pub(crate) now: DateTime<Utc>,
     /// None for a duplicate.
-    pub checked: Option<(&'a CheckResult, Option<&'a RawForm>)>,
+    pub(crate) checked: Option<(&'a CheckResult, Option<&'a RawForm>)>,
     /// The id of the earlier submission with the same content, for a duplicate.
-    pub duplicate_of: Option<(i64, String)>,
-    pub project_key: Option<&'a ProjectKey>,
+    pub(crate) duplicate_of: Option<(i64, String)>,
+    pub(crate) project_key: Option<&'a ProjectKey>,
 }
 
 #[derive(Serialize)]
@@ -95,7 +95,7 @@ fn enqueue(
 }
 
 /// Records everything to send for a submission, in `tx`.
-pub fn dispatch(tx: &Transaction, d: &Dispatch) -> anyhow::Result<()> {
+pub(crate) fn dispatch(tx: &Transaction, d: &Dispatch) -> anyhow::Result<()> {
     let settings = d.settings;
     let dept_name = d.department.name.as_str();
     // Names go into one-line places of the templates (subjects, titles, field lines): a line break

@@ -10,16 +10,16 @@ use crate::config::Config;
 
 /// A file under the root that is a department's submission.
 #[derive(Debug, Clone, PartialEq)]
-pub struct InboxFile {
-    pub department: String,
+pub(crate) struct InboxFile {
+    pub(crate) department: String,
     /// Path inside the department's folder, `/`-separated.
-    pub rel: String,
-    pub path: PathBuf,
+    pub(crate) rel: String,
+    pub(crate) path: PathBuf,
 }
 
 /// Names that are never forms: lock and temp files of Office, WPS and LibreOffice, partial
 /// downloads and copies, hidden files.
-pub fn is_ignored_name(name: &str) -> bool {
+pub(crate) fn is_ignored_name(name: &str) -> bool {
     let lower = name.to_lowercase();
     name.starts_with('.')
         || is_lock_file(name)
@@ -40,7 +40,7 @@ pub fn is_ignored_name(name: &str) -> bool {
 }
 
 /// Classifies a path under the root: a department's inbox file, or nothing to take.
-pub fn classify(cfg: &Config, path: &Path) -> Option<InboxFile> {
+pub(crate) fn classify(cfg: &Config, path: &Path) -> Option<InboxFile> {
     let rel = path.strip_prefix(&cfg.root).ok()?;
     let mut parts = Vec::new();
     for c in rel.components() {

@@ -15,12 +15,12 @@
 //! already moved); at start-up and when the file is seen again, step 4 is finished for it instead
 //! of checking it again. A crash before 3 leaves nothing recorded, and the file is taken anew.
 
-pub mod decisions;
-pub mod dispatch;
+pub(crate) mod decisions;
+pub(crate) mod dispatch;
 mod inbox;
 mod process;
 
-pub use inbox::{InboxFile, classify, is_ignored_name};
+pub(crate) use inbox::classify;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -42,13 +42,13 @@ use inbox::Seen;
 
 /// How long the daemon runs.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct RunOptions {
+pub(crate) struct RunOptions {
     /// Process what is waiting (including files becoming stable) and return when nothing is left.
-    pub once: bool,
+    pub(crate) once: bool,
 }
 
 /// The daemon's state between ticks.
-pub struct Daemon {
+pub(crate) struct Daemon {
     cfg: Config,
     checker: Checker,
     conn: Connection,
@@ -74,7 +74,7 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    pub fn new(
+    pub(crate) fn new(
         cfg: Config,
         checker: Checker,
         stop: Arc<AtomicBool>,
@@ -129,12 +129,8 @@ impl Daemon {
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
     }
 
-    pub fn connection(&self) -> &Connection {
-        &self.conn
-    }
-
     /// Runs until stopped (or, with `once`, until nothing is waiting).
-    pub fn run(&mut self, opts: RunOptions) -> anyhow::Result<()> {
+    pub(crate) fn run(&mut self, opts: RunOptions) -> anyhow::Result<()> {
         if !opts.once {
             self.sender = Some(
                 crate::mail::Sender::start(

@@ -27,7 +27,7 @@ fn hash(bytes: &[u8]) -> String {
 
 impl Daemon {
     /// Takes one stable file: the whole of steps 2 to 4.
-    pub fn process(&mut self, path: &Path) -> anyhow::Result<()> {
+    pub(crate) fn process(&mut self, path: &Path) -> anyhow::Result<()> {
         let Some(inbox) = classify(&self.cfg, path) else {
             return Ok(());
         };

@@ -82,22 +82,22 @@ pub struct Cell {
     pub pos: Pos,
     pub value: Value,
     /// The normalised text of a text cell (see [`normalize`]); empty for other values.
-    pub norm: String,
+    pub(crate) norm: String,
 }
 
 /// One sheet: its non-empty cells in row-major order, and its merged ranges when the format
 /// carries them.
 #[derive(Debug, Clone, Default)]
 pub struct Sheet {
-    pub name: String,
+    pub(crate) name: String,
     pub cells: Vec<Cell>,
     pub merges: Vec<(Pos, Pos)>,
     /// False for formats whose merge information the reader cannot see (`.ods`).
-    pub has_merge_info: bool,
+    pub(crate) has_merge_info: bool,
 }
 
 impl Sheet {
-    pub fn new(name: &str, mut cells: Vec<Cell>) -> Sheet {
+    pub(crate) fn new(name: &str, mut cells: Vec<Cell>) -> Sheet {
         cells.sort_unstable_by_key(|c| c.pos);
         Sheet {
             name: name.to_string(),
@@ -107,31 +107,27 @@ impl Sheet {
         }
     }
 
-    pub fn get(&self, pos: Pos) -> Option<&Cell> {
+    pub(crate) fn get(&self, pos: Pos) -> Option<&Cell> {
         self.cells
             .binary_search_by_key(&pos, |c| c.pos)
             .ok()
             .map(|i| &self.cells[i])
     }
 
-    pub fn value(&self, pos: Pos) -> &Value {
-        self.get(pos).map(|c| &c.value).unwrap_or(&Value::Empty)
-    }
-
     /// The merged range whose top-left cell is `pos`.
-    pub fn merge_from(&self, pos: Pos) -> Option<(Pos, Pos)> {
+    pub(crate) fn merge_from(&self, pos: Pos) -> Option<(Pos, Pos)> {
         self.merges.iter().copied().find(|(a, _)| *a == pos)
     }
 
     /// The non-empty cells of one row, left to right.
-    pub fn row(&self, row: u32) -> &[Cell] {
+    pub(crate) fn row(&self, row: u32) -> &[Cell] {
         let start = self.cells.partition_point(|c| c.pos.0 < row);
         let end = self.cells.partition_point(|c| c.pos.0 <= row);
         &self.cells[start..end]
     }
 
     /// The last row with a non-empty cell.
-    pub fn last_row(&self) -> Option<u32> {
+    pub(crate) fn last_row(&self) -> Option<u32> {
         self.cells.last().map(|c| c.pos.0)
     }
 }
@@ -170,7 +166,7 @@ pub struct Workbook<'a> {
 
 /// What kind of file the bytes are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     Xlsx,
     Xls,
     Ods,
@@ -252,14 +248,6 @@ impl<'a> Workbook<'a> {
             names,
             limits,
         })
-    }
-
-    pub fn format(&self) -> Format {
-        match self.inner {
-            Inner::Xlsx(_) => Format::Xlsx,
-            Inner::Xls(_) => Format::Xls,
-            Inner::Ods(..) => Format::Ods,
-        }
     }
 
     pub fn sheet_names(&self) -> &[String] {
@@ -456,11 +444,6 @@ fn xlsx_error(e: calamine::XlsxError) -> OpenError {
             }
         }
     }
-}
-
-/// Tells the format from the first bytes, not from the file name.
-pub fn sniff(bytes: &[u8]) -> Result<Format, OpenError> {
-    sniff_archive(bytes).map(|(f, _)| f)
 }
 
 type Archive<'a> = zip::ZipArchive<Cursor<&'a [u8]>>;

@@ -9,11 +9,11 @@ use quick_xml::events::{BytesStart, Event};
 use crate::cellref::Pos;
 
 #[derive(Debug, Default, Clone)]
-pub struct SheetExtras {
-    pub percent: HashSet<Pos>,
-    pub merges: Vec<(Pos, Pos)>,
+pub(crate) struct SheetExtras {
+    pub(crate) percent: HashSet<Pos>,
+    pub(crate) merges: Vec<(Pos, Pos)>,
     /// The first and last position of a cell holding a value.
-    pub bounds: Option<(Pos, Pos)>,
+    pub(crate) bounds: Option<(Pos, Pos)>,
 }
 
 impl SheetExtras {
@@ -28,7 +28,7 @@ impl SheetExtras {
     }
 
     /// How many cells a dense grid of the sheet's values would take.
-    pub fn area(&self) -> u64 {
+    pub(crate) fn area(&self) -> u64 {
         self.bounds.map_or(0, |(a, b)| {
             (b.0 as u64 - a.0 as u64 + 1).saturating_mul(b.1 as u64 - a.1 as u64 + 1)
         })
@@ -36,8 +36,8 @@ impl SheetExtras {
 }
 
 #[derive(Debug, Default, Clone)]
-pub struct OdsExtras {
-    pub sheets: HashMap<String, SheetExtras>,
+pub(crate) struct OdsExtras {
+    pub(crate) sheets: HashMap<String, SheetExtras>,
 }
 
 fn attr(e: &BytesStart, name: &str) -> Option<String> {
@@ -56,7 +56,7 @@ fn repeat(e: &BytesStart, name: &str) -> u32 {
 
 /// Reads the percent cells and merged ranges of every sheet. The archive has already passed the
 /// size limits, so `content.xml` is bounded.
-pub fn scan(bytes: &[u8]) -> Result<OdsExtras, String> {
+pub(crate) fn scan(bytes: &[u8]) -> Result<OdsExtras, String> {
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| format!("ODS: {e}"))?;
     let mut xml = String::new();
     archive

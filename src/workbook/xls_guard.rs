@@ -7,7 +7,7 @@ use std::io::{Cursor, Read};
 use crate::workbook::OpenError;
 
 /// The most cells a sheet's bounding box (or its DIMENSIONS record) may span.
-pub const MAX_AREA: u64 = 1_000_000;
+pub(crate) const MAX_AREA: u64 = 1_000_000;
 
 fn u16_at(d: &[u8], i: usize) -> Option<u64> {
     d.get(i..i + 2)
@@ -43,7 +43,7 @@ impl BoundingBox {
 }
 
 /// Checks the sheets of an `.xls` file against [`MAX_AREA`] and the total size limit.
-pub fn check(bytes: &[u8], max_stream: u64, sheet_limit: usize) -> Result<(), OpenError> {
+pub(crate) fn check(bytes: &[u8], max_stream: u64, sheet_limit: usize) -> Result<(), OpenError> {
     let mut file = cfb::CompoundFile::open(Cursor::new(bytes))
         .map_err(|e| OpenError::Damaged(format!("OLE: {e}")))?;
     let name = ["/Workbook", "/Book", "/WORKBOOK", "/BOOK"]

@@ -72,7 +72,7 @@ fn sheet_path(archive: &mut zip::ZipArchive<Cursor<&[u8]>>, sheet: &str) -> Resu
 
 /// The merged ranges of sheet `sheet` of the `.xlsx` in `bytes`. Ranges whose reference is not a
 /// valid `A1:B2` (or is reversed) are left out.
-pub fn merges(
+pub(crate) fn merges(
     archive: &mut zip::ZipArchive<Cursor<&[u8]>>,
     sheet: &str,
 ) -> Result<Vec<(Pos, Pos)>, String> {
