@@ -881,3 +881,44 @@ fn config_reads_and_checks_the_summary_table() {
     );
     assert!(err.starts_with("j.toml: summary.mail_schedule"), "{err}");
 }
+
+/// The summary's time comes from the clock handed in, not from the machine: its 生成时间 and the
+/// days overdue are those of the day the clock shows.
+#[test]
+fn the_summary_takes_its_time_from_the_clock() {
+    use chrono::TimeZone;
+    let c = corpus();
+    let at = chrono::Local
+        .with_ymd_and_hms(2027, 4, 30, 9, 15, 0)
+        .single()
+        .unwrap();
+    let clock = jixiao::runtime::ManualClock::new(at);
+    let bytes = summary::build(&c.conn, &c.cfg.summary_scope(&c.defs, &clock), YEAR).unwrap();
+    let notes = sheet(&bytes, summary::NOTES_SHEET);
+    let generated = notes
+        .rows()
+        .find(|r| text(&r[0]) == "生成时间")
+        .map(|r| text(&r[1]))
+        .unwrap();
+    assert_eq!(generated, "2027-04-30 09:15:00");
+    // The example's self-evaluation deadline is 2027-03-31: by the clock's day it is 30 days
+    // overdue for every department that owes one.
+    let overdue = rows(&sheet(&bytes, summary::OVERDUE_SHEET));
+    let days: Vec<f64> = overdue
+        .iter()
+        .filter(|r| text(&r["报送期限"]) == "2027年3月31日")
+        .filter_map(|r| num(&r["逾期天数"]))
+        .collect();
+    assert!(!days.is_empty(), "{overdue:?}");
+    assert!(days.iter().all(|d| *d == 30.0), "{days:?}");
+    // A day later, one more.
+    clock.advance(chrono::Duration::days(1));
+    let bytes = summary::build(&c.conn, &c.cfg.summary_scope(&c.defs, &clock), YEAR).unwrap();
+    let overdue = rows(&sheet(&bytes, summary::OVERDUE_SHEET));
+    assert!(
+        overdue
+            .iter()
+            .filter(|r| text(&r["报送期限"]) == "2027年3月31日")
+            .all(|r| num(&r["逾期天数"]) == Some(31.0))
+    );
+}

@@ -39,9 +39,9 @@ pub const INDICATOR_SHEET: &str = "绩效指标";
 /// The name of the sheet of what is missing.
 pub const MISSING_SHEET: &str = "未报送";
 /// The name of the sheet of forms owed past their deadline.
-pub(crate) const OVERDUE_SHEET: &str = "逾期未报";
+pub const OVERDUE_SHEET: &str = "逾期未报";
 /// The name of the sheet that explains the workbook.
-pub(crate) const NOTES_SHEET: &str = "说明";
+pub const NOTES_SHEET: &str = "说明";
 
 /// What a summary workbook is made from besides the state: the departments (in their order),
 /// the finance office, the year cycle (for what is overdue), the form definitions, and the time.
