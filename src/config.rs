@@ -3,7 +3,6 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::{Context, bail};
 use serde::Deserialize;
@@ -11,6 +10,7 @@ use serde::Deserialize;
 use crate::cycle::Calendar;
 use crate::departments::{self, Department, Finance};
 use crate::forms::definitions::Definitions;
+use crate::inbox::{Folders, WatchSettings};
 use crate::runtime::Clock;
 
 /// The whole configuration file.
@@ -66,62 +66,6 @@ fn default_decisions() -> PathBuf {
 
 fn default_reports() -> PathBuf {
     PathBuf::from("reports")
-}
-
-/// Names of the folders the daemon writes inside each department's folder.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub(crate) struct Folders {
-    /// Accepted originals and the letters that answer them.
-    pub(crate) accepted: String,
-    /// Returned originals with their rejection reasons and the return notice.
-    pub(crate) returned: String,
-    /// The blank forms for the department to fill in.
-    pub(crate) templates: String,
-}
-
-impl Default for Folders {
-    fn default() -> Self {
-        Folders {
-            accepted: "已受理".into(),
-            returned: "已退回".into(),
-            templates: "空白表样".into(),
-        }
-    }
-}
-
-/// How files are noticed and when they are taken.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub(crate) struct WatchSettings {
-    /// A file is taken when its size and modification time have not changed for this long.
-    pub(crate) stable_ms: u64,
-    /// A full rescan finds what file-system events missed.
-    pub(crate) rescan_secs: u64,
-    /// Pure polling, for network shares (SMB/CIFS, NFS) that give no events.
-    pub(crate) poll: bool,
-    /// How often to poll in polling mode.
-    pub(crate) poll_ms: u64,
-    /// A file that cannot be read as a workbook is tried once more after this long.
-    pub(crate) unreadable_retry_ms: u64,
-}
-
-impl Default for WatchSettings {
-    fn default() -> Self {
-        WatchSettings {
-            stable_ms: 2000,
-            rescan_secs: 60,
-            poll: false,
-            poll_ms: 2000,
-            unreadable_retry_ms: 10_000,
-        }
-    }
-}
-
-impl WatchSettings {
-    pub(crate) fn stable(&self) -> Duration {
-        Duration::from_millis(self.stable_ms)
-    }
 }
 
 impl Config {

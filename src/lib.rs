@@ -23,6 +23,7 @@ pub mod config;
 pub mod cycle;
 pub(crate) mod departments;
 pub mod forms;
+pub(crate) mod inbox;
 pub mod letters;
 pub mod mail;
 pub mod rules;

@@ -49,7 +49,10 @@ pub(crate) fn status(
             .into_iter()
             .flatten()
         {
-            if e.file_type().is_file() && crate::watch::classify(cfg, e.path()).is_some() {
+            if e.file_type().is_file()
+                && crate::inbox::classify(&cfg.root, &cfg.departments, &cfg.folders, e.path())
+                    .is_some()
+            {
                 waiting.push(e.path().display().to_string());
             }
         }

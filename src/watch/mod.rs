@@ -20,8 +20,6 @@ pub(crate) mod dispatch;
 mod inbox;
 mod process;
 
-pub(crate) use inbox::classify;
-
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -36,6 +34,7 @@ use tracing::{info, warn};
 use crate::check::Checker;
 use crate::config::Config;
 use crate::departments::Department;
+use crate::inbox::{InboxFile, classify};
 use crate::runtime::{Clock, Hooks, Runtime};
 use crate::store::submissions;
 use inbox::Seen;
@@ -406,9 +405,19 @@ impl Daemon {
         }
     }
 
+    /// A department's inbox file, or nothing to take.
+    fn classify(&self, path: &Path) -> Option<InboxFile> {
+        classify(
+            &self.cfg.root,
+            &self.cfg.departments,
+            &self.cfg.folders,
+            path,
+        )
+    }
+
     /// Takes note of a path that may be a new or changed file.
     fn notice(&mut self, path: &Path) {
-        if classify(&self.cfg, path).is_none() {
+        if self.classify(path).is_none() {
             return;
         }
         if !self.candidates.contains_key(path) {

@@ -10,11 +10,12 @@ use anyhow::Context;
 use sha2::{Digest, Sha256};
 use tracing::{info, warn};
 
-use super::inbox::{InboxFile, Seen, classify};
+use super::inbox::Seen;
 use super::{Daemon, dispatch};
 use crate::check::{CheckResult, Checked, Status};
 use crate::forms::FormKind;
 use crate::forms::record::FormRecord;
+use crate::inbox::InboxFile;
 use crate::rules::identity::Sender;
 use crate::rules::issue::IssueCode;
 use crate::runtime::Clock;
@@ -28,7 +29,7 @@ fn hash(bytes: &[u8]) -> String {
 impl Daemon {
     /// Takes one stable file: the whole of steps 2 to 4.
     pub(crate) fn process(&mut self, path: &Path) -> anyhow::Result<()> {
-        let Some(inbox) = classify(&self.cfg, path) else {
+        let Some(inbox) = self.classify(path) else {
             return Ok(());
         };
         let meta = match std::fs::symlink_metadata(path) {
