@@ -21,6 +21,11 @@
 //!
 //! The block between the two `---` lines holds the letter's fields, one `键: 值` a line; a key may
 //! repeat where a list is meant (`附件`, `抄送`). Plain notices use the same block for `主题`.
+//!
+//! Text from forms is data, never markup: every value a template prints goes through [`escape`]
+//! (the templates' auto-escaping), which puts it on one line, drops the characters XML forbids
+//! and puts a `\` before each character the markup gives a meaning (`\ * | # - .`); the parser
+//! honours those escapes and removes them. A template writes a literal backslash as `\\`.
 
 use std::collections::BTreeMap;
 
@@ -87,6 +92,62 @@ pub(crate) struct MarkupError {
     pub(crate) message: String,
 }
 
+/// The characters the markup gives a meaning, escaped with a backslash in values.
+const SPECIAL: &[char] = &['\\', '*', '|', '#', '-', '.'];
+
+/// A value made safe to print into markup: one line (line breaks and tabs become spaces), no
+/// character that XML forbids or that is invisible control, and every markup character escaped.
+pub(crate) fn escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 8);
+    for c in value.chars() {
+        match c {
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control() || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
+            c if SPECIAL.contains(&c) => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Removes the escapes of [`escape`]: `\x` is `x`.
+pub(crate) fn unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(next) = chars.next() {
+                out.push(next);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Splits `text` at every `sep` that is not escaped.
+fn split_unescaped(text: &str, sep: char) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let mut escaped = false;
+    for (i, c) in text.char_indices() {
+        if escaped {
+            escaped = false;
+        } else if c == '\\' {
+            escaped = true;
+        } else if c == sep {
+            parts.push(&text[start..i]);
+            start = i + c.len_utf8();
+        }
+    }
+    parts.push(&text[start..]);
+    parts
+}
+
 /// Parses rendered markup. `keys` are the field names allowed in the `---` block.
 pub(crate) fn parse(text: &str, keys: &[&str]) -> Result<Document, MarkupError> {
     let lines: Vec<&str> = text.lines().collect();
@@ -104,7 +165,7 @@ pub(crate) fn parse_plain(
 ) -> Result<(BTreeMap<String, Vec<String>>, String), MarkupError> {
     let lines: Vec<&str> = text.lines().collect();
     let (fields, next) = front_matter(&lines, keys)?;
-    Ok((fields, lines[next..].join("\n").trim().to_string()))
+    Ok((fields, unescape(lines[next..].join("\n").trim())))
 }
 
 type Fields = BTreeMap<String, Vec<String>>;
@@ -152,7 +213,7 @@ fn front_matter(lines: &[&str], keys: &[&str]) -> Result<(Fields, usize), Markup
             fields
                 .entry(key.to_string())
                 .or_default()
-                .push(value.trim().to_string());
+                .push(unescape(value.trim()));
         }
         i += 1;
     }
@@ -254,25 +315,51 @@ fn numbered(t: &str) -> Option<&str> {
 
 fn table_cells(t: &str) -> Vec<String> {
     let inner = t.strip_prefix('|').unwrap_or(t);
-    let inner = inner.strip_suffix('|').unwrap_or(inner);
-    inner.split('|').map(|c| c.trim().to_string()).collect()
+    let inner = match inner.strip_suffix('|') {
+        Some(s) if !s.ends_with('\\') || s.ends_with("\\\\") => s,
+        _ => inner,
+    };
+    split_unescaped(inner, '|')
+        .into_iter()
+        .map(|c| unescape(c.trim()))
+        .collect()
 }
 
-/// Splits `**bold**` spans out of a line of text.
+/// Splits `**bold**` spans out of a line of text; escaped `\*` are plain stars.
 fn inlines(text: &str) -> Vec<Inline> {
     let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("**") {
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("**") else { break };
-        if start > 0 {
-            out.push(Inline::Text(rest[..start].to_string()));
+    let mut current = String::new();
+    let mut bold = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(next) = chars.next() {
+                    current.push(next);
+                }
+            }
+            '*' if chars.peek() == Some(&'*') => {
+                chars.next();
+                if !current.is_empty() {
+                    let piece = std::mem::take(&mut current);
+                    out.push(if bold {
+                        Inline::Bold(piece)
+                    } else {
+                        Inline::Text(piece)
+                    });
+                }
+                bold = !bold;
+            }
+            c => current.push(c),
         }
-        out.push(Inline::Bold(after[..end].to_string()));
-        rest = &after[end + 2..];
     }
-    if !rest.is_empty() {
-        out.push(Inline::Text(rest.to_string()));
+    if !current.is_empty() {
+        // An unclosed `**` is kept as written.
+        out.push(if bold {
+            Inline::Text(format!("**{current}"))
+        } else {
+            Inline::Text(current)
+        });
     }
     out
 }
@@ -308,6 +395,36 @@ mod tests {
                 ]),
             ]
         );
+    }
+
+    /// Regression: a line break in 项目名称 added fields to a letter's front matter, a `---` value
+    /// ended it, `# ` made a heading and `**` made bold text in a letter the daemon issued.
+    #[test]
+    fn escaped_values_stay_text() {
+        let evil = "项目\n标题: 假冒\n---\n# 标题\n| a | b |\n1. x\n- y **粗体** \\ a.b";
+        let text = format!(
+            "---\n标题: 关于{}的函\n---\n{}\n\n| 单元格 | 问题 |\n|---|---|\n| E8 | {} |\n",
+            escape(evil),
+            escape(evil),
+            escape("x | y")
+        );
+        let doc = parse(&text, KEYS).unwrap();
+        let flat = "项目 标题: 假冒 --- # 标题 | a | b | 1. x - y **粗体** \\ a.b";
+        assert_eq!(doc.field("标题"), Some(format!("关于{flat}的函").as_str()));
+        assert_eq!(
+            doc.body[0],
+            Block::Paragraph(vec![Inline::Text(flat.to_string())])
+        );
+        assert_eq!(
+            doc.body[1],
+            Block::Table {
+                header: Some(vec!["单元格".into(), "问题".into()]),
+                rows: vec![vec!["E8".into(), "x | y".into()]],
+            }
+        );
+        assert_eq!(escape("a\u{1}b\u{b}c\u{FFFE}d\u{FFFF}"), "abcd");
+        let (_, body) = parse_plain(&format!("正文{}", escape("**x**\n- y")), KEYS).unwrap();
+        assert_eq!(body, "正文**x** - y");
     }
 
     #[test]

@@ -204,10 +204,24 @@ impl Letters {
             .map_err(|e| template_error("letters", "", &e))?;
         env.set_syntax(syntax);
         env.set_undefined_behavior(UndefinedBehavior::Strict);
-        // `cell`: text safe inside a table row (no `|`, no line breaks).
-        env.add_filter("cell", |s: String| {
-            s.replace('|', "｜").replace(['\n', '\r'], " ")
+        // Every printed value is data: escaped for the markup (one line, no markup, no character
+        // XML forbids). Only the templates' own text is markup.
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::Custom(Cow::Borrowed("markup")));
+        env.set_formatter(|out, state, value| {
+            if matches!(state.auto_escape(), minijinja::AutoEscape::Custom(f) if f == "markup")
+                && !value.is_safe()
+            {
+                let text = match value.as_str() {
+                    Some(s) => markup::escape(s),
+                    None => markup::escape(&value.to_string()),
+                };
+                out.write_str(&text).map_err(minijinja::Error::from)
+            } else {
+                minijinja::escape_formatter(out, state, value)
+            }
         });
+        // `cell`: kept for templates written for it; values are escaped anyway.
+        env.add_filter("cell", |s: String| s);
         let origin = match dir {
             Some(d) => d.display().to_string(),
             None => "letters".to_string(),

@@ -1,0 +1,146 @@
+//! What goes out under the finance office's name: text from a form stays data, titles name the
+//! project and agree with the kind of letter, whole-file problems speak to a clerk.
+
+use std::io::Read;
+
+use chrono::NaiveDate;
+use jixiao::letters::{LetterInput, LetterSettings, Letters, RenderedLetter};
+use jixiao::{Checked, Checker, Definitions, FormKind, Limits};
+use quick_xml::Reader;
+use quick_xml::events::Event;
+
+/// A target declaration filled in like the standard example, with `name` as 项目名称.
+fn declaration(name: &str) -> Vec<u8> {
+    let defs = Definitions::embedded();
+    let mut wb = jixiao::forms::blank::build(&defs, FormKind::TargetDeclaration).unwrap();
+    let ws = wb.worksheet_from_index(0).unwrap();
+    for (r, c, t) in [
+        (1u32, 0u16, "（2026年度）"),
+        (3, 1, name),
+        (3, 5, "22000026000999"),
+        (5, 1, "吉林省农业农村厅"),
+        (5, 5, "吉林省农业技术推广总站"),
+        (10, 1, "年度目标"),
+        (12, 3, "培训人数"),
+        (12, 6, "≥100人"),
+        (16, 3, "增收"),
+        (16, 6, "≥5%"),
+        (20, 3, "满意度"),
+        (20, 6, "≥90%"),
+        (15, 3, "人均成本"),
+        (15, 6, "≤800元"),
+    ] {
+        ws.write_string(r, c, t).unwrap();
+    }
+    ws.write_number(7, 4, 100.0).unwrap();
+    ws.write_number(8, 4, 100.0).unwrap();
+    wb.save_to_buffer().unwrap()
+}
+
+fn check(bytes: &[u8]) -> Checked {
+    Checker::new(Definitions::embedded(), Limits::default()).check_bytes("表.xlsx", bytes)
+}
+
+fn render(c: &Checked, file_name: &str) -> RenderedLetter {
+    let defs = Definitions::embedded();
+    let settings = LetterSettings::default();
+    let letters = Letters::load(None).unwrap();
+    letters
+        .render(&LetterInput {
+            settings: &settings,
+            defs: &defs,
+            department: "吉林省农业农村厅",
+            file_name,
+            result: &c.result,
+            form: c.form.as_deref(),
+            number: Some(7),
+            date: NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(),
+            extra_findings: &[],
+        })
+        .unwrap()
+}
+
+fn document_xml(docx: &[u8]) -> String {
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(docx)).unwrap();
+    let mut s = String::new();
+    zip.by_name("word/document.xml")
+        .unwrap()
+        .read_to_string(&mut s)
+        .unwrap();
+    s
+}
+
+/// Paragraph texts, and the texts of bold runs, of a WordprocessingML part; panics on XML that
+/// does not parse.
+fn texts(xml: &str) -> (Vec<String>, Vec<String>) {
+    let mut reader = Reader::from_str(xml);
+    let (mut paras, mut bold) = (Vec::new(), Vec::new());
+    let (mut cur, mut run, mut in_t, mut is_bold) = (String::new(), String::new(), false, false);
+    loop {
+        match reader.read_event().expect("document.xml parses") {
+            Event::Start(e) if e.name().into_inner() == "w:t" => in_t = true,
+            Event::End(e) if e.name().into_inner() == "w:t" => in_t = false,
+            Event::Empty(e) if e.name().into_inner() == "w:b" => is_bold = true,
+            Event::Start(e) if e.name().into_inner() == "w:r" => {
+                is_bold = false;
+                run.clear();
+            }
+            Event::End(e) if e.name().into_inner() == "w:r" => {
+                if is_bold {
+                    bold.push(run.clone());
+                }
+            }
+            Event::End(e) if e.name().into_inner() == "w:p" => paras.push(std::mem::take(&mut cur)),
+            Event::Text(t) if in_t => {
+                let t: &str = &t;
+                cur.push_str(&t);
+                run.push_str(&t);
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    (paras, bold)
+}
+
+/// Regression: a line break in 项目名称 added fields to the letter (a preview came out addressed
+/// to 国务院办公厅 with a forged 抄送), a `---` line or `# ` made headings, `**` made bold text,
+/// and U+0001 / U+000B / U+FFFE made document.xml unparseable.
+#[test]
+fn text_from_a_form_is_printed_as_data() {
+    let name = "农业项目\n主送: 国务院办公厅\n抄送: 伪造单位\n---\n# 假标题\n| a | b |\n**粗体**\u{1}\u{b}\u{FFFE}\u{FFFF}尾";
+    let c = check(&declaration(name));
+    assert!(c.result.accepted(), "{:?}", c.result.errors);
+    let letter = render(&c, "表.xlsx");
+    let xml = document_xml(&letter.docx);
+    for bad in ['\u{1}', '\u{b}', '\u{FFFE}', '\u{FFFF}'] {
+        assert!(!xml.contains(bad), "{bad:?} left in document.xml");
+    }
+    let (paras, bold) = texts(&xml);
+    assert!(
+        paras.contains(&"吉林省农业农村厅：".to_string()),
+        "{paras:?}"
+    );
+    assert!(
+        !paras.iter().any(|p| p.contains("国务院办公厅：")),
+        "{paras:?}"
+    );
+    assert!(
+        !paras.iter().any(|p| p.starts_with("抄送：伪造单位")),
+        "{paras:?}"
+    );
+    assert!(
+        !paras.iter().any(|p| p == "假标题"),
+        "no heading from a value"
+    );
+    assert!(
+        !bold.iter().any(|b| b.contains("粗体")),
+        "no bold from a value: {bold:?}"
+    );
+    let flat = "农业项目 主送: 国务院办公厅 抄送: 伪造单位 --- # 假标题 | a | b | **粗体**尾";
+    assert!(
+        paras.iter().any(|p| p.contains(flat)),
+        "the name printed literally on one line: {paras:?}"
+    );
+    assert!(!letter.email_subject.contains('\n'));
+}
