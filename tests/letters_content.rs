@@ -85,16 +85,12 @@ fn texts(xml: &str) -> (Vec<String>, Vec<String>) {
                 is_bold = false;
                 run.clear();
             }
-            Event::End(e) if e.name().into_inner() == "w:r" => {
-                if is_bold {
-                    bold.push(run.clone());
-                }
-            }
+            Event::End(e) if e.name().into_inner() == "w:r" && is_bold => bold.push(run.clone()),
             Event::End(e) if e.name().into_inner() == "w:p" => paras.push(std::mem::take(&mut cur)),
             Event::Text(t) if in_t => {
                 let t: &str = &t;
-                cur.push_str(&t);
-                run.push_str(&t);
+                cur.push_str(t);
+                run.push_str(t);
             }
             Event::Eof => break,
             _ => {}
