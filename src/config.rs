@@ -180,6 +180,9 @@ impl Config {
                 );
             }
         }
+        self.letters
+            .validate()
+            .map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
         self.mail
             .validate()
             .map_err(|e| anyhow::anyhow!("{file}: [mail]: {e}"))?;

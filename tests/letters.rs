@@ -136,20 +136,23 @@ fn return_notice_lists_every_error_cell_and_attaches_the_annotated_workbook() {
 }
 
 #[test]
-fn target_review_states_the_conclusion_and_the_four_criteria() {
+fn target_review_states_the_conclusion_and_the_criteria_it_can_judge() {
     let (c, letter) = render(REVIEW, Some(3));
     let text = all_text(&letter);
     assert!(text.contains("吉财绩函〔2026〕3号"));
     assert!(text.contains("审核结论：修改后通过。"), "{text}");
+    for name in ["绩效指标的合理性", "资金测算的合理性"] {
+        assert!(text.contains(name), "criterion {name}");
+    }
+    // Regression: the automatic letter printed an internal note twice for the criteria a
+    // program cannot judge; it leaves them out.
     for name in [
         "绩效目标与部门职能的相关性",
         "实施方案的可行性",
-        "绩效指标的合理性",
-        "资金测算的合理性",
+        "系统不作结论",
     ] {
-        assert!(text.contains(name), "criterion {name}");
+        assert!(!text.contains(name), "{name} in an automatic letter");
     }
-    assert!(text.contains("此项由审核人员结合部门职能和项目实施方案判断"));
     let finding = &c.result.review.as_ref().unwrap().findings[0];
     assert!(text.contains(&finding.message), "finding in the letter");
     assert!(text.contains("G20单元格"));

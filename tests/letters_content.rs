@@ -140,3 +140,101 @@ fn text_from_a_form_is_printed_as_data() {
     );
     assert!(!letter.email_subject.contains('\n'));
 }
+
+fn render_fixture(path: &str, settings: &LetterSettings) -> (Checked, RenderedLetter) {
+    let checker = Checker::new(Definitions::embedded(), Limits::default());
+    let p = std::path::Path::new("tests/fixtures").join(path);
+    let c = checker.check_path(&p, path);
+    let defs = Definitions::embedded();
+    let letters = Letters::load(None).unwrap();
+    let letter = letters
+        .render(&LetterInput {
+            settings,
+            defs: &defs,
+            department: "吉林省农业农村厅",
+            file_name: p.file_name().unwrap().to_str().unwrap(),
+            result: &c.result,
+            form: c.form.as_deref(),
+            number: Some(7),
+            date: NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(),
+            extra_findings: &[],
+        })
+        .unwrap();
+    (c, letter)
+}
+
+const NAME: &str = "基层农技推广体系改革与建设补助项目";
+
+/// Regression: titles were `……的审核意见`, `……的通知` under a 函 number, or named the file
+/// (`关于退回退回示例-缺项目名称.xlsx绩效目标申报表的通知`).
+#[test]
+fn titles_name_the_project_and_agree_with_the_kind() {
+    let s = LetterSettings::default();
+    for (fixture, title) in [
+        (
+            "examples/退回示例-资金合计不符.xlsx",
+            format!("关于退回{NAME}绩效目标申报表修改的函"),
+        ),
+        (
+            "examples/农业农村厅-绩效目标申报表.xlsx",
+            format!("关于{NAME}绩效目标审核意见的函"),
+        ),
+        (
+            "examples/农业农村厅-绩效运行监控表.xlsx",
+            format!("关于{NAME}绩效运行监控意见的函"),
+        ),
+        (
+            "examples/农业农村厅-绩效自评表.xlsx",
+            format!("关于{NAME}绩效评价结果反馈意见的函"),
+        ),
+        (
+            "examples/退回示例-缺项目名称.xlsx",
+            "关于退回绩效目标申报表（项目编码22000026000233）修改的函".to_string(),
+        ),
+    ] {
+        let (_, letter) = render_fixture(fixture, &s);
+        assert_eq!(letter.title, title, "{fixture}");
+        let (paras, _) = texts(&document_xml(&letter.docx));
+        assert!(
+            paras.contains(&"特此函告。".to_string()),
+            "{fixture}: {paras:?}"
+        );
+        assert!(letter.doc_number_text.starts_with("吉财绩函〔2026〕7号"));
+    }
+}
+
+/// 联系人 and 联系电话 from the configuration close every letter; a kind configured as 通知 gets
+/// its own 机关代字, a 通知 title and closing.
+#[test]
+fn contact_and_a_kind_sent_as_notice() {
+    let s: LetterSettings = toml::from_str(
+        "contact_person = \"张三\"\ncontact_phone = \"0431-88886666\"\n\
+         [kinds.return_notice]\nagency = \"吉财绩通\"\ndoc_type = \"通知\"\n",
+    )
+    .unwrap();
+    s.validate().unwrap();
+    let (_, letter) = render_fixture("examples/退回示例-资金合计不符.xlsx", &s);
+    assert_eq!(
+        letter.title,
+        format!("关于退回{NAME}绩效目标申报表修改的通知")
+    );
+    assert_eq!(letter.doc_number_text, "吉财绩通〔2026〕7号");
+    let (paras, _) = texts(&document_xml(&letter.docx));
+    assert!(paras.contains(&"特此通知。".to_string()), "{paras:?}");
+    assert!(paras.contains(&"联系人：张三；联系电话：0431-88886666。".to_string()));
+    let (_, letter) = render_fixture("examples/农业农村厅-绩效目标申报表.xlsx", &s);
+    assert_eq!(letter.doc_number_text, "吉财绩函〔2026〕7号");
+    assert!(letter.title.ends_with("的函"));
+}
+
+/// A very long project name is shortened in the title, never in the body.
+#[test]
+fn a_long_name_is_shortened_in_the_title_only() {
+    let long = "很长的项目名称".repeat(10);
+    let c = check(&declaration(&long));
+    let letter = render(&c, "表.xlsx");
+    assert!(letter.title.contains('…'), "{}", letter.title);
+    assert!(letter.title.chars().count() < 60, "{}", letter.title);
+    let (paras, _) = texts(&document_xml(&letter.docx));
+    assert!(paras.iter().any(|p| p.contains(&long)));
+}

@@ -43,6 +43,8 @@ impl Problem {
 #[derive(Debug, Clone, Default, Serialize)]
 pub(crate) struct ProjectInfo {
     pub(crate) name: String,
+    /// The name as a title carries it: a very long one shortened with `…`.
+    pub(crate) short_name: String,
     pub(crate) code: String,
     pub(crate) department: String,
     pub(crate) year: String,
@@ -144,6 +146,15 @@ pub(crate) struct LetterContent {
     pub(crate) deadline: String,
     pub(crate) department: String,
     pub(crate) file_name: String,
+    /// What a title names when the form gives no 项目名称: the form and its 项目编码
+    /// (`绩效目标申报表（项目编码22000026000101）`); the (shortened) name otherwise.
+    pub(crate) subject: String,
+    /// `的函` or `的通知`: what the title ends with, by the kind's 文种.
+    pub(crate) title_end: String,
+    /// `特此函告。` or `特此通知。`.
+    pub(crate) closing: String,
+    /// The last body line: `联系人：…；联系电话：…`, or the configured contact line.
+    pub(crate) contact_line: String,
     /// The form's name (`绩效目标申报表`) and full title (`项目支出绩效目标申报表`).
     pub(crate) form_name: String,
     pub(crate) form_title: String,
@@ -170,6 +181,44 @@ fn show_dec(d: Decimal) -> String {
     crate::text::round2(d).normalize().to_string()
 }
 
+/// Names longer than this many characters are shortened in titles.
+const TITLE_NAME_CHARS: usize = 40;
+
+/// A project name as a title carries it: one line, at most [`TITLE_NAME_CHARS`] characters.
+fn short_name(name: &str) -> String {
+    let one_line = crate::util::one_line(name);
+    let name = one_line.trim();
+    if name.chars().count() <= TITLE_NAME_CHARS {
+        return name.to_string();
+    }
+    let mut s: String = name.chars().take(TITLE_NAME_CHARS - 1).collect();
+    s.push('…');
+    s
+}
+
+/// What a title names: the project's name, else the form with its 项目编码, else the form.
+fn subject(project: &ProjectInfo, form_name: &str) -> String {
+    if !project.short_name.is_empty() {
+        project.short_name.clone()
+    } else if !project.code.is_empty() {
+        format!("{form_name}（项目编码{}）", project.code)
+    } else {
+        form_name.to_string()
+    }
+}
+
+/// `联系人：张三；联系电话：0431-88888888。` from the settings, or the configured contact line.
+fn contact_line(s: &LetterSettings) -> String {
+    let person = s.contact_person.trim();
+    let phone = s.contact_phone.trim();
+    match (person.is_empty(), phone.is_empty()) {
+        (false, false) => format!("联系人：{person}；联系电话：{phone}。"),
+        (false, true) => format!("联系人：{person}。"),
+        (true, false) => format!("联系电话：{phone}。"),
+        (true, true) => s.contact.clone(),
+    }
+}
+
 /// The annotated workbook's file name for a returned file.
 pub(crate) fn annotated_name(file_name: &str) -> String {
     format!("{}（错误标注）.xlsx", file_stem(file_name))
@@ -184,6 +233,7 @@ pub(crate) fn build(input: &LetterInput, kind: LetterKind) -> LetterContent {
         .project
         .as_ref()
         .map(|p| ProjectInfo {
+            short_name: short_name(p.name.as_deref().unwrap_or_default()),
             name: p.name.clone().unwrap_or_default(),
             code: p.code.clone().unwrap_or_default(),
             department: p.department.clone().unwrap_or_default(),
@@ -213,7 +263,14 @@ pub(crate) fn build(input: &LetterInput, kind: LetterKind) -> LetterContent {
         kind,
         kind_name: kind.name().into(),
         settings: input.settings.clone(),
-        number: doc_number_text(&input.settings.agency, year, input.number),
+        number: doc_number_text(input.settings.agency_for(kind), year, input.number),
+        subject: subject(
+            &project,
+            form_def.map(|d| d.name.as_str()).unwrap_or("表格"),
+        ),
+        title_end: input.settings.doc_type_for(kind).title_end().into(),
+        closing: input.settings.doc_type_for(kind).closing().into(),
+        contact_line: contact_line(input.settings),
         preview: input.number.is_none(),
         date: chinese_date(input.date),
         deadline: chinese_date(deadline),
@@ -244,9 +301,9 @@ fn review_content(input: &LetterInput) -> ReviewContent {
         .into_iter()
         .chain(input.extra_findings.iter())
         .collect();
+    // Relevance to the department's functions and feasibility are for a reviewer to judge: an
+    // automatic letter leaves them out (a letter signed off by a reviewer carries their words).
     let criteria = [
-        (Criterion::Relevance, "绩效目标与部门职能的相关性", true),
-        (Criterion::Feasibility, "实施方案的可行性", true),
         (Criterion::Indicators, "绩效指标的合理性", false),
         (Criterion::Funds, "资金测算的合理性", false),
     ]
@@ -430,7 +487,11 @@ pub(crate) fn sample(kind: LetterKind, settings: &LetterSettings) -> LetterConte
         kind,
         kind_name: kind.name().into(),
         settings: settings.clone(),
-        number: doc_number_text(&settings.agency, 2026, Some(1)),
+        number: doc_number_text(settings.agency_for(kind), 2026, Some(1)),
+        subject: "样例项目".into(),
+        title_end: settings.doc_type_for(kind).title_end().into(),
+        closing: settings.doc_type_for(kind).closing().into(),
+        contact_line: contact_line(settings),
         preview: false,
         date: "2026年11月25日".into(),
         deadline: "2026年12月5日".into(),
@@ -440,6 +501,7 @@ pub(crate) fn sample(kind: LetterKind, settings: &LetterSettings) -> LetterConte
         form_title: "项目支出绩效目标申报表".into(),
         project: ProjectInfo {
             name: "样例项目".into(),
+            short_name: "样例项目".into(),
             code: "22000026000101".into(),
             department: "吉林省农业农村厅".into(),
             year: "2026".into(),

@@ -102,8 +102,15 @@ pub struct LetterSettings {
     pub(crate) signature: String,
     /// 抄送机关, printed in the 版记.
     pub(crate) cc: Vec<String>,
-    /// The line that tells a department whom to ask.
+    /// The line that tells a department whom to ask, used when no 联系人 / 联系电话 is set.
     pub(crate) contact: String,
+    /// 联系人 and 联系电话: the last body line of every letter reads `联系人：…；联系电话：…`.
+    pub(crate) contact_person: String,
+    pub(crate) contact_phone: String,
+    /// Per kind of letter (`return_notice`, `target_review`, `monitoring_opinion`,
+    /// `evaluation_feedback`): its own 机关代字 and 文种. By default every kind is a 函 numbered
+    /// under `agency`.
+    pub(crate) kinds: BTreeMap<String, KindSettings>,
     /// Days a department has to send a corrected or revised form.
     pub(crate) revision_days: u32,
     /// How each grade is used in next year's budget (优, 良, 中, 差).
@@ -127,9 +134,89 @@ impl Default for LetterSettings {
             signature: "吉林省财政厅".into(),
             cc: vec!["省审计厅".into()],
             contact: "联系单位：吉林省财政厅预算绩效管理处".into(),
+            contact_person: String::new(),
+            contact_phone: String::new(),
+            kinds: BTreeMap::new(),
             revision_days: 10,
             budget_use,
         }
+    }
+}
+
+/// The 文种 of a letter: what its title ends with and how its body closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum DocType {
+    /// 函: `关于……的函`, closing `特此函告。`.
+    #[default]
+    #[serde(rename = "函")]
+    Letter,
+    /// 通知: `关于……的通知`, closing `特此通知。`; needs its own 机关代字.
+    #[serde(rename = "通知")]
+    Notice,
+}
+
+impl DocType {
+    /// The end of the title: `的函` or `的通知`.
+    pub(crate) fn title_end(self) -> &'static str {
+        match self {
+            DocType::Letter => "的函",
+            DocType::Notice => "的通知",
+        }
+    }
+
+    /// The closing sentence of the body.
+    pub(crate) fn closing(self) -> &'static str {
+        match self {
+            DocType::Letter => "特此函告。",
+            DocType::Notice => "特此通知。",
+        }
+    }
+}
+
+/// `[letters.kinds.KIND]`: a kind of letter sent under its own 机关代字 or as another 文种.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KindSettings {
+    /// 机关代字 of this kind's numbers (its own sequence); `agency` when absent.
+    pub(crate) agency: Option<String>,
+    /// `函` (the default) or `通知`.
+    pub(crate) doc_type: DocType,
+}
+
+impl LetterSettings {
+    /// The 机关代字 a kind of letter is numbered under.
+    pub(crate) fn agency_for(&self, kind: LetterKind) -> &str {
+        self.kinds
+            .get(kind.id())
+            .and_then(|k| k.agency.as_deref())
+            .unwrap_or(&self.agency)
+    }
+
+    /// The 文种 of a kind of letter.
+    pub(crate) fn doc_type_for(&self, kind: LetterKind) -> DocType {
+        self.kinds
+            .get(kind.id())
+            .map(|k| k.doc_type)
+            .unwrap_or_default()
+    }
+
+    /// Checks that kinds are known and that kind and number agree: a 机关代字 of 函 is not used
+    /// for a 通知. The message names the key.
+    pub fn validate(&self) -> Result<(), String> {
+        for (id, k) in &self.kinds {
+            let Some(kind) = LetterKind::ALL.into_iter().find(|l| l.id() == id) else {
+                return Err(format!(
+                    "letters.kinds.{id}: unknown kind; known: return_notice, target_review, monitoring_opinion, evaluation_feedback"
+                ));
+            };
+            if k.doc_type == DocType::Notice && self.agency_for(kind) == self.agency {
+                return Err(format!(
+                    "letters.kinds.{id}: a kind sent as 通知 needs its own 机关代字 (agency), not the 函's \"{}\"",
+                    self.agency
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -189,6 +276,23 @@ mod tests {
             doc_number_text("吉财绩函", 2026, None),
             "吉财绩函〔2026〕  号"
         );
+    }
+
+    #[test]
+    fn kind_and_number_agree() {
+        let s: LetterSettings =
+            toml::from_str("[kinds.return_notice]\nagency = \"吉财绩通\"\ndoc_type = \"通知\"\n")
+                .unwrap();
+        assert!(s.validate().is_ok());
+        assert_eq!(s.agency_for(LetterKind::ReturnNotice), "吉财绩通");
+        assert_eq!(s.agency_for(LetterKind::TargetReview), "吉财绩函");
+        assert_eq!(s.doc_type_for(LetterKind::ReturnNotice), DocType::Notice);
+        let bad: LetterSettings =
+            toml::from_str("[kinds.return_notice]\ndoc_type = \"通知\"\n").unwrap();
+        let e = bad.validate().unwrap_err();
+        assert!(e.contains("needs its own 机关代字"), "{e}");
+        let bad: LetterSettings = toml::from_str("[kinds.review]\nagency = \"x\"\n").unwrap();
+        assert!(bad.validate().unwrap_err().contains("unknown kind"));
     }
 
     #[test]
