@@ -166,7 +166,7 @@ fn one_project_through_the_year() {
     assert!(out.contains("[批复目标]"), "{out}");
     assert!(out.contains("复函：吉财绩函〔2026〕"), "{out}");
     assert!(
-        out.contains("《关于基层农技推广体系改革与建设补助项目绩效评价结果的反馈函》"),
+        out.contains("《关于基层农技推广体系改革与建设补助项目绩效评价结果反馈意见的函》"),
         "{out}"
     );
     assert!(out.contains("核定96.45分（优）"), "{out}");

@@ -158,14 +158,13 @@ pub(crate) fn dispatch(tx: &Transaction, d: &Dispatch) -> anyhow::Result<()> {
     let Some(kind) = LetterKind::for_result(result) else {
         return Ok(());
     };
-    let year = result
-        .project
-        .as_ref()
-        .and_then(|p| p.year)
-        .unwrap_or_else(|| chrono::Datelike::year(&d.today));
+    // 发文字号 carry the year of issue, as the letter's date does; each kind is numbered under
+    // its configured 机关代字.
+    let year = chrono::Datelike::year(&d.today);
+    let agency = settings.agency_for(kind);
     let number = store::letters::issue(
         tx,
-        &settings.agency,
+        agency,
         year,
         &store::letters::IssuedLetter {
             kind: kind.id(),
@@ -194,7 +193,7 @@ pub(crate) fn dispatch(tx: &Transaction, d: &Dispatch) -> anyhow::Result<()> {
         .with_context(|| format!("writing the {} for {}", kind.name(), file_name))?;
     store::letters::store_rendered(
         tx,
-        &settings.agency,
+        agency,
         year,
         number,
         &store::letters::RenderedFile {
