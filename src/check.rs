@@ -269,9 +269,21 @@ fn open_problem(display: &str, e: FileError) -> Checked {
             file_problem(display, IssueCode::FileNotFound, "找不到该文件".into())
         }
         FileError::Io(e) => {
-            file_problem(display, IssueCode::Unreadable, format!("无法读取文件：{e}"))
+            let shown = display.to_string();
+            tracing::warn!(file = shown, error = %e, "cannot read the file");
+            file_problem(
+                display,
+                IssueCode::Unreadable,
+                "文件暂时无法读取。请确认文件已完整放入本部门文件夹；如仍不能受理，请在Excel或WPS中另存为.xlsx格式后重新提交".into(),
+            )
         }
-        FileError::Open(e) => file_problem(display, open_error_code(&e), e.to_string()),
+        FileError::Open(e) => {
+            if let Some(detail) = e.detail() {
+                let (shown, code) = (display.to_string(), open_error_code(&e).as_str());
+                tracing::info!(file = shown, code, detail = %detail, "file refused");
+            }
+            file_problem(display, open_error_code(&e), e.to_string())
+        }
     }
 }
 

@@ -47,8 +47,56 @@ fn messages_tell_the_department_what_to_do() {
     let r = checker().check_path(&path, "password.xlsx").result;
     assert_eq!(
         r.errors[0].message,
-        "文件设有打开密码，无法读取，请取消密码后再提交"
+        "文件设有打开密码，无法读取。请在Excel或WPS中取消打开密码，另存为.xlsx格式后重新放入本部门文件夹"
     );
+}
+
+/// Regression: whole-file problems were answered in English (`invalid Zip archive: Could not
+/// find EOCD`), with internals (`xl/worksheets/sheet1.xml超过52428800字节`) or an accusation
+/// (`可能是恶意文件`). A clerk reads what happened and how to save the file again.
+#[test]
+fn whole_file_messages_speak_to_a_clerk() {
+    let dirs = ["tests/fixtures/bad", "tests/fixtures/fuzz"];
+    let mut seen = 0;
+    for dir in dirs {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            let r = checker().check_path(&entry.path(), &name).result;
+            if r.form.is_some() {
+                continue;
+            }
+            let m = &r.errors[0].message;
+            let code = r.errors[0].code;
+            seen += 1;
+            // Names from the file itself (a sheet's, in “…”) are quoted as they are.
+            let own: String = m
+                .split('“')
+                .map(|s| s.split_once('”').map_or(s, |(_, after)| after))
+                .collect();
+            let english: String = own
+                .replace("Excel", "")
+                .replace("WPS", "")
+                .replace(".xlsx", "")
+                .replace("MB", "")
+                .replace("Office", "")
+                .replace("PDF", "")
+                .replace("RTF", "")
+                .replace("OpenDocument", "")
+                .replace("Word", "")
+                .chars()
+                .filter(|c| c.is_ascii_alphabetic())
+                .collect();
+            assert!(english.is_empty(), "{name}: English in {m}");
+            for bad in ["字节", "恶意", "xml", "压缩条目", "OLE"] {
+                assert!(!m.contains(bad), "{name}: {bad} in {m}");
+            }
+            if !matches!(code, IssueCode::LockFile | IssueCode::FileNotFound) {
+                assert!(m.contains("另存为.xlsx"), "{name}: {m}");
+            }
+        }
+    }
+    assert!(seen >= 15, "{seen}");
 }
 
 #[test]
@@ -114,7 +162,9 @@ fn a_word_document_is_not_a_workbook() {
     let r = checker().check_bytes("letter.xlsx", buf.get_ref()).result;
     assert_eq!(r.errors[0].code, IssueCode::NotAWorkbook);
     assert!(
-        r.errors[0].message.contains("Word"),
+        r.errors[0]
+            .message
+            .starts_with("这是Word文档，不是Excel或WPS表格"),
         "{}",
         r.errors[0].message
     );

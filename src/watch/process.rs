@@ -354,17 +354,15 @@ fn reasons_text(s: &Submission) -> String {
     ));
     if let Some(r) = s.result() {
         for (i, e) in r.errors.iter().enumerate() {
-            let place = match (e.sheet.as_deref(), e.cell.as_deref()) {
-                (Some(sh), Some(c)) => format!("工作表“{sh}”{c}单元格"),
-                (Some(sh), None) => format!("工作表“{sh}”"),
-                _ => "文件".to_string(),
+            let line = match (e.sheet.as_deref(), e.cell.as_deref()) {
+                (Some(sh), Some(c)) => {
+                    format!("工作表“{sh}”{c}单元格（{}）：{}", e.field, e.message)
+                }
+                (Some(sh), None) => format!("工作表“{sh}”（{}）：{}", e.field, e.message),
+                // A problem of the whole file: its message says what to do.
+                _ => e.message.clone(),
             };
-            out.push_str(&format!(
-                "{}. {place}（{}）：{}\n",
-                i + 1,
-                e.field,
-                e.message
-            ));
+            out.push_str(&format!("{}. {line}\n", i + 1));
         }
     }
     out
@@ -392,4 +390,41 @@ fn real_dir(dept_dir: &Path, folder: &str, clock: &dyn Clock) -> anyhow::Result<
         anyhow::bail!("{} leads outside the department's folder", dir.display());
     }
     Ok(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::Checker;
+    use crate::forms::Definitions;
+    use crate::store::submissions::Stage;
+    use crate::workbook::Limits;
+
+    fn submission(bytes: &[u8]) -> Submission {
+        let checker = Checker::new(Definitions::embedded(), Limits::default());
+        let result = checker.check_bytes("坏文件.xlsx", bytes).result;
+        Submission {
+            id: 7,
+            department: "nyt".into(),
+            inbox_path: "坏文件.xlsx".into(),
+            file_name: "坏文件.xlsx".into(),
+            sha256: String::new(),
+            received_at: String::new(),
+            stage: Stage::Recorded,
+            outcome: Outcome::Rejected,
+            form: None,
+            project_name: None,
+            result_json: Some(serde_json::to_string(&result).unwrap()),
+            duplicate_of: None,
+            superseded_by: None,
+        }
+    }
+
+    /// Regression: a whole-file problem read `1. 文件（文件）：…`.
+    #[test]
+    fn reasons_of_a_whole_file_problem_say_it_once() {
+        let text = reasons_text(&submission(b"PK\x03\x04 not a zip"));
+        assert!(!text.contains("文件（文件）"), "{text}");
+        assert!(text.contains("1. 文件无法读取"), "{text}");
+    }
 }

@@ -43,22 +43,47 @@ impl Default for Limits {
 /// Why a file cannot be read as a workbook. Each says what the department should do.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum OpenError {
-    #[error("文件为空（0字节），请重新保存表格后再提交")]
+    #[error("文件是空的，没有任何内容，无法读取。{SAVE_AGAIN}")]
     Empty,
-    #[error("文件过大（{size}字节，上限{limit}字节），请只提交填好的一张绩效表")]
+    #[error("文件过大（{}，上限{}），无法受理。请只保留填好的一张绩效表，{SAVE_AS}", megabytes(*.size), megabytes(*.limit))]
     TooLarge { size: u64, limit: u64 },
-    #[error("不是Excel或WPS表格文件（{0}），请提交.xlsx、.xls或.ods格式的绩效表")]
+    /// What the file is instead, in words a clerk knows (`Word文档`, `PDF文件`).
+    #[error("这是{0}，不是Excel或WPS表格，无法读取。{SAVE_AGAIN}")]
     NotWorkbook(String),
-    #[error("文件不完整或已损坏（{0}），请重新保存后再提交")]
+    /// The reader's own words are for the log (`Damaged::detail`), not for the department.
+    #[error("文件无法读取，可能在保存或复制时不完整。{SAVE_AGAIN}")]
     Damaged(String),
-    #[error("文件设有打开密码，无法读取，请取消密码后再提交")]
+    #[error("文件设有打开密码，无法读取。请在Excel或WPS中取消打开密码，{SAVE_AS}")]
     Password,
-    #[error("文件解压后过大（{what}超过{limit}字节），可能是恶意文件，已拒收")]
+    #[error("文件内部结构异常，无法读取。{SAVE_AGAIN}")]
     Bomb { what: String, limit: u64 },
-    #[error("工作表过多（{count}张，上限{limit}张），请只保留绩效表")]
+    #[error(
+        "文件中的工作表过多（{count}张，上限{limit}张），无法受理。请只保留绩效表所在的工作表，{SAVE_AS}"
+    )]
     TooManySheets { count: usize, limit: usize },
-    #[error("工作表“{sheet}”内容过多（超过{limit}个单元格），请只保留绩效表内容")]
+    #[error("工作表“{sheet}”的内容过多，无法受理。请删除绩效表以外的内容，{SAVE_AS}")]
     TooManyCells { sheet: String, limit: usize },
+}
+
+/// What a clerk can do with a file that cannot be read.
+const SAVE_AGAIN: &str = "请在Excel或WPS中打开填好的绩效表，另存为.xlsx格式后重新放入本部门文件夹";
+const SAVE_AS: &str = "另存为.xlsx格式后重新放入本部门文件夹";
+
+/// A size as a clerk reads it: `21.3MB`.
+fn megabytes(bytes: u64) -> String {
+    format!("{:.1}MB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+impl OpenError {
+    /// What the reader said, for the log: the department's message leaves it out.
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            OpenError::Damaged(d) => Some(d.clone()),
+            OpenError::Bomb { what, limit } => Some(format!("{what} over {limit} bytes")),
+            OpenError::TooManyCells { limit, .. } => Some(format!("over {limit} cells")),
+            _ => None,
+        }
+    }
 }
 
 /// A cell's value as the reader sees it.
@@ -470,10 +495,15 @@ fn sniff_archive(bytes: &[u8]) -> Result<(Format, Option<Archive<'_>>), OpenErro
             "空的压缩包".to_string()
         } else if bytes.starts_with(b"{\\rtf") {
             "RTF文档".to_string()
+        } else if bytes.starts_with(b"\xFF\xD8\xFF")
+            || bytes.starts_with(b"\x89PNG")
+            || bytes.starts_with(b"GIF8")
+        {
+            "图片".to_string()
         } else if std::str::from_utf8(&bytes[..bytes.len().min(512)]).is_ok() {
             "文本文件".to_string()
         } else {
-            "未知格式".to_string()
+            "未知格式的文件".to_string()
         };
         return Err(OpenError::NotWorkbook(what));
     }
@@ -491,10 +521,9 @@ fn sniff_archive(bytes: &[u8]) -> Result<(Format, Option<Archive<'_>>), OpenErro
         if mime.trim() == "application/vnd.oasis.opendocument.spreadsheet" {
             return Ok((Format::Ods, Some(archive)));
         }
-        return Err(OpenError::NotWorkbook(format!(
-            "OpenDocument {}",
-            mime.trim()
-        )));
+        return Err(OpenError::NotWorkbook(
+            "OpenDocument文档（不是表格）".to_string(),
+        ));
     }
     if archive.index_for_name("word/document.xml").is_some() {
         return Err(OpenError::NotWorkbook("Word文档".to_string()));

@@ -49,7 +49,7 @@ pub(crate) fn check(bytes: &[u8], max_stream: u64, sheet_limit: usize) -> Result
     let name = ["/Workbook", "/Book", "/WORKBOOK", "/BOOK"]
         .into_iter()
         .find(|n| file.is_stream(n))
-        .ok_or_else(|| OpenError::NotWorkbook("OLE复合文档（不是Excel工作簿）".into()))?;
+        .ok_or_else(|| OpenError::NotWorkbook("其他Office文档".into()))?;
     let mut data = Vec::new();
     file.open_stream(name)
         .map_err(|e| OpenError::Damaged(format!("OLE: {e}")))?
