@@ -391,7 +391,8 @@ fn lock_files_duplicates_resubmissions_wrong_department_unreadable_and_symlinks(
         "{accepted:?}"
     );
     // Every message went to the outbox folder (no SMTP configured): a receipt for each taken
-    // form, a duplicate notice, and a letter for each checked form.
+    // form, a duplicate notice, a letter for each checked form, and for the file that is no
+    // workbook a plain notice without a number.
     let mut eml: Vec<String> = std::fs::read_dir(s.dir.join("outbox"))
         .unwrap()
         .flatten()
@@ -403,10 +404,11 @@ fn lock_files_duplicates_resubmissions_wrong_department_unreadable_and_symlinks(
             .filter(|n| n.ends_with(&format!("-{kind}.eml")))
             .count()
     };
-    assert_eq!(count("receipt"), 4, "{eml:?}");
+    assert_eq!(count("receipt"), 3, "{eml:?}");
     assert_eq!(count("duplicate"), 1, "{eml:?}");
-    assert_eq!(count("return_notice"), 3, "{eml:?}");
+    assert_eq!(count("return_notice"), 2, "{eml:?}");
     assert_eq!(count("target_review"), 1, "{eml:?}");
+    assert_eq!(count("unreadable"), 1, "{eml:?}");
     let reason = std::fs::read_to_string(
         s.inbox("农业农村厅").join("已退回").join(
             returned
@@ -697,4 +699,71 @@ fn a_long_file_name_is_answered() {
         "{accepted:?}"
     );
     assert_eq!(originals(&accepted), 1, "{accepted:?}");
+}
+
+/// Regression: every file that is not a form got a numbered return notice (2,000 junk files
+/// spent 1,981 numbers) and its own mail. Now they get no number and one notice lists them.
+#[test]
+fn a_flood_of_files_that_are_no_form_gets_one_notice_and_no_numbers() {
+    let s = Setup::new();
+    let inbox = s.inbox("农业农村厅");
+    let mut names = Vec::new();
+    for i in 0..40 {
+        let (name, bytes): (String, Vec<u8>) = match i % 4 {
+            0 => (format!("说明{i:02}.txt"), format!("说明 {i}").into_bytes()),
+            1 => (
+                format!("照片{i:02}.jpg"),
+                vec![0xFF, 0xD8, 0xFF, 0xE0, i as u8],
+            ),
+            2 => (format!("空文件{i:02}.xlsx"), Vec::new()),
+            _ => (format!("扫描件{i:02}.pdf"), b"%PDF-1.4 same".to_vec()),
+        };
+        std::fs::write(inbox.join(&name), bytes).unwrap();
+        names.push(name);
+    }
+    // A real form in the same batch still gets its receipt and numbered letter.
+    std::fs::copy(
+        fixture("examples/农业农村厅-绩效目标申报表.xlsx"),
+        inbox.join("申报表.xlsx"),
+    )
+    .unwrap();
+    s.run_once();
+    let rows = s.rows();
+    assert_eq!(rows.len(), 41, "{rows:?}");
+    let mut eml: Vec<_> = std::fs::read_dir(s.dir.join("outbox"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    eml.sort();
+    let notices: Vec<_> = eml
+        .iter()
+        .filter(|p| p.to_string_lossy().ends_with("-unreadable.eml"))
+        .collect();
+    assert_eq!(notices.len(), 1, "{eml:?}");
+    let raw = std::fs::read(notices[0]).unwrap();
+    let msg = mail_parser::MessageParser::default().parse(&raw).unwrap();
+    let body = msg.body_text(0).unwrap();
+    for name in &names {
+        assert!(body.contains(name.as_str()), "{name} missing from {body}");
+    }
+    assert!(body.contains("另存为.xlsx"), "{body}");
+    let letters = eml
+        .iter()
+        .filter(|p| {
+            let n = p.to_string_lossy();
+            n.ends_with("-return_notice.eml") || n.ends_with("-receipt.eml")
+        })
+        .count();
+    assert_eq!(letters, 1, "only the form's receipt: {eml:?}");
+    let numbers: i64 = s
+        .db()
+        .query_row("SELECT COUNT(*) FROM issued_letters", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(numbers, 1, "one number, for the form's letter");
+    let returned = s.files_in("农业农村厅", "已退回");
+    assert!(
+        !returned.iter().any(|f| f.ends_with(".docx")),
+        "{returned:?}"
+    );
 }

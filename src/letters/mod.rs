@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::check::CheckResult;
 use crate::forms::definitions::{Definitions, FormKind};
 use crate::forms::read::RawForm;
-use crate::rules::issue::{Issue, IssueCode};
+use crate::rules::issue::Issue;
 
 pub use templates::{LetterError, Letters, NoticeKind};
 
@@ -51,17 +51,16 @@ impl LetterKind {
         LetterKind::EvaluationFeedback,
     ];
 
-    /// The letter a checked file calls for. None for files that are no letter's business: a lock
-    /// or temp file, or a file that is not there.
+    /// The letter a checked file calls for; None for a file that is no form (it gets a plain
+    /// notice instead).
     pub fn for_result(result: &CheckResult) -> Option<LetterKind> {
+        // Only forms get numbered letters: a file that is no known form at all (not a workbook,
+        // empty, damaged, locked, too large, no form's title) gets a plain notice.
+        let form = result.form?;
         if !result.accepted() {
-            let only_noise = result
-                .errors
-                .iter()
-                .all(|e| matches!(e.code, IssueCode::LockFile | IssueCode::FileNotFound));
-            return (!only_noise).then_some(LetterKind::ReturnNotice);
+            return Some(LetterKind::ReturnNotice);
         }
-        Some(match result.form? {
+        Some(match form {
             FormKind::TargetDeclaration => LetterKind::TargetReview,
             FormKind::PerformanceReport => LetterKind::MonitoringOpinion,
             FormKind::SelfEvaluation => LetterKind::EvaluationFeedback,

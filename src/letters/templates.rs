@@ -34,6 +34,8 @@ pub enum NoticeKind {
     Reminder,
     /// The summary workbook sent to the finance office.
     Summary,
+    /// 未能受理的文件: files that are not a form, listed in one notice.
+    Unreadable,
 }
 
 impl NoticeKind {
@@ -50,6 +52,7 @@ impl NoticeKind {
             NoticeKind::Duplicate => "duplicate.txt.j2",
             NoticeKind::Reminder => "reminder.txt.j2",
             NoticeKind::Summary => "summary.txt.j2",
+            NoticeKind::Unreadable => "unreadable.txt.j2",
         }
     }
 
@@ -82,6 +85,10 @@ impl NoticeKind {
                 },
                 average_score => "92.50", grades => vec!["优1个", "良1个"],
                 missing => 1, missing_sheet => "未报送",
+            },
+            NoticeKind::Unreadable => minijinja::context! {
+                department => "吉林省农业农村厅", count => 1,
+                files => vec![minijinja::context! { name => "照片.jpg", reason => "这是图片" }],
             },
         }
     }
@@ -136,6 +143,10 @@ const EMBEDDED: &[(&str, &str)] = &[
     (
         "summary.txt.j2",
         include_str!("../../letters/summary.txt.j2"),
+    ),
+    (
+        "unreadable.txt.j2",
+        include_str!("../../letters/unreadable.txt.j2"),
     ),
 ];
 

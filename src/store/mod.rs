@@ -10,6 +10,7 @@
 
 pub(crate) mod approvals;
 pub mod letters;
+pub mod notices;
 pub(crate) mod outbox;
 pub mod reminders;
 pub mod submissions;
@@ -60,6 +61,10 @@ const MIGRATIONS: &[Migration] = &[
     Migration {
         what: "each letter kept once, linked to its submission",
         sql: include_str!("migrations/0002_letters_once.sql"),
+    },
+    Migration {
+        what: "files that are not a form wait for one notice",
+        sql: include_str!("migrations/0003_file_notices.sql"),
     },
 ];
 

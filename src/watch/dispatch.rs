@@ -94,6 +94,92 @@ fn enqueue(
     Ok(Some(crate::mail::outbox::enqueue(tx, &msg, now)?))
 }
 
+/// One file of the notice of files that are no form.
+#[derive(Serialize)]
+struct RefusedFile {
+    name: String,
+    reason: String,
+}
+
+#[derive(Serialize)]
+struct UnreadableContext<'a> {
+    department: &'a str,
+    count: usize,
+    files: Vec<RefusedFile>,
+}
+
+/// Queues, for each department not in `busy`, one notice listing the files that are no form and
+/// wait for it (however many there are), in one transaction with their removal from the waiting
+/// list. Returns how many notices were queued.
+pub(crate) fn send_file_notices(
+    conn: &mut rusqlite::Connection,
+    busy: &std::collections::HashSet<String>,
+    departments: &[Department],
+    finance: &Finance,
+    letters: &Letters,
+    settings: &LetterSettings,
+    now: DateTime<Utc>,
+) -> anyhow::Result<usize> {
+    let waiting = store::notices::waiting(conn)?;
+    if waiting.is_empty() {
+        return Ok(0);
+    }
+    let tx = conn.transaction()?;
+    let mut queued = 0;
+    let mut by_dept: std::collections::BTreeMap<&str, Vec<&store::notices::Waiting>> =
+        std::collections::BTreeMap::new();
+    for w in waiting.iter().filter(|w| !busy.contains(&w.department)) {
+        by_dept.entry(&w.department).or_default().push(w);
+    }
+    for (code, files) in by_dept {
+        let ids: Vec<i64> = files.iter().map(|w| w.submission_id).collect();
+        let Some(dept) = crate::departments::by_code(departments, code) else {
+            // A department no longer configured: nobody to tell.
+            store::notices::done(&tx, &ids)?;
+            continue;
+        };
+        let ctx = UnreadableContext {
+            department: &dept.name,
+            count: files.len(),
+            files: files
+                .iter()
+                .map(|w| RefusedFile {
+                    name: one_line(&w.file_name),
+                    reason: w
+                        .result_json
+                        .as_deref()
+                        .and_then(|j| CheckResult::from_stored(j).ok())
+                        .and_then(|r| r.errors.first().map(|e| e.message.clone()))
+                        .unwrap_or_else(|| "与此前提交的文件内容相同".to_string()),
+                })
+                .collect(),
+        };
+        let (subject, body) = letters.render_notice(NoticeKind::Unreadable, settings, &ctx)?;
+        let (to, cc) = recipients(finance, dept, false);
+        enqueue(
+            &tx,
+            OutgoingMessage {
+                to,
+                cc,
+                subject,
+                body,
+                attachments: Vec::new(),
+                kind: "unreadable".into(),
+                reference: ids
+                    .iter()
+                    .map(|i| i.to_string())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            },
+            now,
+        )?;
+        store::notices::done(&tx, &ids)?;
+        queued += 1;
+    }
+    tx.commit()?;
+    Ok(queued)
+}
+
 /// Records everything to send for a submission, in `tx`.
 pub(crate) fn dispatch(tx: &Transaction, d: &Dispatch) -> anyhow::Result<()> {
     let settings = d.settings;
@@ -115,6 +201,19 @@ pub(crate) fn dispatch(tx: &Transaction, d: &Dispatch) -> anyhow::Result<()> {
         r
     });
     let result = cleaned.as_ref();
+    // A file that is no form (or the same content as one): no receipt and no numbered letter;
+    // it waits for the one notice that lists such files (`send_file_notices`).
+    let not_a_form = match (result, d.duplicate_of.as_ref()) {
+        (Some(r), _) => r.form.is_none(),
+        (None, Some((first, _))) => {
+            store::submissions::get(tx, *first)?.is_none_or(|s| s.form.is_none())
+        }
+        (None, None) => false,
+    };
+    if not_a_form {
+        store::notices::queue(tx, d.submission_id, &d.department.code)?;
+        return Ok(());
+    }
     let ctx = NoticeContext {
         department: dept_name,
         file_name,

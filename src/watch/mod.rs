@@ -188,6 +188,7 @@ impl Daemon {
                     }
                 }
             }
+            self.send_file_notices();
             self.refresh_summary(false);
             let stuck = |p: &PathBuf| self.failures.get(p).is_some_and(|f| f.0 >= 3);
             if opts.once && self.deferred.is_empty() && self.candidates.keys().all(stuck) {
@@ -281,6 +282,35 @@ impl Daemon {
         tx.commit()?;
         self.wake_sender();
         Ok(())
+    }
+
+    /// One notice per department for the files that are no form, once the department's folder
+    /// is quiet (nothing waiting to settle or for a second try), so a flood gets one notice.
+    fn send_file_notices(&mut self) {
+        let busy: std::collections::HashSet<String> = self
+            .candidates
+            .keys()
+            .chain(self.deferred.keys())
+            .filter_map(|p| self.classify(p).map(|f| f.department))
+            .collect();
+        match dispatch::send_file_notices(
+            &mut self.conn,
+            &busy,
+            &self.cfg.departments,
+            &self.cfg.finance,
+            &self.letters,
+            &self.cfg.letters,
+            self.clock.now().to_utc(),
+        ) {
+            Ok(0) => {}
+            Ok(n) => {
+                info!(notices = n, "notices of files that are no form queued");
+                self.wake_sender();
+            }
+            Err(e) => {
+                warn!(error = %format!("{e:#}"), "notices of files that are no form not queued")
+            }
+        }
     }
 
     fn wake_sender(&self) {
