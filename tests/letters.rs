@@ -193,7 +193,10 @@ fn evaluation_feedback_puts_claimed_beside_verified_and_lists_lost_points() {
     let j = paras.iter().position(|p| p == "财政核定").unwrap();
     assert_eq!(paras[j + 1], "96.45");
     assert_eq!(paras[j + 2], "优");
-    assert!(text.contains("与核定结果不一致"));
+    // Regression: the letter said the grade differs when only the score did (98 优 against
+    // 96.45 优).
+    assert!(text.contains("与核定得分不一致（评价等级相同）"), "{text}");
+    assert!(!text.contains("等级“优”，与核定"), "{text}");
     for ind in s.indicators.iter().filter(|i| i.computed < i.weight) {
         assert!(
             paras.contains(&ind.name),

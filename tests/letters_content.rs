@@ -238,3 +238,67 @@ fn a_long_name_is_shortened_in_the_title_only() {
     let (paras, _) = texts(&document_xml(&letter.docx));
     assert!(paras.iter().any(|p| p.contains(&long)));
 }
+
+/// Regression (wording): `截至1-7月`; a 风险 column repeating the two columns before it; `部门说明：
+/// 未说明` on the 预算执行率 row, which has no place for an explanation.
+#[test]
+fn monitoring_and_feedback_wording() {
+    let s = LetterSettings::default();
+    let (_, letter) = render_fixture("variants/发现-执行进度滞后-监控表.xlsx", &s);
+    let (paras, _) = texts(&document_xml(&letter.docx));
+    let text = paras.join("\n");
+    assert!(text.contains("截至7月底，"), "{text}");
+    assert!(!text.contains("截至1-7月"), "{text}");
+    assert!(!text.contains("，达不到年度指标值"), "{text}");
+    let (c, letter) = render_fixture("variants/发现-自评总分不符-自评表.xlsx", &s);
+    let (paras, _) = texts(&document_xml(&letter.docx));
+    let s = c.result.score.as_ref().unwrap();
+    assert!(
+        s.execution_score < 10.0,
+        "the fixture loses points on execution"
+    );
+    let i = paras.iter().position(|p| p == "预算执行率").unwrap();
+    assert_eq!(paras[i + 7], "—", "{:?}", &paras[i..i + 8]);
+}
+
+/// Regression: `指标值“较好”含模糊表述“较好”` said the same word twice.
+#[test]
+fn a_vague_target_that_is_only_the_word_is_named_once() {
+    let defs = Definitions::embedded();
+    let mut wb = jixiao::forms::blank::build(&defs, FormKind::TargetDeclaration).unwrap();
+    let bytes = {
+        let ws = wb.worksheet_from_index(0).unwrap();
+        for (r, c, t) in [
+            (1u32, 0u16, "（2026年度）"),
+            (3, 1, "模糊词项目"),
+            (5, 1, "吉林省农业农村厅"),
+            (5, 5, "吉林省农业技术推广总站"),
+            (10, 1, "年度目标"),
+            (12, 3, "培训人数"),
+            (12, 6, "≥100人"),
+            (16, 3, "服务效果"),
+            (16, 6, "较好"),
+            (20, 3, "满意度"),
+            (20, 6, "≥90%"),
+            (15, 3, "人均成本"),
+            (15, 6, "≤800元"),
+        ] {
+            ws.write_string(r, c, t).unwrap();
+        }
+        ws.write_number(7, 4, 100.0).unwrap();
+        ws.write_number(8, 4, 100.0).unwrap();
+        wb.save_to_buffer().unwrap()
+    };
+    let c = check(&bytes);
+    let vague: Vec<&str> = c
+        .result
+        .warnings
+        .iter()
+        .filter(|w| w.code == jixiao::rules::issue::IssueCode::VagueTarget)
+        .map(|w| w.message.as_str())
+        .collect();
+    assert_eq!(
+        vague,
+        ["指标“服务效果”的指标值“较好”是模糊表述，无法考核，请改为可衡量的目标"]
+    );
+}

@@ -86,6 +86,8 @@ pub(crate) struct AtRisk {
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct MonitoringContent {
     pub(crate) period: String,
+    /// The end of the period as a letter says it: `7月底` (not `1-7月`).
+    pub(crate) as_of: String,
     pub(crate) months: String,
     /// Time elapsed in percent (months / 12).
     pub(crate) time_progress: String,
@@ -114,6 +116,8 @@ pub(crate) struct LostPoints {
     pub(crate) explanation: String,
     /// The department's own explanation (偏差原因分析及改进措施).
     pub(crate) reason: String,
+    /// Whether the form has a place to explain it (the 预算执行率 row has none).
+    pub(crate) explainable: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -125,8 +129,10 @@ pub(crate) struct EvaluationContent {
     pub(crate) execution_rate: String,
     pub(crate) execution_score: String,
     pub(crate) execution_weight: String,
-    /// The department's score or grade differs from the verified one.
-    pub(crate) differs: bool,
+    /// The department's score differs from the verified one.
+    pub(crate) score_differs: bool,
+    /// The department's grade differs from the verified one.
+    pub(crate) grade_differs: bool,
     pub(crate) lost: Vec<LostPoints>,
     /// How the verified grade is used in next year's budget.
     pub(crate) budget_use: String,
@@ -352,14 +358,10 @@ fn monitoring_content(input: &LetterInput, form: &RawForm) -> MonitoringContent 
             let text = |k: &str| row.get(k).text().unwrap_or_default();
             let mut why = Vec::new();
             if short {
-                why.push(format!(
-                    "全年预计完成{}，达不到年度指标值{}",
-                    text("forecast"),
-                    text("target")
-                ));
+                why.push("全年预计达不到年度指标值".to_string());
             }
-            if uncertain {
-                why.push(format!("完成目标可能性为“{}”", text("likelihood")));
+            if uncertain && !short {
+                why.push("部门判断可能不能完成".to_string());
             }
             Some(AtRisk {
                 name: text("level3"),
@@ -378,6 +380,13 @@ fn monitoring_content(input: &LetterInput, form: &RawForm) -> MonitoringContent 
     let lag = Decimal::try_from(fw.monitoring.execution_lag_points).unwrap_or_default();
     MonitoringContent {
         period: form.field("period").text().unwrap_or_default(),
+        as_of: match months {
+            Some(m) => format!("{m}月底"),
+            None => form
+                .field("period")
+                .text()
+                .unwrap_or_else(|| "监控期末".into()),
+        },
         months: months.map(|m| m.to_string()).unwrap_or_default(),
         time_progress: elapsed.map(show_dec).unwrap_or_default(),
         budget: budget.map(show_dec).unwrap_or_default(),
@@ -431,6 +440,7 @@ fn evaluation_content(input: &LetterInput) -> Option<EvaluationContent> {
                 .form
                 .and_then(|f| f.fund("total", "reason").text())
                 .unwrap_or_default(),
+            explainable: false,
         });
     }
     for i in &s.indicators {
@@ -445,12 +455,14 @@ fn evaluation_content(input: &LetterInput) -> Option<EvaluationContent> {
                 lost: show_f64(i.weight - i.computed),
                 explanation: i.explanation.clone(),
                 reason: reason_of(&i.name),
+                explainable: true,
             });
         }
     }
     let claimed_grade = s.claimed_grade.clone().unwrap_or_default();
-    let differs = s.claimed.is_some_and(|c| (c - s.computed).abs() > 0.005)
-        || (!claimed_grade.is_empty() && normalize(&claimed_grade) != normalize(&s.grade));
+    let score_differs = s.claimed.is_some_and(|c| (c - s.computed).abs() > 0.005);
+    let grade_differs =
+        !claimed_grade.is_empty() && normalize(&claimed_grade) != normalize(&s.grade);
     Some(EvaluationContent {
         claimed: s.claimed.map(show_f64).unwrap_or_else(|| "未填".into()),
         claimed_grade: if claimed_grade.is_empty() {
@@ -463,7 +475,8 @@ fn evaluation_content(input: &LetterInput) -> Option<EvaluationContent> {
         execution_rate: show_f64(s.execution_rate),
         execution_score: show_f64(s.execution_score),
         execution_weight: show_f64(exec_weight),
-        differs,
+        score_differs,
+        grade_differs,
         lost,
         budget_use: input
             .settings
@@ -519,6 +532,7 @@ pub(crate) fn sample(kind: LetterKind, settings: &LetterSettings) -> LetterConte
         }),
         monitoring: Some(MonitoringContent {
             period: "1-7月".into(),
+            as_of: "7月底".into(),
             months: "7".into(),
             time_progress: "58.33".into(),
             budget: "1200".into(),
@@ -547,7 +561,8 @@ pub(crate) fn sample(kind: LetterKind, settings: &LetterSettings) -> LetterConte
             execution_rate: "95.98".into(),
             execution_score: "9.6".into(),
             execution_weight: "10".into(),
-            differs: true,
+            score_differs: true,
+            grade_differs: false,
             lost: vec![LostPoints {
                 name: "样例指标".into(),
                 target: "≥3000人次".into(),
@@ -558,6 +573,7 @@ pub(crate) fn sample(kind: LetterKind, settings: &LetterSettings) -> LetterConte
                 lost: "0.67".into(),
                 explanation: "样例".into(),
                 reason: "样例原因".into(),
+                explainable: true,
             }],
             budget_use: "样例".into(),
         }),

@@ -741,10 +741,17 @@ pub(crate) fn review_findings(form: &RawForm, defs: &Definitions) -> Vec<Issue> 
                     "指标值",
                     IssueCode::VagueTarget,
                     Criterion::Indicators,
-                    format!(
-                        "指标“{}”的指标值“{text}”含模糊表述“{word}”，无法考核，请改为可衡量的目标",
-                        indicator_name(row)
-                    ),
+                    if normalize(&text) == normalize(word) {
+                        format!(
+                            "指标“{}”的指标值“{text}”是模糊表述，无法考核，请改为可衡量的目标",
+                            indicator_name(row)
+                        )
+                    } else {
+                        format!(
+                            "指标“{}”的指标值“{text}”含模糊表述“{word}”，无法考核，请改为可衡量的目标",
+                            indicator_name(row)
+                        )
+                    },
                 );
             }
         }
