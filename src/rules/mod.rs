@@ -741,7 +741,7 @@ pub(crate) fn review_findings(form: &RawForm, defs: &Definitions) -> Vec<Issue> 
                     "指标值",
                     IssueCode::VagueTarget,
                     Criterion::Indicators,
-                    if normalize(&text) == normalize(word) {
+                    if normalize(text) == normalize(word) {
                         format!(
                             "指标“{}”的指标值“{text}”是模糊表述，无法考核，请改为可衡量的目标",
                             indicator_name(row)
