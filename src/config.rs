@@ -301,7 +301,12 @@ agency = "吉财绩函"             # 机关代字: 吉财绩函〔2026〕12号
 signature = "吉林省财政厅"
 cc = ["省审计厅"]               # 抄送
 contact = "联系单位：吉林省财政厅预算绩效管理处"
+# contact_person = "张三"        # then every letter closes 联系人：张三；联系电话：…
+# contact_phone = "0431-88886666"
 revision_days = 10             # days a department has to send a corrected form
+# [letters.kinds.return_notice] # a kind of letter under its own 机关代字, e.g. as a 通知
+# agency = "吉财绩通"
+# doc_type = "通知"
 
 [mail]
 # With no [mail.smtp], every message is written as an .eml file into outbox_dir.
