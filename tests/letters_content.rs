@@ -37,6 +37,33 @@ fn declaration(name: &str) -> Vec<u8> {
     wb.save_to_buffer().unwrap()
 }
 
+/// A workbook whose string `placeholder` is replaced, in the package itself, by `text` (which
+/// may be longer than the 32,767 characters Excel and rust_xlsxwriter allow).
+fn replace_text(bytes: &[u8], placeholder: &str, text: &str) -> Vec<u8> {
+    let mut zin = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut out = std::io::Cursor::new(Vec::new());
+    {
+        let mut zout = zip::ZipWriter::new(&mut out);
+        for i in 0..zin.len() {
+            let mut f = zin.by_index(i).unwrap();
+            let name = f.name().unwrap().to_string();
+            let mut data = Vec::new();
+            f.read_to_end(&mut data).unwrap();
+            if name == "xl/sharedStrings.xml" {
+                data = String::from_utf8(data)
+                    .unwrap()
+                    .replace(placeholder, text)
+                    .into_bytes();
+            }
+            zout.start_file(name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            std::io::Write::write_all(&mut zout, &data).unwrap();
+        }
+        zout.finish().unwrap();
+    }
+    out.into_inner()
+}
+
 fn check(bytes: &[u8]) -> Checked {
     Checker::new(Definitions::embedded(), Limits::default()).check_bytes("表.xlsx", bytes)
 }
@@ -301,4 +328,58 @@ fn a_vague_target_that_is_only_the_word_is_named_once() {
         vague,
         ["指标“服务效果”的指标值“较好”是模糊表述，无法考核，请改为可衡量的目标"]
     );
+}
+
+/// Under `JIXIAO_EXTERNAL_TESTS=1` (scripts/test.sh) `openxml-audit` must be installed; under
+/// plain `cargo test` the test is skipped with a note.
+fn have(tool: &str) -> bool {
+    let found = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        if std::env::var("JIXIAO_EXTERNAL_TESTS").as_deref() == Ok("1") {
+            panic!("{tool} is not installed: run scripts/install-test-tools.sh");
+        }
+        eprintln!("note: {tool} not installed, test skipped (scripts/install-test-tools.sh)");
+    }
+    found
+}
+
+/// Letters made from forms whose text holds markup, line breaks, control characters and a
+/// 40,000-character name are schema-valid.
+#[test]
+fn letters_from_hostile_text_pass_openxml_audit_strict() {
+    if !have("openxml-audit") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let forms = [
+        declaration("项目\n**粗体**\n---\n# 标题\n| a | b |\u{1}\u{b}\u{c}\u{1f}\u{FFFE}\u{FFFF}"),
+        replace_text(
+            &declaration("长名称占位"),
+            "长名称占位",
+            &"长".repeat(40_000),
+        ),
+        declaration("<w:p>&amp; \"'</w:p>]]>"),
+    ];
+    for (i, form) in forms.iter().enumerate() {
+        let c = check(form);
+        assert!(c.result.form.is_some(), "letter {i}: {:?}", c.result.errors);
+        let letter = render(&c, &format!("表{i}\n.xlsx"));
+        let path = dir.path().join(format!("{i}.docx"));
+        std::fs::write(&path, &letter.docx).unwrap();
+        let out = std::process::Command::new("openxml-audit")
+            .args(["--policy", "strict", "-m", "0"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && text.contains("Errors: 0"),
+            "letter {i}: openxml-audit found problems:\n{text}"
+        );
+    }
 }
