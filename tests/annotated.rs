@@ -281,10 +281,10 @@ fn marks(bytes: &[u8], sheet: &str) -> Marks {
             "cellXfs" => within = "cellXfs",
             "borders" | "cellStyleXfs" | "cellStyles" | "dxfs" => within = "",
             "fill" if within == "fills" => fills.push(false),
-            "fgColor" if within == "fills" => {
-                if a.get("rgb").map(String::as_str) == Some("FFFFC7CE") {
-                    *fills.last_mut().unwrap() = true;
-                }
+            "fgColor"
+                if within == "fills" && a.get("rgb").map(String::as_str) == Some("FFFFC7CE") =>
+            {
+                *fills.last_mut().unwrap() = true;
             }
             "xf" if within == "cellXfs" => {
                 xfs.push(a.get("fillId").and_then(|f| f.parse().ok()).unwrap_or(0))
