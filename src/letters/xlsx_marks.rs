@@ -1266,6 +1266,77 @@ mod tests {
         );
     }
 
+    fn part(bytes: &[u8], name: &str) -> String {
+        let mut z = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
+        let mut s = String::new();
+        z.by_name(name).unwrap().read_to_string(&mut s).unwrap();
+        // Every part stays well-formed.
+        elements(s.as_bytes(), name).unwrap();
+        s
+    }
+
+    #[test]
+    fn marks_join_existing_comments_and_create_missing_rows() {
+        // A workbook with a value in A1, a comment of its own on C3 and nothing below row 3.
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet().set_name("表").unwrap();
+        ws.write_number(0, 0, 0.5).unwrap();
+        ws.write_string(2, 2, "原值").unwrap();
+        ws.insert_note(2, 2, &rust_xlsxwriter::Note::new("单位自己的批注"))
+            .unwrap();
+        let original = wb.save_to_buffer().unwrap();
+        let long = format!("a\u{1}b\u{b}{}", "长".repeat(40_000));
+        let marks: BTreeMap<String, Vec<Mark>> = [(
+            "表".to_string(),
+            vec![
+                Mark {
+                    pos: (0, 0),
+                    text: "甲：请改".into(),
+                    fill: true,
+                },
+                Mark {
+                    pos: (2, 2),
+                    text: "乙：请改".into(),
+                    fill: true,
+                },
+                Mark {
+                    pos: (4, 1),
+                    text: long,
+                    fill: true,
+                },
+                Mark {
+                    pos: (0, 0),
+                    text: "丙：也请改".into(),
+                    fill: true,
+                },
+            ],
+        )]
+        .into();
+        let out = mark(&original, &marks).unwrap();
+        let sheet = part(&out, "xl/worksheets/sheet1.xml");
+        assert_eq!(sheet.matches("<legacyDrawing").count(), 1, "{sheet}");
+        let b5 = sheet
+            .find("<row r=\"5\"><c r=\"B5\" s=\"")
+            .expect("row 5 created");
+        assert!(sheet.find("r=\"C3\"").unwrap() < b5);
+        let comments = part(&out, "xl/comments1.xml");
+        assert_eq!(comments.matches("<comment ").count(), 3, "{comments}");
+        assert!(comments.contains("单位自己的批注") && comments.contains("乙：请改"));
+        assert!(comments.contains("甲：请改\n丙：也请改"));
+        assert!(comments.contains(&format!("ab{}", "长".repeat(100))));
+        assert!(!comments.contains('\u{1}') && !comments.contains('\u{b}'));
+        let vml = part(&out, "xl/drawings/vmlDrawing1.vml");
+        assert_eq!(vml.matches("<v:shape ").count(), 3, "one shape a comment");
+        // The red copies keep the number format of A1's style.
+        let styles = part(&out, "xl/styles.xml");
+        assert!(styles.contains(ERROR_FILL_ARGB));
+        // The value is read back unchanged.
+        let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(out)).unwrap();
+        use calamine::Reader;
+        let range = book.worksheet_range("表").unwrap();
+        assert_eq!(range.get_value((0, 0)), Some(&calamine::Data::Float(0.5)));
+    }
+
     #[test]
     fn relationship_targets() {
         assert_eq!(
