@@ -871,3 +871,17 @@ fn notes_sheet(wb: &mut Workbook, scope: &Scope, s: &Summary) -> anyhow::Result<
     ws.set_column_width(1, 120)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cell_text_drops_forbidden_characters_and_ends_long_text_with_an_ellipsis() {
+        assert_eq!(clip("项目\u{1}名称\u{fffe}\u{ffff}\u{b}"), "项目名称");
+        let long = "名".repeat(40_000);
+        let short = clip(&long);
+        assert_eq!(short.encode_utf16().count(), 32_767);
+        assert!(short.ends_with('…'));
+    }
+}
