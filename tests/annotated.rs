@@ -583,6 +583,31 @@ fn an_ods_copy_is_judged_like_the_original_once_corrected() {
 }
 
 #[test]
+fn an_xlsx_that_cannot_be_edited_in_place_is_copied_with_its_marks() {
+    // No [Content_Types].xml: the reader takes it, the package editor cannot.
+    let path = Path::new("tests/fixtures/examples/退回示例-缺项目名称.xlsx");
+    let full = std::fs::read(path).unwrap();
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    for (n, b) in entries(&full) {
+        if n != "[Content_Types].xml" {
+            w.start_file(n.as_str(), zip::write::SimpleFileOptions::default())
+                .unwrap();
+            w.write_all(&b).unwrap();
+        }
+    }
+    let original = w.finish().unwrap().into_inner();
+    let c = checker().check_bytes("x.xlsx", &original);
+    assert_eq!(c.result.errors[0].cell.as_deref(), Some("B4"));
+    let bytes = annotate(&c, "x.xlsx", &original).expect("an annotated copy");
+    let sheet = sheet_of(&c);
+    assert_eq!(values(&original), values(&bytes));
+    assert_eq!(merges(&original, &sheet), merges(&bytes, &sheet));
+    let m = marks(&bytes, &sheet);
+    assert_eq!(m.red.get("B4"), Some(&true));
+    assert!(m.comments["B4"].contains("项目名称"));
+}
+
+#[test]
 fn a_whole_file_error_or_an_unread_file_gets_no_annotated_workbook() {
     let path = Path::new("tests/fixtures/variants/非表单-随机工作表.xlsx");
     let original = std::fs::read(path).unwrap();

@@ -8,6 +8,8 @@
 //!   every value at its original address, the original merged ranges and, where the reader knows
 //!   it, the number format (a percent stays a percent), then marked the same way.
 //!
+//! An `.xlsx` the package editor cannot take (a part it finds malformed) is copied like an `.xls`.
+//!
 //! A problem of the whole file (no form identified) gets no annotated workbook; a problem of a
 //! form that names no cell is noted on the form's title, which is not filled.
 
@@ -49,7 +51,14 @@ fn is_xlsx(bytes: &[u8]) -> bool {
 pub(crate) fn write(form: &RawForm, errors: &[Issue], original: &[u8]) -> anyhow::Result<Vec<u8>> {
     let marks = marks(form, errors);
     if is_xlsx(original) {
-        return mark(original, &marks);
+        match mark(original, &marks) {
+            Ok(bytes) => return Ok(bytes),
+            // A package the reader took but the editor cannot (a part it finds malformed, no
+            // [Content_Types].xml): the department still gets its values at their addresses.
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "cannot mark the .xlsx in place; marking a copy")
+            }
+        }
     }
     let copy = copy_as_xlsx(original).context("copying the workbook as .xlsx")?;
     mark(&copy, &marks)
