@@ -1337,6 +1337,72 @@ mod tests {
         assert_eq!(range.get_value((0, 0)), Some(&calamine::Data::Float(0.5)));
     }
 
+    /// An XML part written with the main namespace on an `x:` prefix, as the Open XML SDK does.
+    fn prefixed(xml: &str) -> String {
+        let mut out = String::new();
+        let mut chars = xml.chars().peekable();
+        while let Some(c) = chars.next() {
+            out.push(c);
+            if c == '<' {
+                match chars.peek() {
+                    Some('/') => {
+                        out.push('/');
+                        chars.next();
+                        out.push_str("x:");
+                    }
+                    Some(c) if c.is_ascii_alphabetic() => out.push_str("x:"),
+                    _ => {}
+                }
+            }
+        }
+        out.replace(" xmlns=\"", " xmlns:x=\"")
+    }
+
+    #[test]
+    fn prefixed_parts_get_prefixed_elements() {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.write_string(0, 0, "名称").unwrap();
+        ws.write_string(3, 0, "下").unwrap();
+        let plain = wb.save_to_buffer().unwrap();
+        let mut pkg = Package::open(&plain).unwrap();
+        for name in ["xl/worksheets/sheet1.xml", "xl/styles.xml"] {
+            let xml = String::from_utf8(pkg.read(name).unwrap().unwrap()).unwrap();
+            pkg.put(name, prefixed(&xml).into_bytes());
+        }
+        let original = pkg.finish().unwrap();
+        let marks: BTreeMap<String, Vec<Mark>> = [(
+            "Sheet1".to_string(),
+            vec![
+                Mark {
+                    pos: (0, 1),
+                    text: "名称：请填写".into(),
+                    fill: true,
+                },
+                Mark {
+                    pos: (1, 2),
+                    text: "另一处".into(),
+                    fill: true,
+                },
+            ],
+        )]
+        .into();
+        let out = mark(&original, &marks).unwrap();
+        let sheet = part(&out, "xl/worksheets/sheet1.xml");
+        assert!(sheet.contains("<x:c r=\"B1\" s=\""), "{sheet}");
+        assert!(
+            sheet.contains("<x:row r=\"2\"><x:c r=\"C2\" s=\""),
+            "{sheet}"
+        );
+        assert!(sheet.contains("<x:legacyDrawing r:id=\"rId"), "{sheet}");
+        let styles = part(&out, "xl/styles.xml");
+        assert!(styles.contains("<x:fgColor rgb=\"FFFFC7CE\"/>"), "{styles}");
+        assert!(
+            !styles.contains("<fill>") && !styles.contains("<xf "),
+            "{styles}"
+        );
+    }
+
     #[test]
     fn relationship_targets() {
         assert_eq!(
