@@ -763,3 +763,64 @@ fn openxml_audit_finds_nothing_the_original_did_not_have() {
         assert_eq!(audit_errors(&out), before, "{f}");
     }
 }
+
+#[test]
+fn dates_of_an_xls_or_ods_stay_dates_in_the_copy() {
+    if std::env::var("JIXIAO_EXTERNAL_TESTS").as_deref() != Ok("1") {
+        eprintln!(
+            "note: set JIXIAO_EXTERNAL_TESTS=1 to save forms as .xls and .ods with LibreOffice"
+        );
+        return;
+    }
+    if !tool("soffice") {
+        return;
+    }
+    // 缺项目名称 with 填报日期 (H20) typed as a date: 2026-03-10, serial 46091.
+    let path = Path::new("tests/fixtures/examples/退回示例-缺项目名称.xlsx");
+    let full = std::fs::read(path).unwrap();
+    let with_date = with_part(&full, "xl/styles.xml", |xml| {
+        xml.replace("<cellXfs count=\"9\">", "<cellXfs count=\"10\">").replace(
+            "</cellXfs>",
+            "<xf numFmtId=\"14\" fontId=\"0\" fillId=\"0\" borderId=\"1\" applyNumberFormat=\"1\" xfId=\"0\"/></cellXfs>",
+        )
+    });
+    let with_date = with_part(&with_date, "xl/worksheets/sheet1.xml", |xml| {
+        let start = xml.find("<c r=\"H20\"").unwrap();
+        let end = start + xml[start..].find("</c>").unwrap() + 4;
+        format!(
+            "{}<c r=\"H20\" s=\"9\"><v>46091</v></c>{}",
+            &xml[..start],
+            &xml[end..]
+        )
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("form.xlsx");
+    std::fs::write(&src, &with_date).unwrap();
+    let profile = dir.path().join("profile");
+    for ext in ["xls", "ods"] {
+        let out = Command::new("soffice")
+            .arg(format!(
+                "-env:UserInstallation=file://{}",
+                profile.display()
+            ))
+            .args(["--headless", "--convert-to", ext, "--outdir"])
+            .arg(dir.path())
+            .arg(&src)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let saved = std::fs::read(dir.path().join(format!("form.{ext}"))).unwrap();
+        let name = format!("form.{ext}");
+        let c = checker().check_bytes(&name, &saved);
+        assert_eq!(c.result.errors[0].cell.as_deref(), Some("B4"), "{ext}");
+        let bytes = annotate(&c, &name, &saved).unwrap();
+        let mut wb = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).unwrap();
+        let range = wb.worksheet_range(&sheet_of(&c)).unwrap();
+        match range.get_value((19, 7)) {
+            Some(Data::DateTime(d)) => assert_eq!(d.as_f64(), 46091.0, "{ext}"),
+            // The reader takes an .ods date as its ISO text, and the copy keeps what was read.
+            Some(Data::String(s)) if ext == "ods" => assert_eq!(s, "2026-03-10"),
+            other => panic!("{ext}: H20 is {other:?}"),
+        }
+    }
+}

@@ -6,14 +6,14 @@
 //!   sheets and every part jixiao does not know stay byte for byte as the department sent them.
 //! - An `.xls` or `.ods` cannot be marked in place: the copy is an `.xlsx` holding every sheet with
 //!   every value at its original address, the original merged ranges and, where the reader knows
-//!   it, the number format (a percent stays a percent), then marked the same way.
+//!   it, the number format (a percent stays a percent, a date a date), then marked the same way.
 //!
 //! An `.xlsx` the package editor cannot take (a part it finds malformed) is copied like an `.xls`.
 //!
 //! A problem of the whole file (no form identified) gets no annotated workbook; a problem of a
 //! form that names no cell is noted on the form's title, which is not filled.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use anyhow::Context;
 use rust_xlsxwriter::{Format, Workbook as XlsxBook};
@@ -85,6 +85,8 @@ fn copy_as_xlsx(original: &[u8]) -> anyhow::Result<Vec<u8>> {
         ..Limits::default()
     };
     let mut wb = Workbook::open(original, limits).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let dates = date_cells(original);
+    let date = Format::new().set_num_format("yyyy-mm-dd");
     let mut out = XlsxBook::new();
     let percent = Format::new().set_num_format("0.00%");
     let plain = Format::new();
@@ -131,6 +133,14 @@ fn copy_as_xlsx(original: &[u8]) -> anyhow::Result<Vec<u8>> {
                     ws.write_number_with_format(r, c, *v, &percent)?;
                     8
                 }
+                Value::Number { v, .. }
+                    if dates
+                        .get(name.as_str())
+                        .is_some_and(|d| d.contains(&cell.pos)) =>
+                {
+                    ws.write_number_with_format(r, c, *v, &date)?;
+                    10
+                }
                 Value::Number { v, .. } => {
                     ws.write_number(r, c, *v)?;
                     10
@@ -157,6 +167,32 @@ fn copy_as_xlsx(original: &[u8]) -> anyhow::Result<Vec<u8>> {
         out.add_worksheet();
     }
     Ok(out.save_to_buffer()?)
+}
+
+/// The cells of an `.xls` shown as dates (a 填报日期 typed as a date), by sheet: the workbook
+/// reader gives their serial number, calamine tells which they are. (An `.ods` date is read as
+/// its ISO text, `2026-03-10`, and copied as that text.)
+fn date_cells(original: &[u8]) -> HashMap<String, HashSet<Pos>> {
+    use calamine::Reader;
+    let mut out = HashMap::new();
+    let Ok(mut wb) = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(original)) else {
+        return out;
+    };
+    for name in wb.sheet_names() {
+        let Ok(range) = wb.worksheet_range(&name) else {
+            continue;
+        };
+        let (r0, c0) = range.start().unwrap_or((0, 0));
+        let cells: HashSet<Pos> = range
+            .used_cells()
+            .filter(|(_, _, d)| matches!(d, calamine::Data::DateTime(_)))
+            .map(|(r, c, _)| (r0 + r as u32, c0 + c as u32))
+            .collect();
+        if !cells.is_empty() {
+            out.insert(name, cells);
+        }
+    }
+    out
 }
 
 fn overlaps(a: (Pos, Pos), b: (Pos, Pos)) -> bool {
