@@ -198,3 +198,48 @@ fn date_cells(original: &[u8]) -> HashMap<String, HashSet<Pos>> {
 fn overlaps(a: (Pos, Pos), b: (Pos, Pos)) -> bool {
     a.0.0 <= b.1.0 && b.0.0 <= a.1.0 && a.0.1 <= b.1.1 && b.0.1 <= a.1.1
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::issue::IssueCode;
+    use crate::{Checker, Definitions, Limits as CheckLimits};
+
+    #[test]
+    fn an_error_without_a_cell_is_noted_on_the_title_without_fill() {
+        let original =
+            std::fs::read("tests/fixtures/examples/退回示例-缺项目名称.xlsx").expect("fixture");
+        let checked = Checker::new(Definitions::embedded(), CheckLimits::default())
+            .check_bytes("x.xlsx", &original);
+        let form = checked.form.expect("a form");
+        let mut errors = checked.result.errors.clone();
+        errors.push(Issue::new(
+            &form.sheet,
+            None,
+            "绩效指标",
+            IssueCode::NoIndicators,
+            "未填写绩效指标，请按表样填写".to_string(),
+        ));
+        let m = marks(&form, &errors);
+        let on_sheet = &m[&form.sheet];
+        assert_eq!(on_sheet.len(), 2);
+        assert!(on_sheet[0].fill && on_sheet[0].pos == (3, 1), "B4 filled");
+        assert!(!on_sheet[1].fill && on_sheet[1].pos == form.title);
+        assert_eq!(on_sheet[1].text, "绩效指标：未填写绩效指标，请按表样填写");
+
+        let bytes = write(&form, &errors, &original).unwrap();
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&bytes[..])).unwrap();
+        let mut comments = String::new();
+        std::io::Read::read_to_string(&mut zip.by_name("xl/comments1.xml").unwrap(), &mut comments)
+            .unwrap();
+        assert!(comments.contains("<comment ref=\"A1\""), "{comments}");
+        let mut sheet = String::new();
+        std::io::Read::read_to_string(
+            &mut zip.by_name("xl/worksheets/sheet1.xml").unwrap(),
+            &mut sheet,
+        )
+        .unwrap();
+        // The title keeps its own style.
+        assert!(sheet.contains("<c r=\"A1\" s=\"1\""), "{sheet}");
+    }
+}
