@@ -49,7 +49,7 @@ fn is_xlsx(bytes: &[u8]) -> bool {
 
 /// Writes the annotated workbook of a returned form from the department's file `original`.
 pub(crate) fn write(form: &RawForm, errors: &[Issue], original: &[u8]) -> anyhow::Result<Vec<u8>> {
-    let marks = marks(form, errors);
+    let mut marks = marks(form, errors);
     if is_xlsx(original) {
         match mark(original, &marks) {
             Ok(bytes) => return Ok(bytes),
@@ -60,7 +60,12 @@ pub(crate) fn write(form: &RawForm, errors: &[Issue], original: &[u8]) -> anyhow
             }
         }
     }
-    let copy = copy_as_xlsx(original).context("copying the workbook as .xlsx")?;
+    let (copy, renamed) = copy_as_xlsx(original).context("copying the workbook as .xlsx")?;
+    for (from, to) in renamed {
+        if let Some(m) = marks.remove(&from) {
+            marks.insert(to, m);
+        }
+    }
     mark(&copy, &marks)
 }
 
@@ -76,9 +81,33 @@ fn display_width(s: &str) -> usize {
         .unwrap_or(0)
 }
 
+/// Sheets renamed in a copy: old name, new name.
+type Renamed = Vec<(String, String)>;
+
+/// A sheet name Excel accepts for `name` (the `i`-th sheet): an `.ods` allows names Excel does
+/// not (longer than 31 characters, with `[]:*?/\`).
+fn xlsx_sheet_name(name: &str, i: usize, used: &HashSet<String>) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| if "[]:*?/\\".contains(c) { '_' } else { c })
+        .take(31)
+        .collect();
+    let cleaned = cleaned.trim_matches('\'').to_string();
+    let taken = |n: &str| used.iter().any(|u| u.to_lowercase() == n.to_lowercase());
+    if cleaned.is_empty() || cleaned.eq_ignore_ascii_case("History") || taken(&cleaned) {
+        let mut k = i + 1;
+        while taken(&format!("Sheet{k}")) {
+            k += 1;
+        }
+        return format!("Sheet{k}");
+    }
+    cleaned
+}
+
 /// An `.xls` or `.ods` written again as `.xlsx`: every sheet, every value at its address, the
 /// merged ranges, percent formats; columns as wide as their widest unmerged text (8 to 40).
-fn copy_as_xlsx(original: &[u8]) -> anyhow::Result<Vec<u8>> {
+/// Also returns the sheets whose name had to change for Excel, old name to new.
+fn copy_as_xlsx(original: &[u8]) -> anyhow::Result<(Vec<u8>, Renamed)> {
     // The file passed the checker's limits; the copy is not limited again by the cell count.
     let limits = Limits {
         max_cells: usize::MAX / 8,
@@ -92,14 +121,22 @@ fn copy_as_xlsx(original: &[u8]) -> anyhow::Result<Vec<u8>> {
     let plain = Format::new();
     let wrap = Format::new().set_text_wrap();
     let names = wb.sheet_names().to_vec();
+    let mut used = HashSet::new();
+    let mut renamed = Vec::new();
     for (i, name) in names.iter().enumerate() {
         let mut sheet = wb.load_sheet(name).map_err(|e| anyhow::anyhow!("{e}"))?;
         wb.load_merges(&mut sheet)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let ws = out.add_worksheet();
-        if ws.set_name(name).is_err() {
-            ws.set_name(format!("Sheet{}", i + 1))?;
+        let mut new_name = xlsx_sheet_name(name, i, &used);
+        if ws.set_name(&new_name).is_err() {
+            new_name = xlsx_sheet_name("", i, &used);
+            ws.set_name(&new_name)?;
         }
+        if new_name != *name {
+            renamed.push((name.clone(), new_name.clone()));
+        }
+        used.insert(new_name);
         let mut merged: Vec<(Pos, Pos)> = Vec::new();
         for &(a, b) in &sheet.merges {
             if a == b || merged.iter().any(|&(c, d)| overlaps((a, b), (c, d))) {
@@ -166,7 +203,7 @@ fn copy_as_xlsx(original: &[u8]) -> anyhow::Result<Vec<u8>> {
     if names.is_empty() {
         out.add_worksheet();
     }
-    Ok(out.save_to_buffer()?)
+    Ok((out.save_to_buffer()?, renamed))
 }
 
 /// The cells of an `.xls` shown as dates (a 填报日期 typed as a date), by sheet: the workbook
@@ -204,6 +241,23 @@ mod tests {
     use super::*;
     use crate::rules::issue::IssueCode;
     use crate::{Checker, Definitions, Limits as CheckLimits};
+
+    #[test]
+    fn sheet_names_excel_refuses_are_made_acceptable() {
+        let none = HashSet::new();
+        assert_eq!(xlsx_sheet_name("绩效自评表", 0, &none), "绩效自评表");
+        let long = "项目支出绩效目标申报表（2026年度农业农村厅基层农技推广体系改革与建设）";
+        let short = xlsx_sheet_name(long, 0, &none);
+        assert_eq!(short.chars().count(), 31);
+        assert!(long.starts_with(&short));
+        assert_eq!(xlsx_sheet_name("a/b:c", 0, &none), "a_b_c");
+        let used: HashSet<String> = ["表".to_string(), "Sheet2".to_string()].into();
+        assert_eq!(xlsx_sheet_name("表", 1, &used), "Sheet3");
+        assert_eq!(xlsx_sheet_name("''", 0, &none), "Sheet1");
+        // Each result is a name rust_xlsxwriter takes.
+        let mut wb = XlsxBook::new();
+        wb.add_worksheet().set_name(short).unwrap();
+    }
 
     #[test]
     fn an_error_without_a_cell_is_noted_on_the_title_without_fill() {
