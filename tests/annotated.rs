@@ -824,3 +824,55 @@ fn dates_of_an_xls_or_ods_stay_dates_in_the_copy() {
         }
     }
 }
+
+#[test]
+fn an_ods_value_over_excels_limit_is_shortened_in_the_copy() {
+    if std::env::var("JIXIAO_EXTERNAL_TESTS").as_deref() != Ok("1") {
+        eprintln!("note: set JIXIAO_EXTERNAL_TESTS=1 to save a form as .ods with LibreOffice");
+        return;
+    }
+    if !tool("soffice") {
+        return;
+    }
+    // 缺项目名称 with a 40,000-character 实施单位 (F6), saved by LibreOffice as .ods.
+    let path = Path::new("tests/fixtures/examples/退回示例-缺项目名称.xlsx");
+    let full = std::fs::read(path).unwrap();
+    let long = "农".repeat(40_000);
+    let with_long = with_part(&full, "xl/worksheets/sheet1.xml", |xml| {
+        let start = xml.find("<c r=\"F6\"").unwrap();
+        let end = start + xml[start..].find("</c>").unwrap() + 4;
+        format!(
+            "{}<c r=\"F6\" s=\"6\" t=\"inlineStr\"><is><t>{long}</t></is></c>{}",
+            &xml[..start],
+            &xml[end..]
+        )
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("form.xlsx");
+    std::fs::write(&src, &with_long).unwrap();
+    let profile = dir.path().join("profile");
+    let out = Command::new("soffice")
+        .arg(format!(
+            "-env:UserInstallation=file://{}",
+            profile.display()
+        ))
+        .args(["--headless", "--convert-to", "ods", "--outdir"])
+        .arg(dir.path())
+        .arg(&src)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let saved = std::fs::read(dir.path().join("form.ods")).unwrap();
+    let c = checker().check_bytes("form.ods", &saved);
+    assert_eq!(c.result.errors[0].cell.as_deref(), Some("B4"));
+    let bytes = annotate(&c, "form.ods", &saved).expect("an annotated copy");
+    let mut wb = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).unwrap();
+    let range = wb.worksheet_range(&sheet_of(&c)).unwrap();
+    match range.get_value((5, 5)) {
+        Some(Data::String(s)) => {
+            assert_eq!(s.encode_utf16().count(), 32_767);
+            assert!(s.starts_with("农农农") && s.ends_with('…'));
+        }
+        other => panic!("F6 is {other:?}"),
+    }
+}
