@@ -31,7 +31,8 @@ fn main() {
     let date = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
     let mut all_bytes = 0usize;
     let mut total = std::time::Duration::ZERO;
-    for c in &checked {
+    for (c, f) in checked.iter().zip(fixtures) {
+        let original = std::fs::read(f).expect("fixture");
         let input = |number| LetterInput {
             settings: &settings,
             defs: &defs,
@@ -42,6 +43,7 @@ fn main() {
             number: Some(number),
             date,
             extra_findings: &[],
+            original: Some(&original),
         };
         let start = Instant::now();
         let mut bytes = 0;

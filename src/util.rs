@@ -1,6 +1,7 @@
 //! Small helpers shared by the modules that write files and read TOML: atomic writes, file names
 //! made safe, one-line text, and TOML errors that name the line.
 
+use std::borrow::Cow;
 use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -80,6 +81,41 @@ pub(crate) fn one_line(text: &str) -> String {
         .collect()
 }
 
+/// Excel's limit on the length of a cell's text or a comment, in UTF-16 units.
+pub(crate) const EXCEL_MAX_TEXT: usize = 32_767;
+
+/// Whether XML 1.0 allows the character: not U+0000–U+0008, U+000B, U+000C, U+000E–U+001F,
+/// U+FFFE or U+FFFF (a tab, line feed and carriage return are allowed).
+pub(crate) fn xml_allowed(c: char) -> bool {
+    !matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
+}
+
+/// Text made fit for a cell or a comment of an `.xlsx`: characters XML forbids are dropped, and a
+/// text longer than Excel's 32,767 characters (counted in UTF-16 units, as Excel counts) is
+/// shortened, ending with `…`. Borrows when nothing changes.
+pub(crate) fn xml_text(s: &str) -> Cow<'_, str> {
+    let clean: Cow<str> = if s.chars().all(xml_allowed) {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(s.chars().filter(|c| xml_allowed(*c)).collect())
+    };
+    // Most texts are far below the limit: a UTF-16 unit never takes fewer than 1 byte.
+    if clean.len() <= EXCEL_MAX_TEXT || clean.encode_utf16().count() <= EXCEL_MAX_TEXT {
+        return clean;
+    }
+    let mut out = String::new();
+    let mut units = 0;
+    for c in clean.chars() {
+        if units + c.len_utf16() > EXCEL_MAX_TEXT - 1 {
+            break;
+        }
+        units += c.len_utf16();
+        out.push(c);
+    }
+    out.push('…');
+    Cow::Owned(out)
+}
+
 /// The line (from 1) a TOML error points at.
 pub(crate) fn toml_error_line(text: &str, e: &toml::de::Error) -> usize {
     e.span()
@@ -115,6 +151,26 @@ mod tests {
             file_stem("dir/农业农村厅-绩效自评表.xlsx"),
             "农业农村厅-绩效自评表"
         );
+    }
+
+    #[test]
+    fn xml_text_drops_forbidden_characters_and_shortens() {
+        assert!(matches!(xml_text("项目\t名称\r\n"), Cow::Borrowed(_)));
+        assert_eq!(
+            xml_text("a\u{1}b\u{b}c\u{c}d\u{1f}e\u{fffe}f\u{ffff}g\u{0}"),
+            "abcdefg"
+        );
+        let long = "名".repeat(40_000);
+        let short = xml_text(&long);
+        assert_eq!(short.encode_utf16().count(), EXCEL_MAX_TEXT);
+        assert!(short.ends_with("名…"));
+        // Characters outside the BMP take two UTF-16 units and are never cut in half.
+        let wide = "𠀀".repeat(20_000);
+        let short = xml_text(&wide);
+        assert!(short.encode_utf16().count() <= EXCEL_MAX_TEXT);
+        assert!(short.ends_with('…'));
+        let exact = "a".repeat(EXCEL_MAX_TEXT);
+        assert_eq!(xml_text(&exact), exact);
     }
 
     #[test]

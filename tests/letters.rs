@@ -24,6 +24,7 @@ fn render(path: &str, number: Option<u32>) -> (Checked, RenderedLetter) {
     let settings = LetterSettings::default();
     let letters = Letters::load(None).expect("embedded templates load");
     let file_name = path.rsplit('/').next().unwrap();
+    let original = std::fs::read(Path::new("tests/fixtures").join(path)).unwrap();
     let input = LetterInput {
         settings: &settings,
         defs: &defs,
@@ -34,6 +35,7 @@ fn render(path: &str, number: Option<u32>) -> (Checked, RenderedLetter) {
         number,
         date: NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(),
         extra_findings: &[],
+        original: Some(&original),
     };
     let letter = letters.render(&input).expect("letter renders");
     (c, letter)

@@ -56,6 +56,7 @@ fn letters(dir: &Path) -> Vec<(LetterKind, PathBuf, RenderedLetter)> {
         .map(|(kind, fixture)| {
             let path = Path::new("tests/fixtures").join(fixture);
             let c = checker.check_path(&path, fixture);
+            let original = std::fs::read(&path).unwrap();
             let input = LetterInput {
                 settings: &settings,
                 defs: &defs,
@@ -66,6 +67,7 @@ fn letters(dir: &Path) -> Vec<(LetterKind, PathBuf, RenderedLetter)> {
                 number: Some(12),
                 date: NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(),
                 extra_findings: &[],
+                original: Some(&original),
             };
             let letter = letters.render(&input).unwrap();
             assert_eq!(letter.kind, *kind);

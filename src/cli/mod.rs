@@ -460,6 +460,12 @@ pub fn run(cli: Cli, mut runtime: Runtime) -> anyhow::Result<i32> {
                 .file_name()
                 .map(|n| n.to_string_lossy().to_string())
                 .unwrap_or_else(|| display.clone());
+            // The annotated workbook is made from the file's bytes; a file over the size limit
+            // (or unreadable) has none.
+            let original = std::fs::metadata(&file)
+                .ok()
+                .filter(|m| m.len() <= Limits::default().max_file_bytes)
+                .and_then(|_| std::fs::read(&file).ok());
             let input = crate::letters::LetterInput {
                 settings: &settings,
                 defs: &checker.defs,
@@ -470,6 +476,7 @@ pub fn run(cli: Cli, mut runtime: Runtime) -> anyhow::Result<i32> {
                 number: None,
                 date: clock.today(),
                 extra_findings: &[],
+                original: original.as_deref(),
             };
             let letter = letters.render(&input)?;
             std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;

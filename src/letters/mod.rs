@@ -15,6 +15,7 @@ pub(crate) mod docx;
 pub(crate) mod markup;
 pub(crate) mod schema_order;
 pub(crate) mod templates;
+pub(crate) mod xlsx_marks;
 
 use std::collections::BTreeMap;
 
@@ -236,6 +237,10 @@ pub struct LetterInput<'a> {
     pub date: NaiveDate,
     /// Findings the daemon adds (for example a comparison with the approved declaration).
     pub extra_findings: &'a [Issue],
+    /// The bytes of the file the department sent, from which a return notice's annotated
+    /// workbook is made; None when the file was not read in full (over the size limit), and
+    /// then no annotated workbook goes with the letter.
+    pub original: Option<&'a [u8]>,
 }
 
 /// A letter ready to send or to keep.

@@ -355,9 +355,9 @@ impl Letters {
             created_at: format!("{}T00:00:00Z", input.date.format("%Y-%m-%d")),
         };
         let docx = docx::write(&letter)?;
-        let annotated_xlsx = match (kind, input.form) {
-            (LetterKind::ReturnNotice, Some(form)) => {
-                let bytes = super::annotate::write(input.defs, form, &input.result.errors)
+        let annotated_xlsx = match (kind, input.form, input.original) {
+            (LetterKind::ReturnNotice, Some(form), Some(original)) => {
+                let bytes = super::annotate::write(form, &input.result.errors, original)
                     .map_err(|e| LetterError::Workbook(format!("{e:#}")))?;
                 Some((content::annotated_name(input.file_name), bytes))
             }

@@ -175,19 +175,10 @@ impl Styles {
     }
 }
 
-/// Excel's limit on the length of a cell's text.
-const MAX_TEXT: usize = 32_767;
-
-fn clip(s: &str) -> &str {
-    if s.len() <= MAX_TEXT {
-        return s;
-    }
-    let mut end = MAX_TEXT.min(s.len());
-    // Excel counts UTF-16 units; stay well within by cutting at a char boundary of the bytes.
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
+/// Text fit for a cell: characters XML forbids dropped, shortened with `…` above Excel's
+/// 32,767 characters (see [`crate::util::xml_text`]).
+fn clip(s: &str) -> std::borrow::Cow<'_, str> {
+    crate::util::xml_text(s)
 }
 
 /// How wide a text shows: CJK and other wide characters count twice.
@@ -216,7 +207,7 @@ impl<'w, 's> Sheet<'w, 's> {
         ws.set_row_height(0, 30)?;
         let mut widths = Vec::with_capacity(headers.len());
         for (c, (h, _)) in headers.iter().enumerate() {
-            ws.write_string_with_format(0, c as u16, clip(h), &st.header)?;
+            ws.write_string_with_format(0, c as u16, clip(h).as_ref(), &st.header)?;
             // Headers wrap: about half their length is enough.
             widths.push(display_width(h).div_ceil(2).max(8));
         }
@@ -235,11 +226,11 @@ impl<'w, 's> Sheet<'w, 's> {
         match cell {
             Cell::Text(s) => {
                 self.widths[col] = self.widths[col].max(display_width(s));
-                self.ws.write_string(r, c, clip(s))?;
+                self.ws.write_string(r, c, clip(s).as_ref())?;
             }
             Cell::Owned(s) => {
                 self.widths[col] = self.widths[col].max(display_width(&s));
-                self.ws.write_string(r, c, clip(&s))?;
+                self.ws.write_string(r, c, clip(&s).as_ref())?;
             }
             Cell::Number(v) if v.is_finite() => {
                 self.widths[col] = self.widths[col].max(12);
@@ -879,4 +870,18 @@ fn notes_sheet(wb: &mut Workbook, scope: &Scope, s: &Summary) -> anyhow::Result<
     ws.set_column_width(0, 16)?;
     ws.set_column_width(1, 120)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cell_text_drops_forbidden_characters_and_ends_long_text_with_an_ellipsis() {
+        assert_eq!(clip("项目\u{1}名称\u{fffe}\u{ffff}\u{b}"), "项目名称");
+        let long = "名".repeat(40_000);
+        let short = clip(&long);
+        assert_eq!(short.encode_utf16().count(), 32_767);
+        assert!(short.ends_with('…'));
+    }
 }

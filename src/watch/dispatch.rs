@@ -37,6 +37,8 @@ pub(crate) struct Dispatch<'a> {
     /// The id of the earlier submission with the same content, for a duplicate.
     pub(crate) duplicate_of: Option<(i64, String)>,
     pub(crate) project_key: Option<&'a ProjectKey>,
+    /// The file's bytes, for the annotated workbook; None when it was not read in full.
+    pub(crate) original: Option<&'a [u8]>,
 }
 
 #[derive(Serialize)]
@@ -285,6 +287,7 @@ pub(crate) fn dispatch(tx: &Transaction, d: &Dispatch) -> anyhow::Result<()> {
         number: Some(number),
         date: d.today,
         extra_findings: &[],
+        original: d.original,
     };
     let letter = d
         .letters

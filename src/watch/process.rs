@@ -212,6 +212,7 @@ impl Daemon {
                 checked: checked.as_ref().map(|c| (&c.result, c.form.as_deref())),
                 duplicate_of: first,
                 project_key: project_key.as_ref(),
+                original: (!oversize).then_some(bytes.as_slice()),
             },
         )?;
         tx.commit()?;
