@@ -83,6 +83,7 @@ fn render(c: &Checked, file_name: &str) -> RenderedLetter {
             number: Some(7),
             date: NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(),
             extra_findings: &[],
+            original: None,
         })
         .unwrap()
 }
@@ -172,6 +173,7 @@ fn render_fixture(path: &str, settings: &LetterSettings) -> (Checked, RenderedLe
     let checker = Checker::new(Definitions::embedded(), Limits::default());
     let p = std::path::Path::new("tests/fixtures").join(path);
     let c = checker.check_path(&p, path);
+    let bytes = std::fs::read(&p).unwrap();
     let defs = Definitions::embedded();
     let letters = Letters::load(None).unwrap();
     let letter = letters
@@ -185,6 +187,7 @@ fn render_fixture(path: &str, settings: &LetterSettings) -> (Checked, RenderedLe
             number: Some(7),
             date: NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(),
             extra_findings: &[],
+            original: Some(&bytes),
         })
         .unwrap();
     (c, letter)

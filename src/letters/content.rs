@@ -285,8 +285,10 @@ pub(crate) fn build(input: &LetterInput, kind: LetterKind) -> LetterContent {
         form_name: form_def.map(|d| d.name.clone()).unwrap_or_default(),
         form_title: form_def.map(|d| d.titles[0].clone()).unwrap_or_default(),
         project,
-        annotated_file: (kind == LetterKind::ReturnNotice && input.form.is_some())
-            .then(|| annotated_name(input.file_name)),
+        annotated_file: (kind == LetterKind::ReturnNotice
+            && input.form.is_some()
+            && input.original.is_some())
+        .then(|| annotated_name(input.file_name)),
         errors: r.errors.iter().map(Problem::of).collect(),
         findings,
         review,
