@@ -106,6 +106,10 @@ fn cases(dir: &Path) -> Vec<Case> {
         ("long-body", SHORT_NAME, 12),
         ("longer", LONG_NAME, 19),
         ("longest", NAME, 27),
+        ("body-5", NAME, 5),
+        ("body-8", LONG_NAME, 8),
+        ("body-15", NAME, 15),
+        ("body-23", SHORT_NAME, 23),
     ];
     let mut out = Vec::new();
     for (kind, fixture) in KINDS {
@@ -395,8 +399,23 @@ fn letters_keep_the_letter_format_when_rendered() {
         }
         wrong.extend(check(case, &pages));
     }
+    // Without the GB fonts, the body falls back to a serif CJK font, not to sans-serif
+    // (scripts/install-test-tools.sh names Noto Serif CJK SC for 仿宋_GB2312).
+    if tool("pdffonts") {
+        let out = Command::new("pdffonts")
+            .arg(cases[0].docx.with_extension("pdf"))
+            .output()
+            .unwrap();
+        let fonts = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            fonts.contains("NotoSerifCJK")
+                || fonts.contains("FangSong")
+                || fonts.contains("GB2312"),
+            "the body's font is not a serif CJK font:\n{fonts}"
+        );
+    }
     // The long bodies run onto later pages, so the page breaks are tested too.
-    assert!(multi_page >= 8, "only {multi_page} letters over one page");
+    assert!(multi_page >= 16, "only {multi_page} letters over one page");
     assert!(
         wrong.is_empty(),
         "{} problems:\n{}",
