@@ -255,25 +255,53 @@ fn table(header: Option<&Vec<String>>, rows: &[Vec<String>]) -> Table {
         .max()
         .unwrap_or(1)
         .max(1);
-    // Column widths in proportion to each column's widest text (at most 30 half-width
-    // characters, a header counted on two lines), plus the cell margins.
-    let mut want = vec![4usize; cols];
+    // Column widths from the text: each column at least as wide as its widest number (numbers
+    // never wrap), its header on at most two lines and two characters of other text; what the
+    // text block has beyond that goes to the columns with the longest text, in proportion.
+    const UNIT: usize = 120; // half a character of 小四
+    const MARGINS: usize = 240; // the cell's left and right margins
+    let mut least = vec![2usize; cols];
+    let mut natural = vec![2usize; cols];
     for r in rows {
         for (i, c) in r.iter().enumerate() {
-            want[i] = want[i].max(width(c).min(30));
+            let w = width(c);
+            least[i] = least[i].max(if is_number(c) { w } else { w.min(4) });
+            natural[i] = natural[i].max(w.min(40));
         }
     }
     if let Some(h) = header {
         for (i, c) in h.iter().enumerate() {
-            want[i] = want[i].max(width(c).div_ceil(2).min(30));
+            let w = width(c);
+            least[i] = least[i].max(if w <= 8 { w } else { w.div_ceil(2) });
+            natural[i] = natural[i].max(w);
         }
     }
-    let want: Vec<usize> = want.iter().map(|w| w + 2).collect();
-    let sum: usize = want.iter().sum();
-    let mut grid: Vec<usize> = want.iter().map(|w| w * TEXT_WIDTH / sum).collect();
+    let least: Vec<usize> = least.iter().map(|w| w * UNIT + MARGINS).collect();
+    let natural: Vec<usize> = natural
+        .iter()
+        .zip(&least)
+        .map(|(w, l)| (w * UNIT + MARGINS).max(*l))
+        .collect();
+    let (least_sum, natural_sum) = (least.iter().sum::<usize>(), natural.iter().sum::<usize>());
+    let mut grid: Vec<usize> = if natural_sum <= TEXT_WIDTH {
+        natural
+            .iter()
+            .map(|n| n * TEXT_WIDTH / natural_sum)
+            .collect()
+    } else if least_sum <= TEXT_WIDTH {
+        let room = TEXT_WIDTH - least_sum;
+        let more = natural_sum - least_sum;
+        least
+            .iter()
+            .zip(&natural)
+            .map(|(l, n)| l + (n - l) * room / more.max(1))
+            .collect()
+    } else {
+        least.iter().map(|l| l * TEXT_WIDTH / least_sum).collect()
+    };
     let used: usize = grid.iter().sum();
-    if let Some(last) = grid.last_mut() {
-        *last += TEXT_WIDTH - used;
+    if let Some(widest) = grid.iter_mut().max() {
+        *widest += TEXT_WIDTH.saturating_sub(used);
     }
     let cell = |text: &str, w: usize, head: bool| {
         let font = if head { HEITI } else { FANGSONG };
@@ -532,7 +560,7 @@ fn closing(letter: &LetterDoc) -> Vec<Paragraph> {
     frame.v_anchor = Some("margin".into());
     frame.x_align = Some("center".into());
     frame.y_align = Some("bottom".into());
-    frame.wrap = Some("around".into());
+    frame.wrap = Some("through".into());
     let mut p = Paragraph::new()
         .line_spacing(exact(LINE))
         .indent(
@@ -548,7 +576,12 @@ fn closing(letter: &LetterDoc) -> Vec<Paragraph> {
             SIZE_4,
         ));
     p.property = p.property.frame_property(frame);
-    out.push(p);
+    out.push(p.keep_next(true));
+    out.push(
+        Paragraph::new()
+            .line_spacing(exact(LINE))
+            .add_run(run("", FANGSONG, SIZE_4)),
+    );
     out
 }
 
@@ -761,9 +794,49 @@ mod tests {
             .collect();
         assert_eq!(cols.len(), 3);
         assert_eq!(cols.iter().sum::<usize>(), TEXT_WIDTH);
-        // Was 128/15/13 mm: now no column is more than twice another.
+        // Was 128/15/13 mm: now no column is twice as wide as another.
         let (min, max) = (cols.iter().min().unwrap(), cols.iter().max().unwrap());
         assert!(max < &(min * 2), "{cols:?}");
+    }
+
+    #[test]
+    fn numbers_in_a_wide_table_have_room_not_to_wrap() {
+        let head = [
+            "指标",
+            "指标值",
+            "实际完成值",
+            "分值",
+            "自评得分",
+            "核定得分",
+            "扣分",
+            "部门说明",
+        ];
+        let row = [
+            "建设农业科技示范基地数量",
+            "≥50个",
+            "95.98%",
+            "10",
+            "9.25",
+            "9.25",
+            "0.75",
+            "2个基地因选址调整顺延至次年建设；已完成选址，明年一季度开工。",
+        ];
+        let mut l = letter();
+        l.body = vec![Block::Table {
+            header: Some(head.iter().map(|s| s.to_string()).collect()),
+            rows: vec![row.iter().map(|s| s.to_string()).collect()],
+        }];
+        let xml = document(&l);
+        let cols: Vec<usize> = xml
+            .split("<w:gridCol w:w=\"")
+            .skip(1)
+            .map(|s| s[..s.find('"').unwrap()].parse().unwrap())
+            .collect();
+        assert_eq!(cols.iter().sum::<usize>(), TEXT_WIDTH);
+        // 小四: 120 twips a half-width character, 240 for the cell margins.
+        for (i, text) in row.iter().enumerate().skip(2).take(5) {
+            assert!(cols[i] >= text.len() * 120 + 240, "{text}: {cols:?}");
+        }
     }
 
     #[test]
