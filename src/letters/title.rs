@@ -155,7 +155,7 @@ pub fn lines(title: &str) -> Vec<String> {
     let mut best: Option<(Cost, Vec<usize>)> = None;
     for n in fewest..=(fewest + 2).min(ws.len()) {
         let mut cuts = Vec::new();
-        search(&widths, n, 0, &mut cuts, &mut best);
+        search(&ws, &widths, n, 0, &mut cuts, &mut best);
         if best.is_some() {
             break;
         }
@@ -174,11 +174,15 @@ pub fn lines(title: &str) -> Vec<String> {
     out
 }
 
-/// How good an arrangement is, smaller first: the shape rule broken (0 or 1), the difference
-/// between the longest and the shortest line, and the sum of squared widths.
-type Cost = (usize, usize, usize);
+/// How good an arrangement is, smaller first: the shape rule broken (0 or 1), the breaks next
+/// to a joining word (`与`, `和`, `及`: `改革与/建设` reads worse than `改革与建设/`), the
+/// difference between the longest and the shortest line, and the sum of squared widths.
+type Cost = (usize, usize, usize, usize);
 
-fn cost(line_widths: &[usize]) -> Cost {
+/// Words that join what follows to what comes before: a line had better not end on one.
+const JOINING: &[&str] = &["与", "和", "及", "暨", "并", "或", "的", "之"];
+
+fn cost(line_widths: &[usize], weak: usize) -> Cost {
     let longest = line_widths.iter().copied().max().unwrap_or(0);
     let shortest = line_widths.iter().copied().min().unwrap_or(0);
     // A trapezoid or a diamond: the widths rise, then fall (either part may be empty).
@@ -191,6 +195,7 @@ fn cost(line_widths: &[usize]) -> Cost {
     let shape = usize::from(!(rises && falls));
     (
         shape,
+        weak,
         longest - shortest,
         line_widths.iter().map(|w| w * w).sum(),
     )
@@ -198,6 +203,7 @@ fn cost(line_widths: &[usize]) -> Cost {
 
 /// Tries every way of cutting `widths[start..]` into the lines still to make, keeping the best.
 fn search(
+    words: &[String],
     widths: &[usize],
     lines: usize,
     start: usize,
@@ -218,7 +224,13 @@ fn search(
             .windows(2)
             .map(|b| widths[b[0]..b[1]].iter().sum())
             .collect();
-        let c = cost(&line_widths);
+        let weak = cuts
+            .iter()
+            .filter(|c| {
+                JOINING.contains(&words[**c - 1].as_str()) || JOINING.contains(&words[**c].as_str())
+            })
+            .count();
+        let c = cost(&line_widths, weak);
         if best.as_ref().is_none_or(|(b, _)| c < *b) {
             *best = Some((c, cuts.clone()));
         }
@@ -234,7 +246,7 @@ fn search(
             continue;
         }
         cuts.push(end);
-        search(widths, lines - 1, end, cuts, best);
+        search(words, widths, lines - 1, end, cuts, best);
         cuts.pop();
     }
 }
@@ -296,6 +308,16 @@ mod tests {
         let longest = ls.iter().map(|l| chars(l)).max().unwrap();
         let shortest = ls.iter().map(|l| chars(l)).min().unwrap();
         assert!(longest - shortest <= 6, "{ls:?}");
+    }
+
+    #[test]
+    fn a_line_does_not_end_on_a_joining_word() {
+        let ls = lines("关于退回基层农技推广体系改革与建设补助项目绩效目标申报表的通知");
+        assert!(
+            ls.iter()
+                .all(|l| !l.ends_with('与') && !l.starts_with('与')),
+            "{ls:?}"
+        );
     }
 
     #[test]
