@@ -338,6 +338,9 @@ fn check(case: &Case, pages: &[Vec<Line>]) -> Vec<String> {
         None => wrong.push(format!("{name}: title `{joined}` not found on page 1")),
         Some(lines) => {
             let got: Vec<String> = lines.iter().map(|l| l.text.clone()).collect();
+            if got.len() > title::MAX_LINES {
+                wrong.push(format!("{name}: title on {} lines", got.len()));
+            }
             if got != want {
                 wrong.push(format!("{name}: title lines {got:?}, want {want:?}"));
             }

@@ -88,7 +88,7 @@ pub fn words(title: &str) -> Vec<String> {
 pub fn shorten(title: &str) -> String {
     // A few characters short of full lines, so the lines can be even and break between words.
     let budget = (LINE_CHARS * MAX_LINES - 4) * 2;
-    if width(title) <= LINE_CHARS * 2 * MAX_LINES {
+    if width(title) <= budget {
         return title.to_string();
     }
     let w = words(title);
