@@ -389,6 +389,7 @@ fn letters_keep_the_letter_format_when_rendered() {
     let keep = std::env::var_os("JIXIAO_LETTER_PDF_DIR").map(PathBuf::from);
     let mut wrong = Vec::new();
     let mut multi_page = 0;
+    let mut longest_line = 0;
     for case in &cases {
         let pdf = case.docx.with_extension("pdf");
         assert!(pdf.exists(), "{} was rendered", case.name);
@@ -399,6 +400,12 @@ fn letters_keep_the_letter_format_when_rendered() {
         let pages = pages(&pdf);
         if pages.len() > 1 {
             multi_page += 1;
+        }
+        // Characters a line: the longest line of Chinese text only.
+        for l in pages.iter().flatten() {
+            if !l.text.is_empty() && !l.text.is_ascii() && l.text.chars().all(|c| !c.is_ascii()) {
+                longest_line = longest_line.max(l.text.chars().count());
+            }
         }
         wrong.extend(check(case, &pages));
     }
@@ -417,6 +424,7 @@ fn letters_keep_the_letter_format_when_rendered() {
             "the body's font is not a serif CJK font:\n{fonts}"
         );
     }
+    assert_eq!(longest_line, 28, "28 characters a line");
     // The long bodies run onto later pages, so the page breaks are tested too.
     assert!(multi_page >= 16, "only {multi_page} letters over one page");
     assert!(
