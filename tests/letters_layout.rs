@@ -317,6 +317,21 @@ fn check(case: &Case, pages: &[Vec<Line>]) -> Vec<String> {
             }
         }
     }
+    // The errors table of a return notice: its header row repeats on every page it runs onto.
+    if case.kind == LetterKind::ReturnNotice {
+        for (i, page) in pages.iter().enumerate() {
+            let row = page.iter().find(|l| l.text == "E8");
+            let header = page.iter().find(|l| l.text == "问题及修改要求");
+            if let Some(row) = row
+                && header.is_none_or(|h| h.y_min > row.y_min)
+            {
+                wrong.push(format!(
+                    "{name}: no table header above the rows on page {}",
+                    i + 1
+                ));
+            }
+        }
+    }
     // The title: its lines as the segmenter breaks it, each break between words.
     let want = title::lines(&case.title);
     let joined: String = want.concat();
