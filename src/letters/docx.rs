@@ -486,8 +486,9 @@ fn attachment_name(name: &str) -> &str {
 /// What follows the body: the 附件说明, the 署名 centred over the 成文日期, and the 版记.
 ///
 /// The last paragraphs are kept together with the body's last lines (keep-with-next), so the
-/// signature and date never stand on a page without body text. The 版记 is a frame anchored at
-/// the bottom of the text block of the page where the date stands, with no separator lines.
+/// signature and date never stand on a page without body text. The 版记 frame ([`copy_line`])
+/// stands in the text just before the 署名, so it is anchored there and sits at the bottom of the
+/// page where 署名 and date stand.
 fn closing(letter: &LetterDoc) -> Vec<Paragraph> {
     let mut out = Vec::new();
     let kept = |p: Paragraph| p.keep_next(true).keep_lines(true);
@@ -536,24 +537,35 @@ fn closing(letter: &LetterDoc) -> Vec<Paragraph> {
     };
     let right = right_space - CHAR;
     let left = TEXT_WIDTH as i32 - right_space - longer - CHAR;
-    let closing_line = |text: &str| {
+    let closing_line = |r: Run| {
         // Off the document grid: where the page is full, these two lines may close up.
         Paragraph::new()
             .line_spacing(exact(LINE))
             .snap_to_grid(false)
             .align(AlignmentType::Center)
             .indent(Some(left), None, Some(right), None)
-            .add_run(run(text, FANGSONG, SIZE_3))
+            .add_run(r)
     };
-    out.push(kept(closing_line(&letter.signature)));
-    let date = closing_line(&letter.date).keep_lines(true);
+    if !letter.cc.is_empty() {
+        out.push(copy_line(&letter.cc));
+    }
+    out.push(kept(closing_line(run(&letter.signature, FANGSONG, SIZE_3))));
     if letter.cc.is_empty() {
-        out.push(date);
+        out.push(closing_line(run(&letter.date, FANGSONG, SIZE_3)).keep_lines(true));
         return out;
     }
-    out.push(date.keep_next(true));
-    // 版记: 抄送 in 4号 仿宋, one character in on both sides, at the very bottom of the last
-    // page's text block, without separator lines.
+    // With a 版记, the date's paragraph holds an empty line below the date, so the date never
+    // takes the bottom line where the 版记 stands: where the page has no line to spare, the
+    // paragraph moves to the next page with 署名 and the body's last lines (keep-with-next).
+    let date = run(&letter.date, FANGSONG, SIZE_3).add_break(BreakType::TextWrapping);
+    out.push(kept(closing_line(date)));
+    out
+}
+
+/// 版记: `抄送：…。` in 4号 仿宋, one character in on both sides, in a frame at the very bottom
+/// of the text block, without separator lines. Text runs through the frame (`w:wrap="through"`)
+/// rather than around it, so the frame never pushes the date onto another page.
+fn copy_line(cc: &[String]) -> Paragraph {
     let mut frame = FrameProperty::new();
     frame.w = Some(TEXT_WIDTH as u32);
     frame.h_anchor = Some("margin".into());
@@ -570,19 +582,9 @@ fn closing(letter: &LetterDoc) -> Vec<Paragraph> {
             None,
         )
         .keep_lines(true)
-        .add_run(run(
-            &format!("抄送：{}。", letter.cc.join("，")),
-            FANGSONG,
-            SIZE_4,
-        ));
+        .add_run(run(&format!("抄送：{}。", cc.join("，")), FANGSONG, SIZE_4));
     p.property = p.property.frame_property(frame);
-    out.push(p.keep_next(true));
-    out.push(
-        Paragraph::new()
-            .line_spacing(exact(LINE))
-            .add_run(run("", FANGSONG, SIZE_4)),
-    );
-    out
+    p.keep_next(true).keep_lines(true)
 }
 
 const THEME_REL: &str = r#"<Relationship Id="rIdJixiaoTheme1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/theme" Target="theme/theme1.xml" />"#;
