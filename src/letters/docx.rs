@@ -563,8 +563,8 @@ fn closing(letter: &LetterDoc) -> Vec<Paragraph> {
 }
 
 /// 版记: `抄送：…。` in 4号 仿宋, one character in on both sides, in a frame at the very bottom
-/// of the text block, without separator lines. Text runs through the frame (`w:wrap="through"`)
-/// rather than around it, so the frame never pushes the date onto another page.
+/// of the text block, without separator lines. `w:wrap="none"`: with `around` or `through`,
+/// LibreOffice moves a full page's 署名 and its frame to a new page without the body's last lines.
 fn copy_line(cc: &[String]) -> Paragraph {
     let mut frame = FrameProperty::new();
     frame.w = Some(TEXT_WIDTH as u32);
@@ -572,7 +572,7 @@ fn copy_line(cc: &[String]) -> Paragraph {
     frame.v_anchor = Some("margin".into());
     frame.x_align = Some("center".into());
     frame.y_align = Some("bottom".into());
-    frame.wrap = Some("through".into());
+    frame.wrap = Some("none".into());
     let mut p = Paragraph::new()
         .line_spacing(exact(LINE))
         .indent(
