@@ -124,7 +124,7 @@ fn return_notice_lists_every_error_cell_and_attaches_the_annotated_workbook() {
             e.message
         );
     }
-    assert!(paras.contains(&"附件：1.退回示例-资金合计不符（错误标注）.xlsx".to_string()));
+    assert!(paras.contains(&"附件：退回示例-资金合计不符（错误标注）.xlsx".to_string()));
     assert!(paras.contains(&"2026年11月25日".to_string()));
     assert!(paras.contains(&"抄送：省审计厅。".to_string()));
     let (name, _) = letter.annotated_xlsx.as_ref().expect("annotated workbook");

@@ -15,6 +15,7 @@ pub(crate) mod docx;
 pub(crate) mod markup;
 pub(crate) mod schema_order;
 pub(crate) mod templates;
+pub mod title;
 pub(crate) mod xlsx_marks;
 
 use std::collections::BTreeMap;
