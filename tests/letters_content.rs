@@ -386,3 +386,72 @@ fn letters_from_hostile_text_pass_openxml_audit_strict() {
         );
     }
 }
+
+/// Regression: a workbook the marking cannot take (here: styles with an empty `<fills/>`, and
+/// bytes that are no package at all) stopped the letter — in the daemon, a form retried forever
+/// without an answer, or a panic. The letter goes out; without a copy it names no attachment.
+#[test]
+fn a_workbook_that_cannot_be_marked_does_not_stop_the_letter() {
+    let path = std::path::Path::new("tests/fixtures/examples/退回示例-缺项目名称.xlsx");
+    let original = std::fs::read(path).unwrap();
+    // The same form with `<fills count="0"/>` in its styles.
+    let mut zin = zip::ZipArchive::new(std::io::Cursor::new(&original)).unwrap();
+    let mut out = std::io::Cursor::new(Vec::new());
+    {
+        let mut zout = zip::ZipWriter::new(&mut out);
+        for i in 0..zin.len() {
+            let mut f = zin.by_index(i).unwrap();
+            let name = f.name().unwrap().to_string();
+            let mut data = Vec::new();
+            f.read_to_end(&mut data).unwrap();
+            if name == "xl/styles.xml" {
+                let s = String::from_utf8(data).unwrap();
+                let (a, b) = (s.find("<fills").unwrap(), s.find("</fills>").unwrap());
+                data = format!("{}<fills count=\"0\"/>{}", &s[..a], &s[b + 8..]).into_bytes();
+            }
+            zout.start_file(name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            std::io::Write::write_all(&mut zout, &data).unwrap();
+        }
+        zout.finish().unwrap();
+    }
+    let odd = out.into_inner();
+    let defs = Definitions::embedded();
+    let settings = LetterSettings::default();
+    let letters = Letters::load(None).unwrap();
+    for (label, bytes) in [("empty fills", &odd[..]), ("no package", &b"not a zip"[..])] {
+        let c = check(&odd);
+        assert!(c.result.form.is_some() && !c.result.accepted(), "{label}");
+        let letter = letters
+            .render(&LetterInput {
+                settings: &settings,
+                defs: &defs,
+                department: "吉林省教育厅",
+                file_name: "缺项目名称.xlsx",
+                result: &c.result,
+                form: c.form.as_deref(),
+                number: Some(3),
+                date: NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(),
+                extra_findings: &[],
+                original: Some(bytes),
+            })
+            .unwrap_or_else(|e| panic!("{label}: {e}"));
+        let (paras, _) = texts(&document_xml(&letter.docx));
+        match &letter.annotated_xlsx {
+            Some((_, copy)) => {
+                assert!(paras.iter().any(|p| p.starts_with("附件：")), "{label}");
+                use calamine::Reader;
+                let mut wb: calamine::Xlsx<_> =
+                    calamine::Xlsx::new(std::io::Cursor::new(copy.clone())).unwrap();
+                assert!(
+                    wb.worksheet_range_at(0).is_some_and(|r| r.is_ok()),
+                    "{label}"
+                );
+            }
+            None => assert!(
+                !paras.iter().any(|p| p.starts_with("附件")),
+                "{label}: no attachment named: {paras:?}"
+            ),
+        }
+    }
+}

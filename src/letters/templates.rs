@@ -172,8 +172,6 @@ pub enum LetterError {
     NoLetter(String),
     #[error(transparent)]
     Docx(#[from] DocxError),
-    #[error("writing the annotated workbook: {0}")]
-    Workbook(String),
 }
 
 /// The loaded, checked templates.
@@ -200,6 +198,33 @@ fn markup_error(origin: &str, file: &str, e: markup::MarkupError) -> LetterError
         file: format!("{origin}/{file} (rendered)"),
         line: e.line,
         message: e.message,
+    }
+}
+
+/// The department's workbook with its errors marked, or None (logged) when it cannot be made:
+/// an error or a panic inside the marking is caught, so the letter still goes out.
+fn annotate_or_log(
+    form: &crate::forms::read::RawForm,
+    errors: &[crate::rules::issue::Issue],
+    original: &[u8],
+    file_name: &str,
+) -> Option<Vec<u8>> {
+    let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        super::annotate::write(form, errors, original)
+    }));
+    match made {
+        Ok(Ok(bytes)) => Some(bytes),
+        Ok(Err(e)) => {
+            tracing::warn!(file = file_name, error = %format!("{e:#}"), "annotated workbook not made; the letter goes without it");
+            None
+        }
+        Err(_) => {
+            tracing::error!(
+                file = file_name,
+                "annotated workbook failed (caught); the letter goes without it"
+            );
+            None
+        }
     }
 }
 
@@ -327,7 +352,22 @@ impl Letters {
     /// Writes the letter a checked file calls for: the Word document, the annotated workbook of a
     /// return notice, and the email that carries them.
     pub fn render(&self, input: &LetterInput) -> Result<RenderedLetter, LetterError> {
-        let content = self.content(input)?;
+        // The annotated copy comes first: a department's workbook that cannot be marked (or
+        // that trips the marking up) must not stop the letter, which then names no attachment.
+        let annotated = match (
+            LetterKind::for_result(input.result),
+            input.form,
+            input.original,
+        ) {
+            (Some(LetterKind::ReturnNotice), Some(form), Some(original)) => {
+                annotate_or_log(form, &input.result.errors, original, input.file_name)
+            }
+            _ => None,
+        };
+        let mut content = self.content(input)?;
+        if annotated.is_none() {
+            content.annotated_file = None;
+        }
         let kind = content.kind;
         let doc = self.letter_markup(kind, &content)?;
         let title = doc
@@ -355,14 +395,8 @@ impl Letters {
             created_at: format!("{}T00:00:00Z", input.date.format("%Y-%m-%d")),
         };
         let docx = docx::write(&letter)?;
-        let annotated_xlsx = match (kind, input.form, input.original) {
-            (LetterKind::ReturnNotice, Some(form), Some(original)) => {
-                let bytes = super::annotate::write(form, &input.result.errors, original)
-                    .map_err(|e| LetterError::Workbook(format!("{e:#}")))?;
-                Some((content::annotated_name(input.file_name), bytes))
-            }
-            _ => None,
-        };
+        let annotated_xlsx =
+            annotated.map(|bytes| (content::annotated_name(input.file_name), bytes));
         let stem = file_stem(input.file_name);
         let docx_file_name = safe_file_name(&match input.number {
             Some(_) => format!("{}-{}-{stem}.docx", content.number, kind.name()),

@@ -565,7 +565,7 @@ fn add_red_styles(
     ];
     let fill_id = match child("fills") {
         Some(i) => {
-            let count = els[i + 1..close_of(&els, i)]
+            let count = els[i + 1..close_of(&els, i).max(i + 1)]
                 .iter()
                 .filter(|e| e.depth == 3 && e.opens() && e.local == "fill")
                 .count();
