@@ -6,6 +6,8 @@
 //! Correcting only the marked cells makes a copy pass `check`. LibreOffice opens the copies and
 //! reads the comments (skipped unless installed, as in `tests/letters_external.rs`).
 
+mod external;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{Cursor, Read, Write};
 use std::path::{Path, PathBuf};
@@ -636,28 +638,13 @@ fn a_whole_file_error_or_an_unread_file_gets_no_annotated_workbook() {
     assert!(letter.annotated_xlsx.is_none());
 }
 
-fn tool(name: &str) -> bool {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {name}"))
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        if std::env::var("JIXIAO_EXTERNAL_TESTS").as_deref() == Ok("1") {
-            panic!("{name} is not installed: run scripts/install-test-tools.sh");
-        }
-        eprintln!("note: {name} not installed, test skipped (scripts/install-test-tools.sh)");
-    }
-    found
-}
-
 #[test]
 fn libreoffice_opens_the_copies_and_reads_the_comments() {
     if std::env::var("JIXIAO_EXTERNAL_TESTS").as_deref() != Ok("1") {
         eprintln!("note: set JIXIAO_EXTERNAL_TESTS=1 to open the copies with LibreOffice");
         return;
     }
-    if !tool("soffice") {
+    if !external::tool("soffice") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -736,7 +723,7 @@ fn openxml_audit_finds_nothing_the_original_did_not_have() {
         eprintln!("note: set JIXIAO_EXTERNAL_TESTS=1 to validate the copies with openxml-audit");
         return;
     }
-    if !tool("openxml-audit") {
+    if !external::tool("openxml-audit") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -773,7 +760,7 @@ fn dates_of_an_xls_or_ods_stay_dates_in_the_copy() {
         );
         return;
     }
-    if !tool("soffice") {
+    if !external::tool("soffice") {
         return;
     }
     // 缺项目名称 with 填报日期 (H20) typed as a date: 2026-03-10, serial 46091.
@@ -832,7 +819,7 @@ fn an_ods_value_over_excels_limit_is_shortened_in_the_copy() {
         eprintln!("note: set JIXIAO_EXTERNAL_TESTS=1 to save a form as .ods with LibreOffice");
         return;
     }
-    if !tool("soffice") {
+    if !external::tool("soffice") {
         return;
     }
     // 缺项目名称 with a 40,000-character 实施单位 (F6), saved by LibreOffice as .ods.

@@ -1,6 +1,8 @@
 //! What goes out under the finance office's name: text from a form stays data, titles name the
 //! project and agree with the kind of letter, whole-file problems speak to a clerk.
 
+mod external;
+
 use std::io::Read;
 
 use chrono::NaiveDate;
@@ -333,28 +335,11 @@ fn a_vague_target_that_is_only_the_word_is_named_once() {
     );
 }
 
-/// Under `JIXIAO_EXTERNAL_TESTS=1` (scripts/test.sh) `openxml-audit` must be installed; under
-/// plain `cargo test` the test is skipped with a note.
-fn have(tool: &str) -> bool {
-    let found = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {tool}"))
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        if std::env::var("JIXIAO_EXTERNAL_TESTS").as_deref() == Ok("1") {
-            panic!("{tool} is not installed: run scripts/install-test-tools.sh");
-        }
-        eprintln!("note: {tool} not installed, test skipped (scripts/install-test-tools.sh)");
-    }
-    found
-}
-
 /// Letters made from forms whose text holds markup, line breaks, control characters and a
 /// 40,000-character name are schema-valid.
 #[test]
 fn letters_from_hostile_text_pass_openxml_audit_strict() {
-    if !have("openxml-audit") {
+    if !external::tool("openxml-audit") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -3,6 +3,8 @@
 //! `scripts/test.sh`) a missing tool fails the test; under plain `cargo test` the test is skipped
 //! with a note. `scripts/install-test-tools.sh` installs the tools.
 
+mod external;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -29,21 +31,6 @@ const KINDS: &[(LetterKind, &str)] = &[
         "variants/发现-自评总分不符-自评表.xlsx",
     ),
 ];
-
-fn tool(name: &str) -> bool {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {name}"))
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        if std::env::var("JIXIAO_EXTERNAL_TESTS").as_deref() == Ok("1") {
-            panic!("{name} is not installed: run scripts/install-test-tools.sh");
-        }
-        eprintln!("note: {name} not installed, test skipped (scripts/install-test-tools.sh)");
-    }
-    found
-}
 
 /// Writes each kind's letter into `dir` and returns the paths.
 fn letters(dir: &Path) -> Vec<(LetterKind, PathBuf, RenderedLetter)> {
@@ -80,7 +67,7 @@ fn letters(dir: &Path) -> Vec<(LetterKind, PathBuf, RenderedLetter)> {
 
 #[test]
 fn every_letter_kind_passes_openxml_audit_strict() {
-    if !tool("openxml-audit") {
+    if !external::tool("openxml-audit") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -102,7 +89,7 @@ fn every_letter_kind_passes_openxml_audit_strict() {
 
 #[test]
 fn every_letter_kind_renders_to_pdf_with_its_text() {
-    if !tool("soffice") || !tool("pdftotext") {
+    if !external::tool("soffice") || !external::tool("pdftotext") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -173,7 +160,7 @@ fn every_letter_kind_renders_to_pdf_with_its_text() {
         assert!(text.contains(expect), "{}: {expect}", kind.name());
         // `JIXIAO_LETTER_PNG_DIR=docs` keeps page 1 of each kind as a picture for the README.
         if let Some(dir) = &keep
-            && tool("pdftoppm")
+            && external::tool("pdftoppm")
         {
             let prefix = dir.join(format!("letter-{}", kind.id()));
             let ok = Command::new("pdftoppm")

@@ -4,6 +4,8 @@
 //! `scripts/test.sh`) a missing tool fails the test; under plain `cargo test` it is skipped with a
 //! note. `JIXIAO_LETTER_PDF_DIR=dir` keeps the rendered PDFs for a look.
 
+mod external;
+
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -45,21 +47,6 @@ const PAGE_H: f64 = 841.89;
 const BLOCK_BOTTOM: f64 = PAGE_H - 35.0 / 25.4 * 72.0;
 /// One character of 3号.
 const CHAR: f64 = 16.0;
-
-fn tool(name: &str) -> bool {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {name}"))
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        if std::env::var("JIXIAO_EXTERNAL_TESTS").as_deref() == Ok("1") {
-            panic!("{name} is not installed: run scripts/install-test-tools.sh");
-        }
-        eprintln!("note: {name} not installed, test skipped (scripts/install-test-tools.sh)");
-    }
-    found
-}
 
 /// The fixture with the project's name replaced in its sheet (inline strings, written either
 /// literally or as character references).
@@ -393,7 +380,7 @@ fn check(case: &Case, pages: &[Vec<Line>]) -> Vec<String> {
 
 #[test]
 fn letters_keep_the_letter_format_when_rendered() {
-    if !tool("soffice") || !tool("pdftotext") {
+    if !external::tool("soffice") || !external::tool("pdftotext") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -435,7 +422,7 @@ fn letters_keep_the_letter_format_when_rendered() {
     }
     // Without the GB fonts, the body falls back to a serif CJK font, not to sans-serif
     // (scripts/install-test-tools.sh names Noto Serif CJK SC for 仿宋_GB2312).
-    if tool("pdffonts") {
+    if external::tool("pdffonts") {
         let out = Command::new("pdffonts")
             .arg(cases[0].docx.with_extension("pdf"))
             .output()
