@@ -235,14 +235,37 @@ pub(crate) enum FileError {
     Open(OpenError),
 }
 
+/// Reads a regular file, at most `limit` + 1 bytes. Anything else — a folder, a named pipe, a
+/// socket, a device — is refused before it is opened, and opening never waits (`O_NONBLOCK`: a
+/// pipe swapped in meanwhile cannot hang the caller).
 fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, FileError> {
-    let file = std::fs::File::open(path).map_err(|e| match e.kind() {
+    use std::os::unix::fs::OpenOptionsExt;
+    let not_found = |e: std::io::Error| match e.kind() {
         std::io::ErrorKind::NotFound => FileError::NotFound,
         _ => FileError::Io(e),
-    })?;
+    };
+    let special = |meta: &std::fs::Metadata| -> Option<FileError> {
+        if meta.is_dir() {
+            Some(FileError::Open(OpenError::NotWorkbook("文件夹".into())))
+        } else if !meta.is_file() {
+            Some(FileError::Open(OpenError::NotWorkbook(
+                "特殊文件（管道或设备）".into(),
+            )))
+        } else {
+            None
+        }
+    };
+    if let Some(e) = special(&std::fs::metadata(path).map_err(not_found)?) {
+        return Err(e);
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(not_found)?;
     let meta = file.metadata().map_err(FileError::Io)?;
-    if meta.is_dir() {
-        return Err(FileError::Open(OpenError::NotWorkbook("文件夹".into())));
+    if let Some(e) = special(&meta) {
+        return Err(e);
     }
     if meta.len() > limit {
         return Err(FileError::Open(OpenError::TooLarge {

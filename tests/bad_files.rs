@@ -203,3 +203,27 @@ fn fuzzer_findings_are_rejected_not_crashed() {
         "the fuzz findings are in tests/fixtures/fuzz ({seen})"
     );
 }
+
+/// Regression: a named pipe called `x.xlsx` blocked `open()` for ever (check, letter and the
+/// daemon's main thread). It is refused at once, like a folder.
+#[test]
+fn a_named_pipe_is_refused_without_waiting() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("x.xlsx");
+    let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o644) }, 0);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let r = checker().check_path(&fifo, "x.xlsx").result;
+        let _ = tx.send(r);
+    });
+    let r = rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("answered without waiting for a writer");
+    assert_eq!(r.errors[0].code, IssueCode::NotAWorkbook);
+    assert!(
+        r.errors[0].message.contains("特殊文件"),
+        "{}",
+        r.errors[0].message
+    );
+}

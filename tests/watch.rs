@@ -767,3 +767,46 @@ fn a_flood_of_files_that_are_no_form_gets_one_notice_and_no_numbers() {
         "{returned:?}"
     );
 }
+
+/// Regression: a named pipe in an inbox blocked the daemon's main thread in `open()`, so no other
+/// form was answered. It is refused (left where it is) and the rest goes on.
+#[test]
+fn a_named_pipe_in_an_inbox_does_not_stop_the_daemon() {
+    let s = Setup::new();
+    let inbox = s.inbox("农业农村厅");
+    let fifo = inbox.join("管道.xlsx");
+    let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o644) }, 0);
+    std::fs::copy(
+        fixture("examples/农业农村厅-绩效目标申报表.xlsx"),
+        inbox.join("申报表.xlsx"),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jixiao"))
+        .args(["watch", "--once", "--config"])
+        .arg(s.dir.join("jixiao.toml"))
+        .env("JIXIAO_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("the daemon hung on the pipe");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success());
+    let rows = s.rows();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].0, "申报表.xlsx");
+    assert!(
+        std::fs::symlink_metadata(&fifo).is_ok(),
+        "the pipe is left alone"
+    );
+}

@@ -40,6 +40,12 @@ impl Daemon {
             self.refuse(path, "symbolic link");
             return Ok(());
         }
+        if !meta.file_type().is_file() {
+            // A named pipe would block the open (and the daemon with it); a socket or a device
+            // is no file a department sends.
+            self.refuse(path, "not a regular file (a pipe, socket or device)");
+            return Ok(());
+        }
         let dept_dir = self
             .cfg
             .root
@@ -62,7 +68,7 @@ impl Daemon {
             use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
             let file = match std::fs::OpenOptions::new()
                 .read(true)
-                .custom_flags(libc::O_NOFOLLOW)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
                 .open(path)
             {
                 Ok(f) => f,
