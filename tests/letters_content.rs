@@ -13,6 +13,11 @@ use quick_xml::events::Event;
 
 /// A target declaration filled in like the standard example, with `name` as 项目名称.
 fn declaration(name: &str) -> Vec<u8> {
+    declaration_with(name, ("增收", "≥5%"))
+}
+
+/// [`declaration`] with one 效益 indicator's name and 指标值 given.
+fn declaration_with(name: &str, (indicator, target): (&str, &str)) -> Vec<u8> {
     let defs = Definitions::embedded();
     let mut wb = jixiao::forms::blank::build(&defs, FormKind::TargetDeclaration).unwrap();
     let ws = wb.worksheet_from_index(0).unwrap();
@@ -25,8 +30,8 @@ fn declaration(name: &str) -> Vec<u8> {
         (10, 1, "年度目标"),
         (12, 3, "培训人数"),
         (12, 6, "≥100人"),
-        (16, 3, "增收"),
-        (16, 6, "≥5%"),
+        (16, 3, indicator),
+        (16, 6, target),
         (20, 3, "满意度"),
         (20, 6, "≥90%"),
         (15, 3, "人均成本"),
@@ -296,31 +301,7 @@ fn monitoring_and_feedback_wording() {
 /// Regression: `指标值“较好”含模糊表述“较好”` said the same word twice.
 #[test]
 fn a_vague_target_that_is_only_the_word_is_named_once() {
-    let defs = Definitions::embedded();
-    let mut wb = jixiao::forms::blank::build(&defs, FormKind::TargetDeclaration).unwrap();
-    let bytes = {
-        let ws = wb.worksheet_from_index(0).unwrap();
-        for (r, c, t) in [
-            (1u32, 0u16, "（2026年度）"),
-            (3, 1, "模糊词项目"),
-            (5, 1, "吉林省农业农村厅"),
-            (5, 5, "吉林省农业技术推广总站"),
-            (10, 1, "年度目标"),
-            (12, 3, "培训人数"),
-            (12, 6, "≥100人"),
-            (16, 3, "服务效果"),
-            (16, 6, "较好"),
-            (20, 3, "满意度"),
-            (20, 6, "≥90%"),
-            (15, 3, "人均成本"),
-            (15, 6, "≤800元"),
-        ] {
-            ws.write_string(r, c, t).unwrap();
-        }
-        ws.write_number(7, 4, 100.0).unwrap();
-        ws.write_number(8, 4, 100.0).unwrap();
-        wb.save_to_buffer().unwrap()
-    };
+    let bytes = declaration_with("模糊词项目", ("服务效果", "较好"));
     let c = check(&bytes);
     let vague: Vec<&str> = c
         .result
