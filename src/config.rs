@@ -55,6 +55,9 @@ pub struct Config {
     /// Mail delivery; with no `[mail.smtp]`, messages are written as `.eml` files.
     #[serde(default)]
     pub(crate) mail: crate::mail::MailSettings,
+    /// `[limits]`: what the worker that reads one file may spend on it.
+    #[serde(default)]
+    pub(crate) limits: crate::worker::WorkerLimits,
     /// Where the file was read from (for messages and relative paths).
     #[serde(skip)]
     pub(crate) file: PathBuf,
@@ -294,6 +297,10 @@ unreadable_retry_ms = 10000    # an unreadable file is tried once more after thi
 name = "吉林省财政厅绩效管理处"
 emails = ["jixiao@czt.jl.example.cn"]
 copy_letters = true
+
+# [limits]                     # what reading one file may cost (in a worker process)
+# memory_mb = 1024
+# seconds = 8
 
 [letters]
 office = "吉林省财政厅"          # 发文机关标志, in red on page 1

@@ -35,6 +35,7 @@ pub(crate) mod text;
 pub(crate) mod util;
 pub(crate) mod watch;
 pub mod workbook;
+pub(crate) mod worker;
 
 pub use check::{CheckResult, Checked, Checker};
 pub use forms::{Definitions, FormKind};

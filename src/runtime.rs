@@ -70,8 +70,9 @@ impl Clock for ManualClock {
     }
 }
 
-/// Seams for the crash tests, off in production. `main` sets them from `JIXIAO_TEST_PAUSE_MS`
-/// and `JIXIAO_TEST_ABORT_AFTER_SMTP_ACCEPT`; nothing else reads those variables.
+/// Seams for the crash tests, off in production. `main` sets them from `JIXIAO_TEST_PAUSE_MS`,
+/// `JIXIAO_TEST_ABORT_AFTER_SMTP_ACCEPT` and `JIXIAO_TEST_WORKER_FAULTS`; nothing else reads
+/// those variables.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Hooks {
     /// Hold the daemon this long between recording a submission and moving its file, so that a
@@ -80,12 +81,18 @@ pub struct Hooks {
     /// Abort the process right after the SMTP server accepted a message and before the outbox
     /// records it (the window the README explains).
     pub(crate) abort_after_smtp_accept: bool,
+    /// Let a worker fail on purpose on files named `fault-abort…`, `fault-hang…` or
+    /// `fault-memory…` (see `worker::serve`): the isolation tests' stand-ins for files that
+    /// crash, hang or swell a reader in ways nobody has found yet.
+    pub(crate) worker_faults: bool,
 }
 
 /// The environment variable of [`Hooks::pause_after_record`], in milliseconds.
 pub(crate) const PAUSE_ENV: &str = "JIXIAO_TEST_PAUSE_MS";
 /// The environment variable of `Hooks::abort_after_smtp_accept`.
 pub const ABORT_AFTER_ACCEPT_ENV: &str = "JIXIAO_TEST_ABORT_AFTER_SMTP_ACCEPT";
+/// The environment variable of `Hooks::worker_faults`.
+pub const WORKER_FAULTS_ENV: &str = "JIXIAO_TEST_WORKER_FAULTS";
 /// The environment variable of the rehearsal day ([`SystemClock::today`]).
 pub const TODAY_ENV: &str = "JIXIAO_TODAY";
 
@@ -97,6 +104,7 @@ impl Hooks {
                 .and_then(|v| v.parse::<u64>().ok())
                 .map(Duration::from_millis),
             abort_after_smtp_accept: var(ABORT_AFTER_ACCEPT_ENV).is_some(),
+            worker_faults: var(WORKER_FAULTS_ENV).is_some(),
         }
     }
 }

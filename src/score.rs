@@ -24,9 +24,9 @@ pub struct Score {
     pub execution_rate: f64,
     pub execution_score: f64,
     pub grade: String,
-    /// Every indicator with its verified points (for the feedback letter). Not stored: a score
-    /// read back has none.
-    #[serde(skip)]
+    /// Every indicator with its verified points (for the feedback letter; absent in results
+    /// stored before they were kept).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub indicators: Vec<IndicatorScore>,
 }
 

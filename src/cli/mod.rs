@@ -147,6 +147,15 @@ pub(crate) enum Command {
         #[command(subcommand)]
         action: Option<OutboxAction>,
     },
+    /// Internal: the daemon's worker process, which reads the files it is given on standard
+    /// input under hard limits (see the `worker` module). Not for use by hand.
+    #[command(hide = true)]
+    Worker {
+        #[arg(long, default_value_t = crate::worker::WorkerLimits::default().memory_mb)]
+        memory_mb: u64,
+        #[arg(long, default_value_t = crate::worker::WorkerLimits::default().seconds)]
+        seconds: u64,
+    },
 }
 
 /// What `jixiao outbox` does besides listing.
@@ -235,6 +244,12 @@ pub fn run(cli: Cli, mut runtime: Runtime) -> anyhow::Result<i32> {
     let clock = runtime.clock.clone();
     let defs = definitions(cli.forms.as_ref())?;
     match cli.command {
+        Command::Worker { memory_mb, seconds } => {
+            let checker = Checker::new(defs, Limits::default());
+            let limits = crate::worker::WorkerLimits { memory_mb, seconds };
+            crate::worker::serve(&checker, limits, runtime.hooks)?;
+            Ok(0)
+        }
         Command::Init { dir } => {
             let path = crate::cli::setup::init(&dir, &defs)?;
             println!("wrote an example setup: {}", path.display());
@@ -242,10 +257,12 @@ pub fn run(cli: Cli, mut runtime: Runtime) -> anyhow::Result<i32> {
         }
         Command::Watch { once } => {
             let cfg = crate::cli::setup::config_for_watch(cli.config.as_deref(), &defs)?;
+            let forms = cli.forms.clone().or_else(|| cfg.forms_dir.clone());
             let defs = match (&cli.forms, &cfg.forms_dir) {
                 (None, Some(dir)) => definitions(Some(dir))?,
                 _ => defs,
             };
+            let launch = crate::worker::Launch::new(forms, cfg.limits);
             crate::cli::setup::print_where(&cfg);
             let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
             for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -253,7 +270,7 @@ pub fn run(cli: Cli, mut runtime: Runtime) -> anyhow::Result<i32> {
                     .context("installing the signal handler")?;
             }
             let checker = Checker::new(defs, Limits::default());
-            let mut daemon = crate::watch::Daemon::new(cfg, checker, stop, runtime)?;
+            let mut daemon = crate::watch::Daemon::new(cfg, checker, launch, stop, runtime)?;
             daemon.run(crate::watch::RunOptions { once })?;
             Ok(0)
         }

@@ -5,13 +5,15 @@
 
 use std::collections::HashMap;
 
+use serde::{Deserialize, Serialize};
+
 use crate::cellref::Pos;
 use crate::forms::definitions::{Definitions, FormDef, FormKind, Labelled};
 use crate::text::{is_placeholder, normalize};
 use crate::workbook::{OpenError, Sheet, Value, Workbook};
 
 /// A value and the cell it was read from. `cell` is `None` when the label was not found at all.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Slot {
     pub(crate) cell: Option<Pos>,
     pub(crate) value: Value,
@@ -90,7 +92,7 @@ impl Slot {
 }
 
 /// The year line under the title: `（2026年度）`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct YearLine {
     /// The line's cell, or the cell below the title when the line is gone.
     pub(crate) cell: Pos,
@@ -99,7 +101,7 @@ pub(crate) struct YearLine {
 }
 
 /// A column header that carries the monitoring period (`1-7月执行数`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct PeriodHeader {
     pub(crate) cell: Pos,
     pub(crate) label: String,
@@ -108,7 +110,7 @@ pub(crate) struct PeriodHeader {
 
 /// One row of the indicator table. `cells` holds every column by its key; `level1` and `level2`
 /// include values carried down from the rows above.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct IndicatorRow {
     pub(crate) cells: HashMap<String, Slot>,
 }
@@ -119,8 +121,9 @@ impl IndicatorRow {
     }
 }
 
-/// A form located in a workbook, values still raw.
-#[derive(Debug, Clone)]
+/// A form located in a workbook, values still raw. Serialisable whole, so that a form read in a
+/// worker process (see `crate::worker`) comes back as read.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RawForm {
     pub kind: FormKind,
     pub(crate) sheet: String,
@@ -130,6 +133,7 @@ pub struct RawForm {
     /// Declaration: key `value`; other forms: the sub-header keys (`planned`, `actual`).
     pub(crate) goal: HashMap<String, Slot>,
     /// The fund block by (row key, column key).
+    #[serde(with = "pairs")]
     pub(crate) funds: HashMap<(String, String), Slot>,
     pub(crate) period_headers: Vec<PeriodHeader>,
     /// The 一级指标 header cell, when the table was found.
@@ -151,6 +155,30 @@ impl RawForm {
             .get(&(row.to_string(), col.to_string()))
             .cloned()
             .unwrap_or_else(Slot::absent)
+    }
+}
+
+/// A map keyed by pairs, serialised as a list of entries (JSON keys are strings only).
+mod pairs {
+    use std::collections::HashMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    type Map<V> = HashMap<(String, String), V>;
+
+    pub(super) fn serialize<V: Serialize, S: Serializer>(
+        map: &Map<V>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(map.iter())
+    }
+
+    pub(super) fn deserialize<'de, V: Deserialize<'de>, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Map<V>, D::Error> {
+        Ok(Vec::<((String, String), V)>::deserialize(d)?
+            .into_iter()
+            .collect())
     }
 }
 

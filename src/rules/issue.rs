@@ -34,6 +34,8 @@ pub enum IssueCode {
     TooManySheets,
     /// A sheet with more cells than the limit.
     TooManyCells,
+    /// A file that could not be read within the time and memory a worker may spend on one file.
+    TooComplex,
     /// A workbook without the title of any standard form.
     NotAForm,
 
@@ -160,6 +162,7 @@ impl IssueCode {
             Self::InflatesTooMuch => "inflates_too_much",
             Self::TooManySheets => "too_many_sheets",
             Self::TooManyCells => "too_many_cells",
+            Self::TooComplex => "too_complex",
             Self::NotAForm => "not_a_form",
             Self::YearMissing => "year_missing",
             Self::FieldMissing => "field_missing",
@@ -228,9 +231,9 @@ pub struct Issue {
     pub code: IssueCode,
     /// For the department, in Chinese, saying what to do.
     pub message: String,
-    /// Which of the four review criteria a declaration finding belongs to. Not stored: a result
-    /// read back has none.
-    #[serde(skip)]
+    /// Which of the four review criteria a declaration finding belongs to (absent in results
+    /// stored before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) criterion: Option<Criterion>,
 }
 
@@ -255,6 +258,7 @@ impl Issue {
 
 /// The four things a target declaration is reviewed for (吉政发〔2011〕36号).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub(crate) enum Criterion {
     /// 绩效目标与部门职能的相关性 — left to the reviewer.
     Relevance,
@@ -271,7 +275,7 @@ mod tests {
     use super::*;
 
     /// Every code, to check the serialised id against `as_str`.
-    const ALL: [IssueCode; 56] = {
+    const ALL: [IssueCode; 57] = {
         use IssueCode::*;
         [
             LockFile,
@@ -285,6 +289,7 @@ mod tests {
             InflatesTooMuch,
             TooManySheets,
             TooManyCells,
+            TooComplex,
             NotAForm,
             YearMissing,
             FieldMissing,

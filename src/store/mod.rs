@@ -9,6 +9,7 @@
 //! upgrades keeps its year. A database from a newer jixiao is refused rather than guessed at.
 
 pub(crate) mod approvals;
+pub(crate) mod judging;
 pub mod letters;
 pub mod notices;
 pub(crate) mod outbox;
@@ -65,6 +66,10 @@ const MIGRATIONS: &[Migration] = &[
     Migration {
         what: "files that are not a form wait for one notice",
         sql: include_str!("migrations/0003_file_notices.sql"),
+    },
+    Migration {
+        what: "files being read by a worker are counted",
+        sql: include_str!("migrations/0004_judging.sql"),
     },
 ];
 

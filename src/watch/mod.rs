@@ -65,6 +65,8 @@ pub(crate) struct Daemon {
     stop: Arc<AtomicBool>,
     /// The mail sender thread, nudged after each recorded submission.
     sender: Option<crate::mail::Sender>,
+    /// The process that reads each file under hard limits.
+    worker: crate::worker::Worker,
     /// Held while the daemon runs: one daemon per state folder.
     _lock: std::fs::File,
     letters: crate::letters::Letters,
@@ -76,6 +78,7 @@ impl Daemon {
     pub(crate) fn new(
         cfg: Config,
         checker: Checker,
+        launch: crate::worker::Launch,
         stop: Arc<AtomicBool>,
         runtime: Runtime,
     ) -> anyhow::Result<Daemon> {
@@ -107,6 +110,7 @@ impl Daemon {
             started: runtime.clock.now().naive_local(),
             cfg,
             checker,
+            worker: crate::worker::Worker::new(launch),
             conn,
             candidates: HashMap::new(),
             deferred: HashMap::new(),

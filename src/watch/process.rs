@@ -21,6 +21,10 @@ use crate::rules::issue::IssueCode;
 use crate::runtime::Clock;
 use crate::store::submissions::{self, NewSubmission, Outcome, Stage, Submission};
 use crate::util::{safe_file_name, write_atomic};
+use crate::worker::{Failure, too_complex};
+
+/// How often a file may be in the worker when the daemon itself dies before it is answered.
+const MAX_TRIES: u32 = 3;
 
 fn hash(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
@@ -125,11 +129,13 @@ impl Daemon {
             (Outcome::Duplicate, None)
         } else {
             let mut checked = if oversize {
+                // Refused by its size alone: nothing of it is read.
                 self.checker.check_path(path, &file_name)
             } else {
-                self.checker.check_bytes(&file_name, &bytes)
+                self.judge(&inbox.department, &inbox.rel, &sha, &file_name, &bytes)?
             };
             if is_unreadable(&checked.result) {
+                crate::store::judging::end(&self.conn, &inbox.department, &sha)?;
                 match self.deferred.get(path) {
                     Some((h, _)) if *h == sha => {} // second try: reject now
                     _ => {
@@ -175,6 +181,7 @@ impl Daemon {
         let received_at = self.now_text();
         let dept = self.department(&inbox.department).clone();
         let tx = self.conn.transaction()?;
+        crate::store::judging::end(&tx, &inbox.department, &sha)?;
         let id = submissions::record(
             &tx,
             &NewSubmission {
@@ -241,6 +248,38 @@ impl Daemon {
         let recorded =
             submissions::get(&self.conn, id)?.context("the recorded submission is missing")?;
         self.finish(&recorded)
+    }
+
+    /// Reads and checks a file's bytes in the worker process. A file the worker cannot judge
+    /// within its limits — or one that was being read each of the last times the daemon itself
+    /// died — is answered with a rejection; only a worker that cannot be started leaves the file
+    /// for a later try.
+    fn judge(
+        &mut self,
+        department: &str,
+        rel: &str,
+        sha: &str,
+        file_name: &str,
+        bytes: &[u8],
+    ) -> anyhow::Result<Checked> {
+        let now = self.now_text();
+        let tries = crate::store::judging::begin(&self.conn, department, sha, rel, &now)?;
+        let limits = self.cfg.limits;
+        if tries > MAX_TRIES {
+            let failure = Failure::Died(format!(
+                "the daemon stopped {} times while this file was being read",
+                tries - 1
+            ));
+            return Ok(too_complex(file_name, &failure, limits));
+        }
+        match self.worker.judge(file_name, bytes) {
+            Ok(checked) => Ok(checked),
+            Err(Failure::Start(e)) => {
+                crate::store::judging::end(&self.conn, department, sha)?;
+                Err(anyhow::Error::new(e).context("starting the worker process"))
+            }
+            Err(failure) => Ok(too_complex(file_name, &failure, limits)),
+        }
     }
 
     /// Measures an accepted performance report or self-evaluation against the project's approved

@@ -14,7 +14,7 @@ use crate::cellref::Pos;
 use crate::text::normalize;
 
 /// Limits on what a file may cost to read. The defaults are documented in the README.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Limits {
     /// Largest file accepted at all.
     pub max_file_bytes: u64,
@@ -87,7 +87,7 @@ impl OpenError {
 }
 
 /// A cell's value as the reader sees it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Value {
     Empty,
     Text(String),
