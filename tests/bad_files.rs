@@ -30,6 +30,9 @@ fn bad_fixtures_are_rejected_with_their_reason() {
     assert_eq!(code_of_file("not-a-workbook.xlsx"), IssueCode::NotAWorkbook);
     assert_eq!(code_of_file("truncated.xlsx"), IssueCode::DamagedFile);
     assert_eq!(code_of_file("password.xlsx"), IssueCode::PasswordProtected);
+    // An encrypted OpenDocument (calamine's test file): its manifest says so; it is no damaged
+    // file.
+    assert_eq!(code_of_file("password.ods"), IssueCode::PasswordProtected);
     assert_eq!(code_of_file("bomb.xlsx"), IssueCode::InflatesTooMuch);
     assert_eq!(
         code_of_file("bomb-declared-small.xlsx"),

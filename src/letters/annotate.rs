@@ -212,6 +212,12 @@ fn copy_as_xlsx(original: &[u8]) -> anyhow::Result<(Vec<u8>, Renamed)> {
 fn date_cells(original: &[u8]) -> HashMap<String, HashSet<Pos>> {
     use calamine::Reader;
     let mut out = HashMap::new();
+    // Only an .xls needs it, and only there does the grid guard bound the dense range calamine
+    // builds (one far cell in an .xlsx would make it gigabytes).
+    const CFB: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+    if !original.starts_with(CFB) {
+        return out;
+    }
     let Ok(mut wb) = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(original)) else {
         return out;
     };

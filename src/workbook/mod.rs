@@ -3,10 +3,11 @@
 //! costing more than a moment and a bounded amount of memory.
 
 mod ods;
+mod package;
 mod xls_guard;
 mod xlsx_merges;
 
-use std::io::{Cursor, Read};
+use std::io::Cursor;
 
 use calamine::{Data, Reader, Xls, Xlsx};
 
@@ -173,6 +174,7 @@ fn cell(pos: Pos, value: Value) -> Option<Cell> {
 
 enum Inner<'a> {
     Xlsx(Box<Xlsx<Cursor<&'a [u8]>>>),
+    Xlsb(Box<calamine::Xlsb<Cursor<&'a [u8]>>>),
     Xls(Box<Xls<Cursor<&'a [u8]>>>),
     Ods(
         Box<calamine::Ods<Cursor<&'a [u8]>>>,
@@ -193,6 +195,8 @@ pub struct Workbook<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Format {
     Xlsx,
+    /// Excel's binary workbook (`.xlsb`), read like `.xlsx` (an annotated copy is an `.xlsx`).
+    Xlsb,
     Xls,
     Ods,
 }
@@ -217,7 +221,7 @@ impl<'a> Workbook<'a> {
         let (inner, names) = match format {
             Format::Xlsx => {
                 let wb = Xlsx::new(Cursor::new(bytes)).map_err(xlsx_error)?;
-                let names = wb.sheet_names();
+                let names = worksheets(wb.sheets_metadata());
                 (Inner::Xlsx(Box::new(wb)), names)
             }
             Format::Ods => {
@@ -244,7 +248,7 @@ impl<'a> Workbook<'a> {
                 }
                 let wb = calamine::Ods::new(Cursor::new(bytes))
                     .map_err(|e| OpenError::Damaged(format!("ODS: {e}")))?;
-                let names = wb.sheet_names();
+                let names = worksheets(wb.sheets_metadata());
                 (Inner::Ods(Box::new(wb), extras), names)
             }
             Format::Xls => {
@@ -257,8 +261,13 @@ impl<'a> Workbook<'a> {
                     calamine::XlsError::Password => OpenError::Password,
                     other => OpenError::Damaged(format!("XLS: {other}")),
                 })?;
-                let names = wb.sheet_names();
+                let names = worksheets(wb.sheets_metadata());
                 (Inner::Xls(Box::new(wb)), names)
+            }
+            Format::Xlsb => {
+                let wb = calamine::Xlsb::new(Cursor::new(bytes)).map_err(xlsb_error)?;
+                let names = worksheets(wb.sheets_metadata());
+                (Inner::Xlsb(Box::new(wb)), names)
             }
         };
         if names.len() > limits.max_sheets {
@@ -337,6 +346,47 @@ impl<'a> Workbook<'a> {
                 }
                 Ok(Sheet::new(name, cells))
             }
+            Inner::Xlsb(wb) => {
+                let mut reader = wb.worksheet_cells_reader(name).map_err(xlsb_error)?;
+                let mut cells = Vec::new();
+                let mut seen = 0usize;
+                while let Some(c) = reader.next_cell().map_err(xlsb_error)? {
+                    seen += 1;
+                    if seen > max * 4 {
+                        return Err(too_many());
+                    }
+                    // The binary format's cells carry no style here: no percent flag.
+                    let value = match c.get_value() {
+                        calamine::DataRef::Empty => continue,
+                        calamine::DataRef::String(s) => Value::Text(s.clone()),
+                        calamine::DataRef::SharedString(s) => Value::Text(s.to_string()),
+                        calamine::DataRef::Float(f) => Value::Number {
+                            v: *f,
+                            percent: false,
+                        },
+                        calamine::DataRef::Int(i) => Value::Number {
+                            v: *i as f64,
+                            percent: false,
+                        },
+                        calamine::DataRef::Bool(b) => Value::Bool(*b),
+                        calamine::DataRef::DateTime(d) => Value::Number {
+                            v: d.as_f64(),
+                            percent: false,
+                        },
+                        calamine::DataRef::DateTimeIso(s) | calamine::DataRef::DurationIso(s) => {
+                            Value::Text(s.clone())
+                        }
+                        calamine::DataRef::Error(e) => Value::Error(e.to_string()),
+                    };
+                    if let Some(cell) = cell(c.get_position(), value) {
+                        cells.push(cell);
+                        if cells.len() > max {
+                            return Err(too_many());
+                        }
+                    }
+                }
+                Ok(Sheet::new(name, cells))
+            }
             Inner::Xls(wb) => {
                 let range = wb
                     .worksheet_range(name)
@@ -385,7 +435,8 @@ impl<'a> Workbook<'a> {
             Inner::Xls(wb) => wb
                 .merge_cells_by_sheet_name(&sheet.name)
                 .map_err(|e| OpenError::Damaged(format!("XLS: {e}")))?,
-            Inner::Ods(..) => return Ok(()),
+            // Neither reader gives the merged ranges.
+            Inner::Ods(..) | Inner::Xlsb(..) => return Ok(()),
         };
         sheet.merges = dims.iter().map(|d| (d.start, d.end)).collect();
         sheet.has_merge_info = true;
@@ -433,6 +484,33 @@ fn range_to_sheet(
         }
     }
     Ok(Sheet::new(name, cells))
+}
+
+/// The names of the worksheets: chart sheets, macro sheets and dialog sheets hold no form
+/// (and macros are never run), wherever they stand.
+fn worksheets(sheets: &[calamine::Sheet]) -> Vec<String> {
+    sheets
+        .iter()
+        .filter(|s| s.typ == calamine::SheetType::WorkSheet)
+        .map(|s| s.name.clone())
+        .collect()
+}
+
+fn xlsb_error(e: calamine::XlsbError) -> OpenError {
+    match e {
+        calamine::XlsbError::Password => OpenError::Password,
+        other => {
+            let message = other.to_string();
+            if is_forged_size(&message) {
+                OpenError::Bomb {
+                    what: "压缩条目（实际大小超过声明大小）".to_string(),
+                    limit: Limits::default().max_entry_bytes,
+                }
+            } else {
+                OpenError::Damaged(format!("XLSB: {message}"))
+            }
+        }
+    }
 }
 
 /// A number format shows percent when it has a `%` outside quoted text.
@@ -509,24 +587,46 @@ fn sniff_archive(bytes: &[u8]) -> Result<(Format, Option<Archive<'_>>), OpenErro
     }
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
         .map_err(|e| OpenError::Damaged(format!("压缩结构错误：{e}")))?;
-    if archive.index_for_name("xl/workbook.xml").is_some() {
+    // An Office Open XML package: its main part is named by the package relationships.
+    match package::main_part(&mut archive) {
+        Some(main) if main.ends_with(".bin") && package::find(&archive, &main).is_some() => {
+            return Ok((Format::Xlsb, Some(archive)));
+        }
+        Some(main) if package::find(&archive, &main).is_some() => {
+            let types =
+                package::read_small(&mut archive, "[Content_Types].xml").unwrap_or_default();
+            if types.contains("spreadsheetml") || types.contains("ms-excel") {
+                return Ok((Format::Xlsx, Some(archive)));
+            }
+        }
+        _ => {}
+    }
+    // Packages without usable relationships, where the usual paths still tell.
+    if package::find(&archive, "xl/workbook.xml").is_some() {
         return Ok((Format::Xlsx, Some(archive)));
     }
-    let mime = archive.by_name("mimetype").ok().map(|mut f| {
-        let mut mime = String::new();
-        let _ = (&mut f).take(200).read_to_string(&mut mime);
-        mime
-    });
+    if package::find(&archive, "xl/workbook.bin").is_some() {
+        return Ok((Format::Xlsb, Some(archive)));
+    }
+    let mime = package::read_small(&mut archive, "mimetype");
     if let Some(mime) = mime {
         if mime.trim() == "application/vnd.oasis.opendocument.spreadsheet" {
+            // An encrypted OpenDocument keeps its manifest in the clear and says so there.
+            let manifest = package::read_small(&mut archive, "META-INF/manifest.xml");
+            if manifest.is_some_and(|m| m.contains("encryption-data")) {
+                return Err(OpenError::Password);
+            }
             return Ok((Format::Ods, Some(archive)));
         }
         return Err(OpenError::NotWorkbook(
             "OpenDocument文档（不是表格）".to_string(),
         ));
     }
-    if archive.index_for_name("word/document.xml").is_some() {
+    if package::find(&archive, "word/document.xml").is_some() {
         return Err(OpenError::NotWorkbook("Word文档".to_string()));
+    }
+    if package::find(&archive, "ppt/presentation.xml").is_some() {
+        return Err(OpenError::NotWorkbook("PowerPoint演示文稿".to_string()));
     }
     Err(OpenError::NotWorkbook("压缩包".to_string()))
 }

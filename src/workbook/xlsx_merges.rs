@@ -10,7 +10,11 @@ use quick_xml::events::Event;
 use crate::cellref::{Pos, parse_range};
 
 fn read_entry(archive: &mut zip::ZipArchive<Cursor<&[u8]>>, name: &str) -> Result<Vec<u8>, String> {
-    let mut entry = archive.by_name(name).map_err(|e| format!("{name}: {e}"))?;
+    let index =
+        super::package::find(archive, name).ok_or_else(|| format!("{name}: not in the package"))?;
+    let mut entry = archive
+        .by_index(index)
+        .map_err(|e| format!("{name}: {e}"))?;
     let mut out = Vec::with_capacity(entry.size() as usize);
     entry
         .read_to_end(&mut out)
@@ -26,10 +30,23 @@ fn attr(e: &quick_xml::events::BytesStart, local: &str) -> Option<String> {
     })
 }
 
-/// The path inside the archive of the sheet called `sheet`.
+/// The path inside the archive of the sheet called `sheet`. The workbook part is the one the
+/// package relationships name (usually `xl/workbook.xml`); sheet targets are relative to its
+/// folder.
 fn sheet_path(archive: &mut zip::ZipArchive<Cursor<&[u8]>>, sheet: &str) -> Result<String, String> {
-    let workbook = String::from_utf8(read_entry(archive, "xl/workbook.xml")?)
-        .map_err(|e| format!("xl/workbook.xml: {e}"))?;
+    let main = super::package::main_part(archive)
+        .filter(|m| super::package::find(archive, m).is_some())
+        .unwrap_or_else(|| "xl/workbook.xml".to_string());
+    let (dir, file) = main
+        .rsplit_once('/')
+        .map_or(("", main.as_str()), |(d, f)| (d, f));
+    let dir = if dir.is_empty() {
+        String::new()
+    } else {
+        format!("{dir}/")
+    };
+    let workbook =
+        String::from_utf8(read_entry(archive, &main)?).map_err(|e| format!("{main}: {e}"))?;
     let mut rid = None;
     let mut reader = quick_xml::Reader::from_str(&workbook);
     loop {
@@ -42,13 +59,14 @@ fn sheet_path(archive: &mut zip::ZipArchive<Cursor<&[u8]>>, sheet: &str) -> Resu
                 break;
             }
             Ok(Event::Eof) => break,
-            Err(e) => return Err(format!("xl/workbook.xml: {e}")),
+            Err(e) => return Err(format!("{main}: {e}")),
             _ => {}
         }
     }
-    let rid = rid.ok_or_else(|| format!("no sheet \"{sheet}\" in xl/workbook.xml"))?;
-    let rels = String::from_utf8(read_entry(archive, "xl/_rels/workbook.xml.rels")?)
-        .map_err(|e| format!("xl/_rels/workbook.xml.rels: {e}"))?;
+    let rid = rid.ok_or_else(|| format!("no sheet \"{sheet}\" in {main}"))?;
+    let rels_name = format!("{dir}_rels/{file}.rels");
+    let rels = String::from_utf8(read_entry(archive, &rels_name)?)
+        .map_err(|e| format!("{rels_name}: {e}"))?;
     let mut reader = quick_xml::Reader::from_str(&rels);
     loop {
         match reader.read_event() {
@@ -59,11 +77,11 @@ fn sheet_path(archive: &mut zip::ZipArchive<Cursor<&[u8]>>, sheet: &str) -> Resu
                 let target = attr(&e, "Target").unwrap_or_default();
                 return Ok(match target.strip_prefix('/') {
                     Some(abs) => abs.to_string(),
-                    None => format!("xl/{target}"),
+                    None => format!("{dir}{target}"),
                 });
             }
             Ok(Event::Eof) => break,
-            Err(e) => return Err(format!("xl/_rels/workbook.xml.rels: {e}")),
+            Err(e) => return Err(format!("{rels_name}: {e}")),
             _ => {}
         }
     }

@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""Writes the standard self-evaluation in the shapes office software gives it that are not a plain
+.xlsx, into tests/fixtures/variants/, and adds their expectations (the same form, read the same):
+
+  变体-图表工作表在前-自评表.xlsx   a chart sheet (openpyxl) in front of the form sheet
+  变体-图表工作表在后-自评表.xlsx   a chart sheet after it
+  变体-启用宏-自评表.xlsm           macro-enabled, with a VBA project part
+  变体-反斜杠路径-自评表.xlsx       zip entries named with backslashes (xl\\worksheets\\sheet1.xml)
+  变体-工作簿在包根-自评表.xlsx     workbook.xml at the package root, found through _rels/.rels
+
+Run from the repository root: python3 scripts/make_package_variants.py (needs openpyxl).
+"""
+import io
+import json
+import re
+import zipfile
+
+import openpyxl
+from openpyxl.chart import BarChart, Reference
+
+BASE = "tests/fixtures/examples/农业农村厅-绩效自评表.xlsx"
+OUT = "tests/fixtures/variants/"
+
+
+def entries(data):
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        return [(i.filename, z.read(i.filename)) for i in z.infolist()]
+
+
+def write(path, items):
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in items:
+            z.writestr(name, data)
+
+
+def with_chart_sheet(index):
+    wb = openpyxl.load_workbook(BASE)
+    ws = wb.worksheets[0]
+    cs = wb.create_chartsheet("指标图表", index)
+    chart = BarChart()
+    chart.title = "指标得分"
+    chart.add_data(Reference(ws, min_col=8, min_row=15, max_row=23))
+    chart.set_categories(Reference(ws, min_col=4, min_row=15, max_row=23))
+    cs.add_chart(chart)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def macro_enabled():
+    items = entries(open(BASE, "rb").read())
+    out = []
+    for name, data in items:
+        if name == "[Content_Types].xml":
+            data = data.replace(
+                b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+                b"application/vnd.ms-excel.sheet.macroEnabled.main+xml",
+            ).replace(
+                b"</Types>",
+                b'<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/></Types>',
+            )
+        elif name == "xl/_rels/workbook.xml.rels":
+            data = data.replace(
+                b"</Relationships>",
+                b'<Relationship Id="rIdV1" Type="http://schemas.microsoft.com/office/2006/relationships/vbaProject" '
+                b'Target="vbaProject.bin"/></Relationships>',
+            )
+        out.append((name, data))
+    # Not a real VBA project: macros are never run, only the part's presence matters.
+    out.append(("xl/vbaProject.bin", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504))
+    return out
+
+
+def backslashes():
+    return [(name.replace("/", "\\"), data) for name, data in entries(open(BASE, "rb").read())]
+
+
+def at_root():
+    out = []
+    for name, data in entries(open(BASE, "rb").read()):
+        if name == "_rels/.rels":
+            data = data.replace(b'Target="xl/workbook.xml"', b'Target="workbook.xml"')
+            assert b'Target="workbook.xml"' in data
+        elif name == "[Content_Types].xml":
+            data = data.replace(b'PartName="/xl/', b'PartName="/')
+        elif name.startswith("xl/"):
+            name = name[3:]
+            if name.endswith(".rels"):
+                data = data.replace(b'Target="/xl/', b'Target="/')
+        out.append((name, data))
+    return out
+
+
+def main():
+    made = {
+        "变体-图表工作表在前-自评表.xlsx": ("a chart sheet (openpyxl) in front of the form sheet; chart sheets are skipped wherever they stand", with_chart_sheet(0)),
+        "变体-图表工作表在后-自评表.xlsx": ("a chart sheet after the form sheet", with_chart_sheet(1)),
+        "变体-启用宏-自评表.xlsm": ("macro-enabled .xlsm with a vbaProject part; macros are never run", macro_enabled()),
+        "变体-反斜杠路径-自评表.xlsx": ("zip entries named with backslashes (xl\\worksheets\\sheet1.xml), as a Chinese reporting tool writes them", backslashes()),
+        "变体-工作簿在包根-自评表.xlsx": ("workbook.xml at the package root, found through _rels/.rels", at_root()),
+    }
+    for name, (_, content) in made.items():
+        if isinstance(content, bytes):
+            open(OUT + name, "wb").write(content)
+        else:
+            write(OUT + name, content)
+    base = next(
+        c for c in json.load(open("tests/fixtures/examples/expectations.json", encoding="utf-8"))
+        if c["file"] == "农业农村厅-绩效自评表.xlsx"
+    )
+    path = OUT + "expectations.json"
+    cases = [c for c in json.load(open(path, encoding="utf-8")) if c["file"] not in made]
+    for name, (note, _) in made.items():
+        case = dict(base)
+        case["file"] = name
+        case["note"] = note + "; same as the standard self-evaluation"
+        cases.append(case)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(cases, f, ensure_ascii=False, indent=1)
+        f.write("\n")
+    print(f"wrote {len(made)} variants")
+
+
+if __name__ == "__main__":
+    main()
