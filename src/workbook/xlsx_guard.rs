@@ -337,9 +337,7 @@ fn check_styles(archive: &mut Archive, index: usize, part: &str) -> Result<(), O
                         });
                     }
                 }
-                if !empty {
-                    skip_to_end(&mut reader, "numFmt", &mut buf, part)?;
-                }
+                // calamine reads every <numFmt> of the block, nested ones too.
                 None
             }
             Some("cellXfs") if local == "xf" => {
@@ -465,6 +463,125 @@ mod tests {
         assert_eq!(count("-1"), None);
         assert_eq!(count(""), None);
         assert_eq!(count("12a"), None);
+    }
+
+    const MAIN: &str = "http://schemas.openxmlformats.org/spreadsheetml/2006/main";
+    const REL: &str = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+
+    /// A package of the parts given, with the relationships a workbook needs.
+    fn package(parts: &[(&str, String)]) -> Vec<u8> {
+        use std::io::Write;
+        let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default();
+        let root = format!(
+            "<Relationships><Relationship Id=\"rId1\" Type=\"{REL}/officeDocument\" \
+             Target=\"xl/workbook.xml\"/></Relationships>"
+        );
+        for (name, text) in [("_rels/.rels", &root)]
+            .into_iter()
+            .chain(parts.iter().map(|(n, t)| (*n, t)))
+        {
+            z.start_file(name, options).unwrap();
+            z.write_all(text.as_bytes()).unwrap();
+        }
+        z.finish().unwrap().into_inner()
+    }
+
+    fn check_package(parts: &[(&str, String)]) -> Result<(), OpenError> {
+        let bytes = package(parts);
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(&bytes[..])).unwrap();
+        check(&mut archive)
+    }
+
+    fn item_of(r: Result<(), OpenError>) -> Option<Item> {
+        match r {
+            Err(OpenError::TooManyItems { item, .. }) => Some(item),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn shared_strings_declared_or_held_over_the_limit_are_refused() {
+        // Declared within what the part could hold, and over the limit.
+        let pad = " ".repeat(6_000_000);
+        let declared = format!("<sst xmlns=\"{MAIN}\" uniqueCount=\"1000001\"/>{pad}");
+        assert_eq!(
+            item_of(check_package(&[("xl/sharedStrings.xml", declared)])),
+            Some(Item::SharedStrings)
+        );
+        // Nothing declared, over the limit held.
+        let held = format!("<sst xmlns=\"{MAIN}\">{}</sst>", "<si/>".repeat(1_000_001));
+        assert_eq!(
+            item_of(check_package(&[("xl/sharedStrings.xml", held)])),
+            Some(Item::SharedStrings)
+        );
+        // A count the part can hold passes.
+        let fine = format!("<sst xmlns=\"{MAIN}\" uniqueCount=\"2\"><si><t>a</t></si><si/></sst>");
+        assert_eq!(check_package(&[("xl/sharedStrings.xml", fine)]), Ok(()));
+    }
+
+    #[test]
+    fn style_records_and_their_copies_are_bounded() {
+        let styles = |body: &str| format!("<styleSheet xmlns=\"{MAIN}\">{body}</styleSheet>");
+        let fonts = styles("<fonts count=\"70000\"><font/></fonts>");
+        assert_eq!(
+            item_of(check_package(&[("xl/styles.xml", fonts)])),
+            Some(Item::Fonts)
+        );
+        let fills = styles(&format!("<fills>{}</fills>", "<fill/>".repeat(65_491)));
+        assert_eq!(
+            item_of(check_package(&[("xl/styles.xml", fills)])),
+            Some(Item::Fills)
+        );
+        // A number format of 2 KB copied into 40,000 cell formats: 80 MB.
+        let code = "0".repeat(2048);
+        let copies = styles(&format!(
+            "<numFmts><numFmt numFmtId=\"164\" formatCode=\"{code}\"/></numFmts>\
+             <cellXfs>{}</cellXfs>",
+            "<xf numFmtId=\"164\"/>".repeat(40_000)
+        ));
+        assert_eq!(
+            item_of(check_package(&[("xl/styles.xml", copies)])),
+            Some(Item::CellFormats)
+        );
+        // Cell formats outside <cellXfs> are not read as such.
+        let style_xfs = styles(&format!(
+            "<cellStyleXfs>{}</cellStyleXfs>",
+            "<xf/>".repeat(70_000)
+        ));
+        assert_eq!(check_package(&[("xl/styles.xml", style_xfs)]), Ok(()));
+    }
+
+    #[test]
+    fn sheets_pointing_at_one_part_are_refused() {
+        let workbook = format!(
+            "<workbook xmlns=\"{MAIN}\" xmlns:r=\"{REL}\"><sheets>\
+             <sheet name=\"一\" sheetId=\"1\" r:id=\"rId1\"/>\
+             <sheet name=\"二\" sheetId=\"2\" r:id=\"rId2\"/></sheets></workbook>"
+        );
+        let rels = |second: &str| {
+            format!(
+                "<Relationships><Relationship Id=\"rId1\" Type=\"{REL}/worksheet\" \
+                 Target=\"worksheets/sheet1.xml\"/><Relationship Id=\"rId2\" \
+                 Type=\"{REL}/worksheet\" Target=\"{second}\"/></Relationships>"
+            )
+        };
+        let sheet = format!("<worksheet xmlns=\"{MAIN}\"><sheetData/></worksheet>");
+        let parts = |second: &str| {
+            vec![
+                ("xl/workbook.xml", workbook.clone()),
+                ("xl/_rels/workbook.xml.rels", rels(second)),
+                ("xl/worksheets/sheet1.xml", sheet.clone()),
+                ("xl/worksheets/sheet2.xml", sheet.clone()),
+            ]
+        };
+        assert_eq!(check_package(&parts("worksheets/sheet2.xml")), Ok(()));
+        for same in ["worksheets/sheet1.xml", "/xl/worksheets/SHEET1.xml"] {
+            match check_package(&parts(same)) {
+                Err(OpenError::Damaged(m)) => assert!(m.contains("both point at"), "{m}"),
+                other => panic!("{same}: {other:?}"),
+            }
+        }
     }
 
     #[test]
