@@ -149,7 +149,8 @@ fn office_document(
 /// than [`MAX_SHARED_STRINGS`]; when its size could hold more, its strings are counted too.
 fn check_shared_strings(archive: &mut Archive, index: usize, part: &str) -> Result<(), OpenError> {
     let entry = archive.by_index(index).map_err(|e| damaged(part, e))?;
-    let capacity = entry.size() / MIN_RECORD_BYTES;
+    let size = entry.size();
+    let capacity = size / MIN_RECORD_BYTES;
     let limit = capacity.min(MAX_SHARED_STRINGS);
     let mut reader = xml_reader(BufReader::new(entry));
     let mut buf = Vec::new();
@@ -157,17 +158,16 @@ fn check_shared_strings(archive: &mut Archive, index: usize, part: &str) -> Resu
         buf.clear();
         match reader.read_event_into(&mut buf) {
             Ok(Event::Start(e) | Event::Empty(e)) if e.local_name().as_ref() == "sst" => {
-                if let Some(declared) = attr(&e, "uniqueCount").as_deref().and_then(count) {
-                    if declared > limit {
-                        return Err(OpenError::TooManyItems {
-                            item: Item::SharedStrings,
-                            detail: format!(
-                                "{part} declares uniqueCount {declared}; its {} bytes hold at \
-                                 most {capacity}, the limit is {MAX_SHARED_STRINGS}",
-                                capacity * MIN_RECORD_BYTES
-                            ),
-                        });
-                    }
+                if let Some(declared) = attr(&e, "uniqueCount").as_deref().and_then(count)
+                    && declared > limit
+                {
+                    return Err(OpenError::TooManyItems {
+                        item: Item::SharedStrings,
+                        detail: format!(
+                            "{part} declares uniqueCount {declared}; its {size} bytes hold at \
+                             most {capacity}, the limit is {MAX_SHARED_STRINGS}"
+                        ),
+                    });
                 }
                 break;
             }
@@ -362,16 +362,16 @@ fn check_styles(archive: &mut Archive, index: usize, part: &str) -> Result<(), O
                 None
             }
         };
-        if let Some((item, Some(n))) = declared {
-            if n > MAX_STYLE_RECORDS {
-                return Err(OpenError::TooManyItems {
-                    item,
-                    detail: format!(
-                        "{part} declares {n} {}, the limit is {MAX_STYLE_RECORDS}",
-                        item.en()
-                    ),
-                });
-            }
+        if let Some((item, Some(n))) = declared
+            && n > MAX_STYLE_RECORDS
+        {
+            return Err(OpenError::TooManyItems {
+                item,
+                detail: format!(
+                    "{part} declares {n} {}, the limit is {MAX_STYLE_RECORDS}",
+                    item.en()
+                ),
+            });
         }
     }
 }
