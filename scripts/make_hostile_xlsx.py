@@ -76,7 +76,10 @@ def write(name, parts):
         for part, data in parts.items():
             if isinstance(data, str):
                 data = data.encode("utf-8")
-            z.writestr(part, data)
+            # A fixed date keeps the output the same from run to run.
+            info = zipfile.ZipInfo(part, date_time=(2026, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, data, compresslevel=9)
     print(f"{name}: {os.path.getsize(path)} bytes")
 
 
