@@ -320,7 +320,8 @@ fn open_error_code(e: &OpenError) -> IssueCode {
         OpenError::Password => IssueCode::PasswordProtected,
         OpenError::Bomb { .. } => IssueCode::InflatesTooMuch,
         OpenError::TooManySheets { .. } => IssueCode::TooManySheets,
-        OpenError::TooManyCells { .. } => IssueCode::TooManyCells,
+        OpenError::TooManyCells { .. } | OpenError::TooMuchText { .. } => IssueCode::TooManyCells,
+        OpenError::TooManyItems { .. } => IssueCode::InflatesTooMuch,
     }
 }
 

@@ -59,7 +59,11 @@ fn messages_tell_the_department_what_to_do() {
 /// (`可能是恶意文件`). A clerk reads what happened and how to save the file again.
 #[test]
 fn whole_file_messages_speak_to_a_clerk() {
-    let dirs = ["tests/fixtures/bad", "tests/fixtures/fuzz"];
+    let dirs = [
+        "tests/fixtures/bad",
+        "tests/fixtures/fuzz",
+        "tests/fixtures/hostile",
+    ];
     let mut seen = 0;
     for dir in dirs {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);

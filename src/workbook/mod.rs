@@ -5,6 +5,7 @@
 mod ods;
 mod package;
 mod xls_guard;
+mod xlsx_guard;
 mod xlsx_merges;
 
 use std::io::Cursor;
@@ -27,6 +28,9 @@ pub struct Limits {
     pub max_sheets: usize,
     /// Most non-empty cells on a sheet.
     pub max_cells: usize,
+    /// Most bytes of text the cells of a sheet may hold together, counting a shared string once
+    /// for each cell that shows it.
+    pub max_sheet_text_bytes: usize,
 }
 
 impl Default for Limits {
@@ -37,6 +41,7 @@ impl Default for Limits {
             max_total_bytes: 100 * 1024 * 1024,
             max_sheets: 64,
             max_cells: 100_000,
+            max_sheet_text_bytes: 16 * 1024 * 1024,
         }
     }
 }
@@ -64,6 +69,47 @@ pub enum OpenError {
     TooManySheets { count: usize, limit: usize },
     #[error("工作表“{sheet}”的内容过多，无法受理。请删除绩效表以外的内容，{SAVE_AS}")]
     TooManyCells { sheet: String, limit: usize },
+    #[error("工作表“{sheet}”的内容过多，无法受理。请删除绩效表以外的内容，{SAVE_AS}")]
+    TooMuchText { sheet: String, limit: usize },
+    /// A part of an `.xlsx` declares or holds more records than any workbook needs: reading it
+    /// would cost far more memory than the file is worth. `detail` names the part and the counts.
+    #[error("文件内部结构异常（{}过多），无法读取。{SAVE_AGAIN}", .item.zh())]
+    TooManyItems { item: Item, detail: String },
+}
+
+/// What an `.xlsx` may hold too many of (see [`OpenError::TooManyItems`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Item {
+    SharedStrings,
+    CellFormats,
+    Fonts,
+    Fills,
+    Borders,
+    NumberFormats,
+}
+
+impl Item {
+    fn zh(self) -> &'static str {
+        match self {
+            Item::SharedStrings => "文字条目",
+            Item::CellFormats => "单元格格式",
+            Item::Fonts => "字体",
+            Item::Fills => "填充格式",
+            Item::Borders => "边框格式",
+            Item::NumberFormats => "数字格式",
+        }
+    }
+
+    pub(crate) fn en(self) -> &'static str {
+        match self {
+            Item::SharedStrings => "shared strings",
+            Item::CellFormats => "cell formats",
+            Item::Fonts => "fonts",
+            Item::Fills => "fills",
+            Item::Borders => "borders",
+            Item::NumberFormats => "number formats",
+        }
+    }
 }
 
 /// What a clerk can do with a file that cannot be read.
@@ -82,6 +128,10 @@ impl OpenError {
             OpenError::Damaged(d) => Some(d.clone()),
             OpenError::Bomb { what, limit } => Some(format!("{what} over {limit} bytes")),
             OpenError::TooManyCells { limit, .. } => Some(format!("over {limit} cells")),
+            OpenError::TooMuchText { limit, .. } => {
+                Some(format!("over {limit} bytes of text in its cells"))
+            }
+            OpenError::TooManyItems { detail, .. } => Some(detail.clone()),
             _ => None,
         }
     }
@@ -217,6 +267,15 @@ impl<'a> Workbook<'a> {
         let mut archive = archive;
         if let Some(a) = archive.as_mut() {
             check_zip(a, &limits)?;
+            if format == Format::Xlsx {
+                crate::workbook::xlsx_guard::check(a).map_err(|e| match e {
+                    OpenError::Damaged(m) if is_forged_size(&m) => OpenError::Bomb {
+                        what: "压缩条目（实际大小超过声明大小）".to_string(),
+                        limit: limits.max_entry_bytes,
+                    },
+                    other => other,
+                })?;
+            }
         }
         let (inner, names) = match format {
             Format::Xlsx => {
@@ -291,6 +350,7 @@ impl<'a> Workbook<'a> {
     /// Loads the cells of one sheet (not yet its merged ranges).
     pub fn load_sheet(&mut self, name: &str) -> Result<Sheet, OpenError> {
         let max = self.limits.max_cells;
+        let max_text = self.limits.max_sheet_text_bytes;
         let too_many = || OpenError::TooManyCells {
             sheet: name.to_string(),
             limit: max,
@@ -309,11 +369,21 @@ impl<'a> Workbook<'a> {
                     .collect();
                 let mut cells = Vec::new();
                 let mut seen = 0usize;
+                let mut text = TextBudget::new(name, max_text);
                 while let Some((c, style)) = reader.next_cell_with_style_id().map_err(xlsx_error)? {
                     seen += 1;
                     if seen > max * 4 {
                         return Err(too_many());
                     }
+                    // Counted before the text is copied: one long shared string shown in many
+                    // cells costs its length in each.
+                    text.take(match c.get_value() {
+                        calamine::DataRef::String(s)
+                        | calamine::DataRef::DateTimeIso(s)
+                        | calamine::DataRef::DurationIso(s) => s.len(),
+                        calamine::DataRef::SharedString(s) => s.len(),
+                        _ => 0,
+                    })?;
                     let pct = percent.get(style).copied().unwrap_or(false);
                     let value = match c.get_value() {
                         calamine::DataRef::Empty => continue,
@@ -391,14 +461,14 @@ impl<'a> Workbook<'a> {
                 let range = wb
                     .worksheet_range(name)
                     .map_err(|e| OpenError::Damaged(format!("XLS: {e}")))?;
-                range_to_sheet(name, &range, max, |_| false)
+                range_to_sheet(name, &range, self.limits, |_| false)
             }
             Inner::Ods(wb, extras) => {
                 let range = wb
                     .worksheet_range(name)
                     .map_err(|e| OpenError::Damaged(format!("ODS: {e}")))?;
                 let sheet_extras = extras.sheets.get(name);
-                let mut sheet = range_to_sheet(name, &range, max, |pos| {
+                let mut sheet = range_to_sheet(name, &range, self.limits, |pos| {
                     sheet_extras.is_some_and(|x| x.percent.contains(&pos))
                 })?;
                 if let Some(x) = sheet_extras {
@@ -444,16 +514,51 @@ impl<'a> Workbook<'a> {
     }
 }
 
+/// The text a sheet may still hold ([`Limits::max_sheet_text_bytes`]).
+struct TextBudget<'a> {
+    sheet: &'a str,
+    left: usize,
+    limit: usize,
+}
+
+impl TextBudget<'_> {
+    fn new(sheet: &str, limit: usize) -> TextBudget<'_> {
+        TextBudget {
+            sheet,
+            left: limit,
+            limit,
+        }
+    }
+
+    /// Takes the bytes of one cell's text, or refuses the sheet when they are more than is left.
+    fn take(&mut self, bytes: usize) -> Result<(), OpenError> {
+        self.left = self
+            .left
+            .checked_sub(bytes)
+            .ok_or_else(|| OpenError::TooMuchText {
+                sheet: self.sheet.to_string(),
+                limit: self.limit,
+            })?;
+        Ok(())
+    }
+}
+
 fn range_to_sheet(
     name: &str,
     range: &calamine::Range<Data>,
-    max: usize,
+    limits: Limits,
     percent: impl Fn(Pos) -> bool,
 ) -> Result<Sheet, OpenError> {
+    let max = limits.max_cells;
     let (r0, c0) = range.start().unwrap_or((0, 0));
     let mut cells = Vec::new();
+    let mut text = TextBudget::new(name, limits.max_sheet_text_bytes);
     for (r, c, data) in range.used_cells() {
         let pos = (r0 + r as u32, c0 + c as u32);
+        text.take(match data {
+            Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.len(),
+            _ => 0,
+        })?;
         let value = match data {
             Data::Empty => continue,
             Data::String(s) => Value::Text(s.clone()),

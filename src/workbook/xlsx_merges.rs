@@ -1,10 +1,9 @@
-//! The merged ranges of an `.xlsx` sheet, read straight from the `<mergeCells>` element at the end
-//! of the sheet's XML. calamine offers them too, but by parsing the whole sheet a second time;
-//! finding the few `<mergeCell ref="…"/>` elements with a byte search costs a fraction of that.
+//! The merged ranges of an `.xlsx` sheet: the `<mergeCell ref="…"/>` elements of its
+//! `<mergeCells>`, read with an XML reader that skips the cells (`<sheetData>`) without looking
+//! into them, so text typed in a cell is never taken for markup.
 
 use std::io::{Cursor, Read};
 
-use memchr::memmem;
 use quick_xml::events::Event;
 
 use crate::cellref::{Pos, parse_range};
@@ -96,33 +95,34 @@ pub(crate) fn merges(
 ) -> Result<Vec<(Pos, Pos)>, String> {
     let path = sheet_path(archive, sheet)?;
     let xml = read_entry(archive, &path)?;
+    let mut reader = quick_xml::Reader::from_reader(&xml[..]);
+    reader.config_mut().check_end_names = false;
     let mut out = Vec::new();
-    let Some(start) = memmem::rfind(&xml, b"mergeCells") else {
-        return Ok(out);
-    };
-    // The <mergeCells> block follows <sheetData>; search from its first mention.
-    let from = memmem::find(&xml, b"mergeCells").unwrap_or(start);
-    let tail = &xml[from.saturating_sub(8)..];
-    for at in memmem::find_iter(tail, b"mergeCell ") {
-        let rest = &tail[at..];
-        let end = memchr::memchr(b'>', rest).unwrap_or(rest.len());
-        let element = &rest[..end];
-        let Some(r) = memmem::find(element, b"ref=") else {
-            continue;
-        };
-        let value = &element[r + 4..];
-        let Some(&quote) = value.first() else {
-            continue;
-        };
-        let value = &value[1..];
-        let Some(close) = memchr::memchr(quote, value) else {
-            continue;
-        };
-        if let Some(range) = std::str::from_utf8(&value[..close])
-            .ok()
-            .and_then(parse_range)
-        {
-            out.push(range);
+    let mut in_merge_cells = false;
+    loop {
+        match reader.read_event() {
+            // The cells were read already; their text may look like anything.
+            Ok(Event::Start(e)) if e.local_name().as_ref() == "sheetData" => {
+                reader
+                    .read_to_end(e.name())
+                    .map_err(|e| format!("{path}: {e}"))?;
+            }
+            Ok(Event::Start(e)) if e.local_name().as_ref() == "mergeCells" => {
+                in_merge_cells = true;
+            }
+            Ok(Event::End(e)) if e.local_name().as_ref() == "mergeCells" => {
+                in_merge_cells = false;
+            }
+            Ok(Event::Start(e) | Event::Empty(e))
+                if in_merge_cells && e.local_name().as_ref() == "mergeCell" =>
+            {
+                if let Some(range) = attr(&e, "ref").as_deref().and_then(parse_range) {
+                    out.push(range);
+                }
+            }
+            Ok(Event::Eof) => break,
+            Err(e) => return Err(format!("{path}: {e}")),
+            _ => {}
         }
     }
     Ok(out)
