@@ -358,6 +358,43 @@ fn temporary_failures_give_up_after_max_attempts() {
 }
 
 #[test]
+fn subject_is_shown_exactly_as_typed_even_with_encoded_word_text_and_runs_of_spaces() {
+    let mut st = State::new();
+    let typed = [
+        "关于 =?utf-8?b?5pS56YCg5ZCO55qE?= 项目的审核意见",
+        "Project   X  plan",
+        "=?UTF-8?Q?=E4=BC=AA?= a",
+        "关于基层农技推广体系改革与建设补助项目（二〇二六年度）  绩效目标的审核意见 Annual Plan  Review",
+    ];
+    let settings = MailSettings {
+        outbox_dir: st.path("outbox"),
+        ..MailSettings::default()
+    };
+    let ids: Vec<i64> = typed
+        .iter()
+        .map(|subject| {
+            let mut msg = letter("S-subject");
+            msg.subject = subject.to_string();
+            st.enqueue(&msg, t0())
+        })
+        .collect();
+    let r = deliver_due(&st.conn, &settings, t0(), Hooks::default()).unwrap();
+    assert_eq!(r.sent, ids);
+    for (id, subject) in ids.iter().zip(typed) {
+        let data = std::fs::read(st.path("outbox").join(format!("{id:06}-letter.eml"))).unwrap();
+        assert!(data.is_ascii());
+        assert_eq!(parse(&data).subject(), Some(subject), "#{id}");
+        // Folded into lines of at most 76 characters, as RFC 2047 asks.
+        let text = String::from_utf8(data).unwrap();
+        let mut lines = text.lines().skip_while(|l| !l.starts_with("Subject:"));
+        let first = lines.next().unwrap();
+        for line in std::iter::once(first).chain(lines.take_while(|l| l.starts_with(' '))) {
+            assert!(line.len() <= 76, "{line}");
+        }
+    }
+}
+
+#[test]
 fn silent_server_times_out_and_is_retried() {
     let server = SmtpServer::start();
     server.script(Stage::Greeting, Reply::Silence, Some(1));
