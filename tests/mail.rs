@@ -406,15 +406,64 @@ fn silent_server_times_out_and_is_retried() {
     let r = deliver_due(&st.conn, &settings, t0(), Hooks::default()).unwrap();
     assert!(start.elapsed() < Duration::from_secs(10));
     assert_eq!(r.deferred, vec![id]);
-    let err = st.row(id).last_error.unwrap();
-    assert!(
-        err.to_lowercase().contains("timed out")
-            || err.contains("WouldBlock")
-            || err.contains("temporarily unavailable"),
-        "{err}"
-    );
-    let r = deliver_due(&st.conn, &settings, t0() + secs(10), Hooks::default()).unwrap();
+    let row = st.row(id);
+    let err = row.last_error.unwrap();
+    assert!(err.contains("timed out"), "{err}");
+    assert!(!err.contains("os error"), "{err}");
+    assert!(!err.contains("temporarily unavailable"), "{err}");
+    let r = deliver_due(&st.conn, &settings, t0() + secs(20), Hooks::default()).unwrap();
     assert_eq!(r.sent, vec![id]);
+}
+
+#[test]
+fn backoff_counts_from_the_failure_not_from_the_start_of_the_pass() {
+    let server = SmtpServer::start();
+    server.script(Stage::Greeting, Reply::Silence, None);
+    let mut st = State::new();
+    let id = st.enqueue(&letter("S-backoff"), t0());
+    let mut settings = smtp_settings(server.port());
+    settings.smtp.as_mut().unwrap().connect_timeout_secs = 2;
+    settings.retry.first_delay_secs = 1;
+    deliver_due(&st.conn, &settings, t0(), Hooks::default()).unwrap();
+    let row = st.row(id);
+    assert_eq!(row.status, Status::Queued);
+    // The attempt waited 2 s for a greeting; the first delay (1 s) counts from then.
+    let next = row.next_attempt_at.unwrap();
+    assert!(next >= t0() + secs(3), "next attempt at {next}");
+}
+
+#[test]
+fn stopping_the_sender_ends_its_pass_between_messages() {
+    let server = SmtpServer::start();
+    // Each message takes the server two seconds to accept.
+    server.script(Stage::EndOfData, Reply::Slow(Duration::from_secs(2)), None);
+    let mut st = State::new();
+    let ids: Vec<i64> = (0..4)
+        .map(|i| st.enqueue(&letter(&format!("S-slow-{i}")), chrono::Utc::now()))
+        .collect();
+    let clock: std::sync::Arc<dyn jixiao::runtime::Clock> =
+        std::sync::Arc::new(jixiao::runtime::SystemClock::default());
+    let sender = mail::Sender::start(
+        &st.db,
+        smtp_settings(server.port()),
+        clock,
+        Hooks::default(),
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while st.row(ids[1]).status != Status::Sending && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(st.row(ids[0]).status, Status::Sent);
+    // Asked to stop while the second message is with the server: it finishes that one only.
+    sender.stop();
+    assert_eq!(server.received().len(), 2);
+    let statuses: Vec<Status> = ids.iter().map(|&id| st.row(id).status).collect();
+    assert_eq!(
+        statuses,
+        [Status::Sent, Status::Sent, Status::Queued, Status::Queued]
+    );
+    assert_eq!(st.row(ids[3]).attempts, 0);
 }
 
 #[test]
