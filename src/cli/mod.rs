@@ -158,8 +158,8 @@ pub(crate) enum OutboxAction {
         #[arg(value_name = "ID")]
         id: i64,
     },
-    /// Deliver every due message once, now. Run it only while the daemon is stopped: it first
-    /// queues again the messages a stopped sender left half-sent.
+    /// Deliver every due message once, now. Refused while the daemon runs (it delivers the
+    /// outbox itself); it first queues again the messages a stopped sender left half-sent.
     Deliver {
         /// A TOML file whose `[mail]` table holds the mail settings; without it, messages are
         /// written as `.eml` files into `./outbox`.
@@ -498,21 +498,23 @@ pub fn run(cli: Cli, mut runtime: Runtime) -> anyhow::Result<i32> {
             json,
             action,
         } => {
-            let (state, settings) = match state {
-                Some(s) => (s, None),
-                None => {
-                    let cfg = load_config(cli.config.as_deref())?;
-                    (cfg.database(), Some(cfg.mail))
+            // With --state alone no configuration is read; --config (or no --state) reads it,
+            // for the mail settings and the recipients of a retried message.
+            let (state, cfg) = match (state, cli.config.as_deref()) {
+                (Some(s), None) => (s, None),
+                (state, named) => {
+                    let cfg = load_config(named)?;
+                    (state.unwrap_or_else(|| cfg.database()), Some(cfg))
                 }
             };
-            outbox(&state, settings, status, json, action, &runtime)
+            outbox(&state, cfg.as_ref(), status, json, action, &runtime)
         }
     }
 }
 
 fn outbox(
     state: &std::path::Path,
-    configured: Option<crate::mail::MailSettings>,
+    cfg: Option<&Config>,
     status: Option<OutboxStatus>,
     json: bool,
     action: Option<OutboxAction>,
@@ -531,12 +533,25 @@ fn outbox(
             Ok(0)
         }
         Some(OutboxAction::Deliver { mail_config }) => {
-            let settings = match (mail_config, configured) {
+            let settings = match (mail_config, cfg) {
                 (Some(file), _) => mail_settings(&file)?,
-                (None, Some(s)) => s,
+                (None, Some(c)) => c.mail.clone(),
                 (None, None) => mail::MailSettings::default(),
             };
-            settings.validate()?;
+            // The running daemon delivers the outbox itself; a second sender would take its
+            // message in flight for an interrupted one and send it twice.
+            let dir = match state.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => Path::new("."),
+            };
+            let Some(_lock) = crate::watch::lock_state(dir)? else {
+                anyhow::bail!(
+                    "jixiao watch is running on {}: it delivers the outbox itself \
+                     (`jixiao outbox retry ID` makes it send a message now)",
+                    dir.display()
+                );
+            };
+            settings.ready_to_send()?;
             mail::outbox::recover_interrupted(&conn)?;
             let r = mail::deliver_due(&conn, &settings, now, runtime.hooks)?;
             println!(

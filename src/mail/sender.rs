@@ -78,7 +78,7 @@ pub(crate) fn deliver_until(
     if due.is_empty() {
         return Ok(report);
     }
-    settings.validate()?;
+    settings.ready_to_send()?;
     let started = Instant::now();
     let mut transport = Transport::new(settings)?;
     for (i, &id) in due.iter().enumerate() {
@@ -424,7 +424,7 @@ impl Sender {
         clock: Arc<dyn Clock>,
         hooks: Hooks,
     ) -> Result<Sender, MailError> {
-        settings.validate()?;
+        settings.ready_to_send()?;
         let conn = crate::store::open(db)?;
         outbox::recover_interrupted(&conn)?;
         let (signals, rx) = mpsc::channel();
