@@ -342,6 +342,7 @@ fn daemon_state(st: &State, finance: &str, at: chrono::DateTime<chrono::Utc>) ->
     let mut msg = letter("S-daemon");
     msg.to = vec!["zhangming@nyt.jl.gov.cn".into()];
     msg.cc = vec![finance.into()];
+    msg.department = Some("nyt".into());
     msg.kind = "target_review".into();
     let tx = db.0.transaction().unwrap();
     let id = jixiao::mail::outbox::enqueue(&tx, &msg, at).unwrap();
@@ -355,6 +356,80 @@ impl Db {
     fn row(&self, id: i64) -> jixiao::mail::OutboxRow {
         jixiao::mail::outbox::get(&self.0, id).unwrap()
     }
+}
+
+#[test]
+fn a_refused_copy_address_is_fixed_in_the_configuration_and_the_retry_goes_there() {
+    let server = SmtpServer::start();
+    // The first recipient is taken, the second (the finance office's copy) refused.
+    server.script(Stage::Rcpt, Reply::Slow(std::time::Duration::ZERO), Some(1));
+    server.script(
+        Stage::Rcpt,
+        Reply::Line("550 5.1.1 no such mailbox".into()),
+        Some(1),
+    );
+    let st = State::new();
+    let config = daemon_config(&st, server.port(), "jxc@old.czt.jl.gov.cn", "");
+    let (db, id) = daemon_state(&st, "jxc@old.czt.jl.gov.cn", chrono::Utc::now());
+    let cfg = config.to_str().unwrap();
+    let out = jixiao_in(st.dir.path(), &["outbox", "deliver", "--config", cfg], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(db.row(id).status, Status::Failed);
+    let message_id = db.row(id).message_id.unwrap();
+
+    // The administrator corrects finance.emails and retries the letter.
+    let fixed = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("jxc@old.czt.jl.gov.cn", "jxc@czt.jl.gov.cn");
+    write(&config, &fixed);
+    let out = jixiao_in(
+        st.dir.path(),
+        &["outbox", "retry", &id.to_string(), "--config", cfg],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(
+        said.contains("已按当前配置重新排队") && said.contains("抄送：jxc@czt.jl.gov.cn"),
+        "{said}"
+    );
+    let out = jixiao_in(st.dir.path(), &["outbox", "--config", cfg], &[]);
+    let list = text(&out.stdout);
+    assert!(
+        list.contains("zhangming@nyt.jl.gov.cn") && list.contains("抄送：jxc@czt.jl.gov.cn"),
+        "{list}"
+    );
+    assert!(!list.contains("old.czt"), "{list}");
+
+    let out = jixiao_in(st.dir.path(), &["outbox", "deliver", "--config", cfg], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let got = server.received();
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        got[0].rcpt_to,
+        ["zhangming@nyt.jl.gov.cn", "jxc@czt.jl.gov.cn"]
+    );
+    let m = parse(&got[0].data);
+    assert_eq!(addresses(m.cc()), ["jxc@czt.jl.gov.cn"]);
+    assert_eq!(Some(message_id.trim_matches(['<', '>'])), m.message_id());
+    assert_eq!(m.subject(), Some(SUBJECT));
+
+    // Sent: retrying it again is refused and sends nothing.
+    let out = jixiao_in(
+        st.dir.path(),
+        &["outbox", "retry", &id.to_string(), "--config", cfg],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("sent already"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = jixiao_in(st.dir.path(), &["outbox", "deliver", "--config", cfg], &[]);
+    assert!(out.status.success());
+    assert_eq!(server.received().len(), 1);
+    assert_eq!(db.row(id).status, Status::Sent);
 }
 
 #[test]
@@ -457,4 +532,47 @@ fn while_the_daemon_runs_outbox_deliver_is_refused_and_retry_is_sent_by_the_daem
     assert_eq!(server.received().len(), 1);
     drop(daemon);
     assert_eq!(db.row(id).status, Status::Sent);
+}
+
+#[test]
+fn a_failed_message_of_an_unknown_department_keeps_its_recipients_on_retry() {
+    let server = SmtpServer::start();
+    server.script(
+        Stage::Rcpt,
+        Reply::Line("550 5.1.1 no such mailbox".into()),
+        Some(1),
+    );
+    let st = State::new();
+    let config = daemon_config(&st, server.port(), "jxc@czt.jl.gov.cn", "");
+    let (db, id) = daemon_state(&st, "jxc@czt.jl.gov.cn", chrono::Utc::now());
+    // Queued before messages remembered their department.
+    db.0.execute(
+        "UPDATE mail_outbox SET department = NULL WHERE id = ?1",
+        [id],
+    )
+    .unwrap();
+    let cfg = config.to_str().unwrap();
+    let out = jixiao_in(st.dir.path(), &["outbox", "deliver", "--config", cfg], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let fixed = std::fs::read_to_string(&config).unwrap().replace(
+        "emails = [\"jxc@czt.jl.gov.cn\"]",
+        "emails = [\"jxc2@czt.jl.gov.cn\"]",
+    );
+    write(&config, &fixed);
+    let out = jixiao_in(
+        st.dir.path(),
+        &["outbox", "retry", &id.to_string(), "--config", cfg],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("收件人不变"),
+        "{}",
+        text(&out.stdout)
+    );
+    let row = db.row(id);
+    assert_eq!(row.status, Status::Queued);
+    let shown = serde_json::to_value(&row).unwrap();
+    assert_eq!(shown["to"][0], "zhangming@nyt.jl.gov.cn");
+    assert_eq!(shown["cc"][0], "jxc@czt.jl.gov.cn");
 }

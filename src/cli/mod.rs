@@ -152,8 +152,9 @@ pub(crate) enum Command {
 /// What `jixiao outbox` does besides listing.
 #[derive(Debug, Subcommand)]
 pub(crate) enum OutboxAction {
-    /// Queue message ID again now (a failed one starts its attempts afresh; a sent one is sent
-    /// once more with the same Message-ID).
+    /// Send message ID now: a queued one without waiting for its backoff; a failed one with its
+    /// attempts afresh, addressed to the recipients the configuration names now (same
+    /// Message-ID and content). A sent message is never sent again.
     Retry {
         #[arg(value_name = "ID")]
         id: i64,
@@ -520,6 +521,7 @@ fn outbox(
     action: Option<OutboxAction>,
     runtime: &Runtime,
 ) -> anyhow::Result<i32> {
+    use crate::mail::outbox::Retried;
     use crate::mail::{self, ListFilter, Status};
     if !state.is_file() {
         anyhow::bail!("no state database at {}", state.display());
@@ -528,8 +530,29 @@ fn outbox(
     let now = runtime.clock.now().to_utc();
     match action {
         Some(OutboxAction::Retry { id }) => {
-            mail::outbox::retry(&conn, id, now)?;
-            println!("#{id} 已重新排队");
+            let row = mail::outbox::get(&conn, id)?;
+            let current = cfg.and_then(|c| configured_recipients(c, &row));
+            match mail::outbox::retry(&conn, id, now, current.as_ref())? {
+                Retried::Hurried => println!("#{id} 已安排立即发送"),
+                Retried::Requeued if cfg.is_none() => {
+                    println!("#{id} 已重新排队（未读取配置文件，收件人不变）")
+                }
+                Retried::Requeued if row.status == mail::Status::Failed && current.is_none() => {
+                    println!("#{id} 已重新排队（配置中找不到它的收件部门，收件人不变）")
+                }
+                Retried::Requeued => println!("#{id} 已重新排队"),
+                Retried::Readdressed(r) => {
+                    let cc = if r.cc.is_empty() {
+                        String::new()
+                    } else {
+                        format!("，抄送：{}", r.cc.join(", "))
+                    };
+                    println!(
+                        "#{id} 已按当前配置重新排队，收件人：{}{cc}",
+                        r.to.join(", ")
+                    )
+                }
+            }
             Ok(0)
         }
         Some(OutboxAction::Deliver { mail_config }) => {
@@ -597,6 +620,55 @@ fn outbox(
             Ok(0)
         }
     }
+}
+
+/// The recipients the configuration names now for a message: the department's contacts with the
+/// finance office in copy as the daemon addresses letters, notices and reminders, or the finance
+/// office for its own mail (the summary). `None` when that is not known: its department is no
+/// longer configured, or the message was queued before messages remembered their department.
+fn configured_recipients(
+    cfg: &Config,
+    row: &crate::mail::OutboxRow,
+) -> Option<crate::mail::outbox::Recipients> {
+    use crate::mail::outbox::Recipients;
+    let finance = &cfg.finance;
+    let Some(code) = &row.department else {
+        return (row.kind == "summary").then(|| Recipients {
+            to: finance.emails.clone(),
+            cc: Vec::new(),
+        });
+    };
+    let dept = cfg.department_by_code(code)?;
+    let (mut to, mut cc) = (dept.emails.clone(), Vec::new());
+    match row.kind.as_str() {
+        "reminder" => {
+            if finance.copy_notices {
+                cc = finance.emails.clone();
+            }
+            if to.is_empty() {
+                to = finance.emails.clone();
+            }
+        }
+        kind => {
+            let notice = matches!(kind, "receipt" | "duplicate" | "unreadable");
+            let copy = if notice {
+                finance.copy_notices
+            } else {
+                finance.copy_letters
+            };
+            if copy {
+                cc = finance.emails.clone();
+            }
+            if to.is_empty() {
+                // A department without an address: the finance office receives it to pass on.
+                to = std::mem::take(&mut cc);
+                if to.is_empty() && !notice {
+                    to = finance.emails.clone();
+                }
+            }
+        }
+    }
+    Some(Recipients { to, cc })
 }
 
 /// Reads the `[mail]` table of a TOML file (the whole file when it has no such table).

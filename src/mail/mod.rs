@@ -239,6 +239,9 @@ pub struct OutgoingMessage {
     /// Mailboxes such as `nyt@jl.gov.cn` or `农业农村厅 <nyt@jl.gov.cn>`.
     pub to: Vec<String>,
     pub cc: Vec<String>,
+    /// The department (code) whose contacts `to` holds; none for the finance office's own mail.
+    /// A failed message retried by a person is addressed again from the configuration by it.
+    pub department: Option<String>,
     pub subject: String,
     /// Plain text, sent as UTF-8.
     pub body: String,
@@ -271,6 +274,8 @@ pub enum MailError {
     NotFound(i64),
     #[error("outbox message {0} is being sent right now")]
     Busy(i64),
+    #[error("outbox message {0} was sent already; retry never sends a message twice")]
+    AlreadySent(i64),
     #[error("mail configuration: {0}")]
     Config(String),
     #[error("building the message: {0}")]

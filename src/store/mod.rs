@@ -66,6 +66,10 @@ const MIGRATIONS: &[Migration] = &[
         what: "files that are not a form wait for one notice",
         sql: include_str!("migrations/0003_file_notices.sql"),
     },
+    Migration {
+        what: "mail remembers the department it is addressed to",
+        sql: include_str!("migrations/0004_mail_department.sql"),
+    },
 ];
 
 /// The schema version this jixiao writes.

@@ -280,6 +280,7 @@ impl Daemon {
                     &crate::mail::OutgoingMessage {
                         to,
                         cc,
+                        department: Some(dept.code.clone()),
                         subject,
                         body,
                         attachments: Vec::new(),
