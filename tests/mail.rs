@@ -319,13 +319,13 @@ fn permanent_5xx_is_marked_failed_and_not_retried_until_a_person_retries() {
     assert_eq!(failed[0].attachments, [LETTER_NAME, WORKBOOK_NAME]);
 
     // A person fixes the address book and queues it again.
-    mail::outbox::retry(&st.conn, id, Utc::now()).unwrap();
+    mail::outbox::retry(&st.conn, id, Utc::now(), None).unwrap();
     assert_eq!(st.row(id).status, Status::Queued);
     let r = deliver_due(&st.conn, &settings, chrono::Utc::now(), Hooks::default()).unwrap();
     assert_eq!(r.sent, vec![id]);
     assert_eq!(server.received().len(), 2);
     assert!(matches!(
-        mail::outbox::retry(&st.conn, 999, Utc::now()),
+        mail::outbox::retry(&st.conn, 999, Utc::now(), None),
         Err(MailError::NotFound(999))
     ));
 }
@@ -369,15 +369,205 @@ fn silent_server_times_out_and_is_retried() {
     let r = deliver_due(&st.conn, &settings, t0(), Hooks::default()).unwrap();
     assert!(start.elapsed() < Duration::from_secs(10));
     assert_eq!(r.deferred, vec![id]);
-    let err = st.row(id).last_error.unwrap();
-    assert!(
-        err.to_lowercase().contains("timed out")
-            || err.contains("WouldBlock")
-            || err.contains("temporarily unavailable"),
-        "{err}"
-    );
-    let r = deliver_due(&st.conn, &settings, t0() + secs(10), Hooks::default()).unwrap();
+    let row = st.row(id);
+    let err = row.last_error.unwrap();
+    assert!(err.contains("timed out"), "{err}");
+    assert!(!err.contains("os error"), "{err}");
+    assert!(!err.contains("temporarily unavailable"), "{err}");
+    let r = deliver_due(&st.conn, &settings, t0() + secs(20), Hooks::default()).unwrap();
     assert_eq!(r.sent, vec![id]);
+}
+
+#[test]
+fn backoff_counts_from_the_failure_not_from_the_start_of_the_pass() {
+    let server = SmtpServer::start();
+    server.script(Stage::Greeting, Reply::Silence, None);
+    let mut st = State::new();
+    let id = st.enqueue(&letter("S-backoff"), t0());
+    let mut settings = smtp_settings(server.port());
+    settings.smtp.as_mut().unwrap().connect_timeout_secs = 2;
+    settings.retry.first_delay_secs = 1;
+    deliver_due(&st.conn, &settings, t0(), Hooks::default()).unwrap();
+    let row = st.row(id);
+    assert_eq!(row.status, Status::Queued);
+    // The attempt waited 2 s for a greeting; the first delay (1 s) counts from then.
+    let next = row.next_attempt_at.unwrap();
+    assert!(next >= t0() + secs(3), "next attempt at {next}");
+}
+
+#[test]
+fn subject_is_shown_exactly_as_typed_even_with_encoded_word_text_and_runs_of_spaces() {
+    let mut st = State::new();
+    let typed = [
+        "关于 =?utf-8?b?5pS56YCg5ZCO55qE?= 项目的审核意见",
+        "Project   X  plan",
+        "=?UTF-8?Q?=E4=BC=AA?= a",
+        "关于基层农技推广体系改革与建设补助项目（二〇二六年度）  绩效目标的审核意见 Annual Plan  Review",
+    ];
+    let settings = MailSettings {
+        outbox_dir: st.path("outbox"),
+        ..MailSettings::default()
+    };
+    let ids: Vec<i64> = typed
+        .iter()
+        .map(|subject| {
+            let mut msg = letter("S-subject");
+            msg.subject = subject.to_string();
+            st.enqueue(&msg, t0())
+        })
+        .collect();
+    let r = deliver_due(&st.conn, &settings, t0(), Hooks::default()).unwrap();
+    assert_eq!(r.sent, ids);
+    for (id, subject) in ids.iter().zip(typed) {
+        let data = std::fs::read(st.path("outbox").join(format!("{id:06}-letter.eml"))).unwrap();
+        assert!(data.is_ascii());
+        assert_eq!(parse(&data).subject(), Some(subject), "#{id}");
+        // Folded into lines of at most 76 characters, as RFC 2047 asks.
+        let text = String::from_utf8(data).unwrap();
+        let mut lines = text.lines().skip_while(|l| !l.starts_with("Subject:"));
+        let first = lines.next().unwrap();
+        for line in std::iter::once(first).chain(lines.take_while(|l| l.starts_with(' '))) {
+            assert!(line.len() <= 76, "{line}");
+        }
+    }
+}
+
+#[test]
+fn stopping_the_sender_ends_its_pass_between_messages() {
+    let server = SmtpServer::start();
+    // Each message takes the server two seconds to accept.
+    server.script(Stage::EndOfData, Reply::Slow(Duration::from_secs(2)), None);
+    let mut st = State::new();
+    let ids: Vec<i64> = (0..4)
+        .map(|i| st.enqueue(&letter(&format!("S-slow-{i}")), chrono::Utc::now()))
+        .collect();
+    let clock: std::sync::Arc<dyn jixiao::runtime::Clock> =
+        std::sync::Arc::new(jixiao::runtime::SystemClock::default());
+    let sender = mail::Sender::start(
+        &st.db,
+        smtp_settings(server.port()),
+        clock,
+        Hooks::default(),
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while st.row(ids[1]).status != Status::Sending && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(st.row(ids[0]).status, Status::Sent);
+    // Asked to stop while the second message is with the server: it finishes that one only.
+    sender.stop();
+    assert_eq!(server.received().len(), 2);
+    let statuses: Vec<Status> = ids.iter().map(|&id| st.row(id).status).collect();
+    assert_eq!(
+        statuses,
+        [Status::Sent, Status::Sent, Status::Queued, Status::Queued]
+    );
+    assert_eq!(st.row(ids[3]).attempts, 0);
+}
+
+#[test]
+fn a_running_sender_delivers_a_message_retried_by_a_person_promptly() {
+    let server = SmtpServer::start();
+    let mut st = State::new();
+    let clock: std::sync::Arc<dyn jixiao::runtime::Clock> =
+        std::sync::Arc::new(jixiao::runtime::SystemClock::default());
+    // Deferred until an hour from now after a temporary failure.
+    let id = st.enqueue(&letter("S-retry-now"), chrono::Utc::now() + secs(3600));
+    let sender = mail::Sender::start(
+        &st.db,
+        smtp_settings(server.port()),
+        clock,
+        Hooks::default(),
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(server.received().is_empty());
+    // Another process (`jixiao outbox retry`) makes it due now; nobody wakes the sender.
+    let other = jixiao::store::open(&st.db).unwrap();
+    let done = mail::outbox::retry(&other, id, chrono::Utc::now(), None).unwrap();
+    assert_eq!(done, mail::outbox::Retried::Hurried);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while server.received().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(server.received().len(), 1);
+    sender.stop();
+    assert_eq!(st.row(id).status, Status::Sent);
+}
+
+#[test]
+fn a_failed_message_retried_by_a_person_goes_to_the_recipients_configured_now() {
+    let server = SmtpServer::start();
+    server.script(
+        Stage::Rcpt,
+        Reply::Line("550 5.1.1 mailbox unavailable".into()),
+        Some(1),
+    );
+    let mut st = State::new();
+    let mut msg = letter("S-readdress");
+    msg.cc = vec!["jxc@czt.jl.gov.cn.invalid".into()];
+    let id = st.enqueue(&msg, t0());
+    let settings = smtp_settings(server.port());
+    let r = deliver_due(&st.conn, &settings, t0(), Hooks::default()).unwrap();
+    assert_eq!(r.failed, vec![id]);
+    let failed_bytes = mail::outbox::raw_message(&st.conn, id).unwrap().unwrap();
+    let message_id = st.row(id).message_id.unwrap();
+
+    // An automatic retry would send the same bytes; a person's retry with the corrected
+    // configuration re-addresses it.
+    let now = mail::outbox::Recipients {
+        to: msg.to.clone(),
+        cc: vec!["预算绩效管理处 <jxc@czt.jl.gov.cn>".into()],
+    };
+    let done = mail::outbox::retry(&st.conn, id, t0() + secs(60), Some(&now)).unwrap();
+    assert_eq!(done, mail::outbox::Retried::Readdressed(now.clone()));
+    let row = st.row(id);
+    assert_eq!(row.status, Status::Queued);
+    assert_eq!(row.attempts, 0);
+    let shown = serde_json::to_value(&row).unwrap();
+    assert_eq!(shown["cc"][0], "预算绩效管理处 <jxc@czt.jl.gov.cn>");
+
+    let r = deliver_due(&st.conn, &settings, t0() + secs(60), Hooks::default()).unwrap();
+    assert_eq!(r.sent, vec![id]);
+    let got = server.received();
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        got[0].rcpt_to,
+        [
+            "zhangming@nyt.jl.gov.cn",
+            "cw@nyt.jl.gov.cn",
+            "jxc@czt.jl.gov.cn"
+        ]
+    );
+    let sent = parse(&got[0].data);
+    let before = parse(&failed_bytes);
+    assert_eq!(addresses(sent.cc()), ["jxc@czt.jl.gov.cn"]);
+    assert_eq!(Some(message_id.trim_matches(['<', '>'])), sent.message_id());
+    assert_eq!(sent.subject(), before.subject());
+    assert_eq!(sent.date(), before.date());
+    assert_eq!(sent.body_text(0), before.body_text(0));
+    let names = |m: &mail_parser::Message| {
+        m.attachments()
+            .map(|a| {
+                (
+                    a.attachment_name().map(str::to_string),
+                    a.contents().to_vec(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&sent), names(&before));
+
+    // Sent: a retry never sends it again.
+    let e = mail::outbox::retry(&st.conn, id, t0() + secs(120), Some(&now)).unwrap_err();
+    assert!(matches!(e, MailError::AlreadySent(x) if x == id), "{e}");
+    assert_eq!(st.row(id).status, Status::Sent);
+    assert!(
+        deliver_due(&st.conn, &settings, t0() + secs(120), Hooks::default())
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]
@@ -409,8 +599,11 @@ fn without_smtp_messages_become_eml_files() {
             .map(|s| s.trim_matches(['<', '>']))
     );
     assert!(row.message_id.unwrap().ends_with("@localhost>"));
-    // Queued again by hand: the same file is written again, not a second one.
-    mail::outbox::retry(&st.conn, id, Utc::now()).unwrap();
+    // Written: a retry by hand does not write it again.
+    assert!(matches!(
+        mail::outbox::retry(&st.conn, id, Utc::now(), None),
+        Err(MailError::AlreadySent(_))
+    ));
     deliver_due(&st.conn, &settings, chrono::Utc::now(), Hooks::default()).unwrap();
     assert_eq!(std::fs::read_dir(st.path("outbox")).unwrap().count(), 1);
     assert_eq!(std::fs::read(&file).unwrap(), data, "byte-identical");

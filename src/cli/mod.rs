@@ -161,14 +161,15 @@ pub(crate) enum Command {
 /// What `jixiao outbox` does besides listing.
 #[derive(Debug, Subcommand)]
 pub(crate) enum OutboxAction {
-    /// Queue message ID again now (a failed one starts its attempts afresh; a sent one is sent
-    /// once more with the same Message-ID).
+    /// Send message ID now: a queued one without waiting for its backoff; a failed one with its
+    /// attempts afresh, addressed to the recipients the configuration names now (same
+    /// Message-ID and content). A sent message is never sent again.
     Retry {
         #[arg(value_name = "ID")]
         id: i64,
     },
-    /// Deliver every due message once, now. Run it only while the daemon is stopped: it first
-    /// queues again the messages a stopped sender left half-sent.
+    /// Deliver every due message once, now. Refused while the daemon runs (it delivers the
+    /// outbox itself); it first queues again the messages a stopped sender left half-sent.
     Deliver {
         /// A TOML file whose `[mail]` table holds the mail settings; without it, messages are
         /// written as `.eml` files into `./outbox`.
@@ -515,26 +516,29 @@ pub fn run(cli: Cli, mut runtime: Runtime) -> anyhow::Result<i32> {
             json,
             action,
         } => {
-            let (state, settings) = match state {
-                Some(s) => (s, None),
-                None => {
-                    let cfg = load_config(cli.config.as_deref())?;
-                    (cfg.database(), Some(cfg.mail))
+            // With --state alone no configuration is read; --config (or no --state) reads it,
+            // for the mail settings and the recipients of a retried message.
+            let (state, cfg) = match (state, cli.config.as_deref()) {
+                (Some(s), None) => (s, None),
+                (state, named) => {
+                    let cfg = load_config(named)?;
+                    (state.unwrap_or_else(|| cfg.database()), Some(cfg))
                 }
             };
-            outbox(&state, settings, status, json, action, &runtime)
+            outbox(&state, cfg.as_ref(), status, json, action, &runtime)
         }
     }
 }
 
 fn outbox(
     state: &std::path::Path,
-    configured: Option<crate::mail::MailSettings>,
+    cfg: Option<&Config>,
     status: Option<OutboxStatus>,
     json: bool,
     action: Option<OutboxAction>,
     runtime: &Runtime,
 ) -> anyhow::Result<i32> {
+    use crate::mail::outbox::Retried;
     use crate::mail::{self, ListFilter, Status};
     if !state.is_file() {
         anyhow::bail!("no state database at {}", state.display());
@@ -543,17 +547,51 @@ fn outbox(
     let now = runtime.clock.now().to_utc();
     match action {
         Some(OutboxAction::Retry { id }) => {
-            mail::outbox::retry(&conn, id, now)?;
-            println!("#{id} 已重新排队");
+            let row = mail::outbox::get(&conn, id)?;
+            let current = cfg.and_then(|c| configured_recipients(c, &row));
+            match mail::outbox::retry(&conn, id, now, current.as_ref())? {
+                Retried::Hurried => println!("#{id} 已安排立即发送"),
+                Retried::Requeued if cfg.is_none() => {
+                    println!("#{id} 已重新排队（未读取配置文件，收件人不变）")
+                }
+                Retried::Requeued if row.status == mail::Status::Failed && current.is_none() => {
+                    println!("#{id} 已重新排队（配置中找不到它的收件部门，收件人不变）")
+                }
+                Retried::Requeued => println!("#{id} 已重新排队"),
+                Retried::Readdressed(r) => {
+                    let cc = if r.cc.is_empty() {
+                        String::new()
+                    } else {
+                        format!("，抄送：{}", r.cc.join(", "))
+                    };
+                    println!(
+                        "#{id} 已按当前配置重新排队，收件人：{}{cc}",
+                        r.to.join(", ")
+                    )
+                }
+            }
             Ok(0)
         }
         Some(OutboxAction::Deliver { mail_config }) => {
-            let settings = match (mail_config, configured) {
+            let settings = match (mail_config, cfg) {
                 (Some(file), _) => mail_settings(&file)?,
-                (None, Some(s)) => s,
+                (None, Some(c)) => c.mail.clone(),
                 (None, None) => mail::MailSettings::default(),
             };
-            settings.validate()?;
+            // The running daemon delivers the outbox itself; a second sender would take its
+            // message in flight for an interrupted one and send it twice.
+            let dir = match state.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => Path::new("."),
+            };
+            let Some(_lock) = crate::watch::lock_state(dir)? else {
+                anyhow::bail!(
+                    "jixiao watch is running on {}: it delivers the outbox itself \
+                     (`jixiao outbox retry ID` makes it send a message now)",
+                    dir.display()
+                );
+            };
+            settings.ready_to_send()?;
             mail::outbox::recover_interrupted(&conn)?;
             let r = mail::deliver_due(&conn, &settings, now, runtime.hooks)?;
             println!(
@@ -599,6 +637,55 @@ fn outbox(
             Ok(0)
         }
     }
+}
+
+/// The recipients the configuration names now for a message: the department's contacts with the
+/// finance office in copy as the daemon addresses letters, notices and reminders, or the finance
+/// office for its own mail (the summary). `None` when that is not known: its department is no
+/// longer configured, or the message was queued before messages remembered their department.
+fn configured_recipients(
+    cfg: &Config,
+    row: &crate::mail::OutboxRow,
+) -> Option<crate::mail::outbox::Recipients> {
+    use crate::mail::outbox::Recipients;
+    let finance = &cfg.finance;
+    let Some(code) = &row.department else {
+        return (row.kind == "summary").then(|| Recipients {
+            to: finance.emails.clone(),
+            cc: Vec::new(),
+        });
+    };
+    let dept = cfg.department_by_code(code)?;
+    let (mut to, mut cc) = (dept.emails.clone(), Vec::new());
+    match row.kind.as_str() {
+        "reminder" => {
+            if finance.copy_notices {
+                cc = finance.emails.clone();
+            }
+            if to.is_empty() {
+                to = finance.emails.clone();
+            }
+        }
+        kind => {
+            let notice = matches!(kind, "receipt" | "duplicate" | "unreadable");
+            let copy = if notice {
+                finance.copy_notices
+            } else {
+                finance.copy_letters
+            };
+            if copy {
+                cc = finance.emails.clone();
+            }
+            if to.is_empty() {
+                // A department without an address: the finance office receives it to pass on.
+                to = std::mem::take(&mut cc);
+                if to.is_empty() && !notice {
+                    to = finance.emails.clone();
+                }
+            }
+        }
+    }
+    Some(Recipients { to, cc })
 }
 
 /// Reads the `[mail]` table of a TOML file (the whole file when it has no such table).

@@ -34,7 +34,7 @@ pub(crate) fn render(
 ) -> Result<Vec<u8>, MailError> {
     let mut b = lettre::Message::builder()
         .from(from.clone())
-        .subject(msg.subject.clone())
+        .header(subject_header(&msg.subject))
         .message_id(Some(message_id.to_string()))
         .date(date);
     for to in &msg.to {
@@ -104,6 +104,34 @@ fn attachment_part(a: &Attachment) -> Result<SinglePart, MailError> {
         .body(a.bytes.clone()))
 }
 
+/// The subject as RFC 2047 encoded words from its first character to its last, one per folded
+/// line. lettre leaves ASCII runs as they are, so a project name holding `=?utf-8?b?…?=` would be
+/// decoded by the recipient's client into other text, and runs of spaces would be folded away;
+/// encoded throughout, the recipient sees exactly the text as typed.
+fn subject_header(subject: &str) -> EncodedSubject {
+    EncodedSubject(HeaderValue::dangerous_new_pre_encoded(
+        EncodedSubject::name(),
+        subject.to_string(),
+        encoded_words(subject, 39).join("\r\n "),
+    ))
+}
+
+/// `Subject`, written as encoded words only.
+#[derive(Debug, Clone)]
+struct EncodedSubject(HeaderValue);
+
+impl Header for EncodedSubject {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("Subject")
+    }
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Err("only written, never parsed".into())
+    }
+    fn display(&self) -> HeaderValue {
+        self.0.clone()
+    }
+}
+
 /// `Content-Type` of an attachment, written with the RFC 2047 `name` parameter.
 #[derive(Debug, Clone)]
 struct AttachmentType(HeaderValue);
@@ -140,11 +168,16 @@ impl Header for AttachmentDisposition {
 /// character, to be written one per folded line inside the quoted `name` parameter.
 pub(crate) fn rfc2047_words(s: &str) -> Vec<String> {
     // 45 bytes encode to 60 base64 characters; with `=?UTF-8?B?` and `?=` that is 72.
-    const MAX_BYTES: usize = 45;
+    encoded_words(s, 45)
+}
+
+/// Encoded words of at most `max_bytes` bytes of text each (39 keeps `Subject: ` and its first
+/// word within the 76 characters RFC 2047 allows on a line).
+fn encoded_words(s: &str, max_bytes: usize) -> Vec<String> {
     let mut words = Vec::new();
     let mut chunk = String::new();
     for c in s.chars() {
-        if chunk.len() + c.len_utf8() > MAX_BYTES {
+        if chunk.len() + c.len_utf8() > max_bytes {
             words.push(encode_word(&chunk));
             chunk.clear();
         }

@@ -63,8 +63,9 @@ impl MailSettings {
         }
     }
 
-    /// Checks what can be checked without a network: the sender address, the security mode,
-    /// the password variable being set, the CA file being readable, the retry numbers.
+    /// Checks the settings themselves: the sender address, the Message-ID domain, the retry
+    /// numbers, a password variable named when there is a user name. Reading the configuration
+    /// (for `status`, `outbox`, …) needs no more than this: the password is not looked at.
     pub(crate) fn validate(&self) -> Result<(), MailError> {
         parse_mailbox("from", self.sender_mailbox())?;
         if let Some(d) = &self.message_id_domain
@@ -90,6 +91,22 @@ impl MailSettings {
                     .into(),
             ));
         }
+        if let Some(s) = &self.smtp
+            && s.username.is_some()
+            && s.password_env.is_none()
+        {
+            return Err(MailError::Config(
+                "smtp.username is set but smtp.password_env (the variable holding the password) is not"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks what sending needs besides the settings, without a network: the password being
+    /// there and the CA file being readable.
+    pub(crate) fn ready_to_send(&self) -> Result<(), MailError> {
+        self.validate()?;
         if let Some(s) = &self.smtp {
             s.password()?;
             if let Some(ca) = &s.ca_file {
@@ -222,6 +239,9 @@ pub struct OutgoingMessage {
     /// Mailboxes such as `nyt@jl.gov.cn` or `农业农村厅 <nyt@jl.gov.cn>`.
     pub to: Vec<String>,
     pub cc: Vec<String>,
+    /// The department (code) whose contacts `to` holds; none for the finance office's own mail.
+    /// A failed message retried by a person is addressed again from the configuration by it.
+    pub department: Option<String>,
     pub subject: String,
     /// Plain text, sent as UTF-8.
     pub body: String,
@@ -254,6 +274,8 @@ pub enum MailError {
     NotFound(i64),
     #[error("outbox message {0} is being sent right now")]
     Busy(i64),
+    #[error("outbox message {0} was sent already; retry never sends a message twice")]
+    AlreadySent(i64),
     #[error("mail configuration: {0}")]
     Config(String),
     #[error("building the message: {0}")]

@@ -2,8 +2,10 @@
 //! an attempt.
 //!
 //! A message is checked when it is queued (every address, the subject, the attachments), and
-//! rendered once — with its Message-ID — when it is first claimed: every later attempt sends
-//! exactly the same bytes. A row left in `sending` means the process stopped while delivering
+//! rendered once — with its Message-ID — when it is first claimed: every automatic retry sends
+//! exactly the same bytes. A message that failed and is retried by a person is rendered again
+//! when the configuration now names other recipients for it: same Message-ID, Date and content,
+//! new `To`/`Cc`. A sent message is never queued again. A row left in `sending` means the process stopped while delivering
 //! it; whether the server took the message is unknown. `recover_interrupted` (called when a
 //! sender starts) queues such rows again, so a message is delivered at least once, and at most
 //! once more than needed.
@@ -45,6 +47,7 @@ pub fn enqueue(
             token: &token,
             to: &to,
             cc: &cc,
+            department: msg.department.as_deref(),
             subject: &msg.subject,
             body: &msg.body,
             attachments: &msg.attachments,
@@ -77,17 +80,75 @@ pub fn get(conn: &Connection, id: i64) -> Result<OutboxRow, MailError> {
     rows::get(conn, id)?.ok_or(MailError::NotFound(id))
 }
 
-/// Queues a message again now: a failed one (its attempts start again from zero), a queued one
-/// (no more waiting), or a sent one (sent once more, with the same Message-ID, e.g. when a
-/// department says it never arrived).
-pub fn retry(conn: &Connection, id: i64, now: DateTime<Utc>) -> Result<(), MailError> {
+/// The addresses a message goes to.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Recipients {
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+}
+
+/// What [`retry`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Retried {
+    /// A queued message is due now, with the same bytes.
+    Hurried,
+    /// A failed message is queued again, its attempts from zero, to the same recipients.
+    Requeued,
+    /// A failed message is queued again, addressed to the recipients given (those of the
+    /// current configuration); it keeps its Message-ID, Date and content.
+    Readdressed(Recipients),
+}
+
+/// A person's retry: a queued message is tried now instead of after its backoff; a failed one is
+/// queued again with its attempts from zero, addressed to `current` (the recipients the
+/// configuration names now) when they differ from the stored ones. A message being sent is
+/// [`MailError::Busy`]; a sent one is never sent again ([`MailError::AlreadySent`]).
+pub fn retry(
+    conn: &Connection,
+    id: i64,
+    now: DateTime<Utc>,
+    current: Option<&Recipients>,
+) -> Result<Retried, MailError> {
     let row = get(conn, id)?;
-    if row.status == Status::Sending {
-        return Err(MailError::Busy(id));
-    }
-    rows::requeue(conn, id, now)?;
-    tracing::info!(id, was = row.status.as_str(), "mail queued again by hand");
-    Ok(())
+    let done = match row.status {
+        Status::Sending => return Err(MailError::Busy(id)),
+        Status::Sent => return Err(MailError::AlreadySent(id)),
+        Status::Queued => rows::hurry(conn, id, now)?.then_some(Retried::Hurried),
+        Status::Failed => {
+            let new = match current {
+                Some(c) if c.to != row.to || c.cc != row.cc => {
+                    if c.to.is_empty() {
+                        return Err(MailError::NoRecipients);
+                    }
+                    Some(Recipients {
+                        to: checked_mailboxes("to", &c.to)?,
+                        cc: checked_mailboxes("cc", &c.cc)?,
+                    })
+                }
+                _ => None,
+            };
+            let readdress = new.as_ref().map(|r| (r.to.as_slice(), r.cc.as_slice()));
+            rows::requeue_failed(conn, id, now, readdress)?.then(|| match new {
+                Some(r) => {
+                    tracing::info!(
+                        id,
+                        old_to = %row.to.join(", "),
+                        old_cc = %row.cc.join(", "),
+                        to = %r.to.join(", "),
+                        cc = %r.cc.join(", "),
+                        "failed mail queued again by hand, addressed as configured now"
+                    );
+                    Retried::Readdressed(r)
+                }
+                None => {
+                    tracing::info!(id, "failed mail queued again by hand");
+                    Retried::Requeued
+                }
+            })
+        }
+    };
+    // The sender changed the row between reading and writing it.
+    done.ok_or(MailError::Busy(id))
 }
 
 /// Queues again every message a stopped sender left in `sending`. Call it when the only sender
@@ -155,10 +216,13 @@ fn render_once(conn: &Connection, id: i64, settings: &MailSettings) -> Result<()
         Some(d) => d.clone(),
         None => from.email.domain().to_string(),
     };
-    let message_id = format!("<jixiao.{id}.{}@{domain}>", m.token);
+    let message_id = m
+        .message_id
+        .unwrap_or_else(|| format!("<jixiao.{id}.{}@{domain}>", m.token));
     let msg = OutgoingMessage {
         to: m.to,
         cc: m.cc,
+        department: None,
         subject: m.subject,
         body: m.body,
         attachments: m.attachments,

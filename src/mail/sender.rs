@@ -14,6 +14,7 @@
 //! wait for the same retry time, without an attempt counted.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -60,14 +61,34 @@ pub fn deliver_due(
     now: DateTime<Utc>,
     hooks: Hooks,
 ) -> Result<DeliveryReport, MailError> {
+    deliver_until(conn, settings, now, hooks, &AtomicBool::new(false))
+}
+
+/// [`deliver_due`] that ends between two messages once `stop` is set; the messages not reached
+/// stay queued and due.
+pub(crate) fn deliver_until(
+    conn: &Connection,
+    settings: &MailSettings,
+    now: DateTime<Utc>,
+    hooks: Hooks,
+    stop: &AtomicBool,
+) -> Result<DeliveryReport, MailError> {
     let mut report = DeliveryReport::default();
     let due = rows::due(conn, now)?;
     if due.is_empty() {
         return Ok(report);
     }
-    settings.validate()?;
+    settings.ready_to_send()?;
+    let started = Instant::now();
     let mut transport = Transport::new(settings)?;
     for (i, &id) in due.iter().enumerate() {
+        if stop.load(Ordering::SeqCst) {
+            tracing::info!(
+                left = due.len() - i,
+                "mail delivery stopped between messages; the rest stay queued"
+            );
+            break;
+        }
         let claimed = match outbox::claim(conn, id, settings, now) {
             Ok(Some(c)) => c,
             Ok(None) => continue,
@@ -91,7 +112,12 @@ pub fn deliver_due(
             }
             Err(f) => {
                 let give_up = f.permanent || claimed.attempts >= settings.retry.max_attempts;
-                let next = now + delay(settings.retry.delay_after(claimed.attempts));
+                // The backoff counts from the failure, not from the start of the pass: a server
+                // that lets each attempt time out is not tried again back to back.
+                let failed_at = now
+                    + chrono::Duration::from_std(started.elapsed())
+                        .unwrap_or(chrono::Duration::zero());
+                let next = failed_at + delay(settings.retry.delay_after(claimed.attempts));
                 if give_up {
                     let text = if f.permanent {
                         f.text.clone()
@@ -276,13 +302,27 @@ impl Smtp {
     }
 }
 
-/// The error with the server's own words when there are any: `550 5.1.1 mailbox unavailable`.
+/// The error with the server's own words when there are any: `550 5.1.1 mailbox unavailable`;
+/// a read or write that ran out of time says `timed out`, not the operating system's
+/// `Resource temporarily unavailable`.
 fn describe(e: &lettre::transport::smtp::Error) -> String {
     let mut parts = Vec::new();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
+        let timed_out = s.downcast_ref::<std::io::Error>().is_some_and(|io| {
+            matches!(
+                io.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            )
+        });
+        if timed_out {
+            return "timed out waiting for the server".to_string();
+        }
         parts.push(s.to_string());
         source = s.source();
+    }
+    if e.is_timeout() {
+        return "timed out waiting for the server".to_string();
     }
     match e.status() {
         Some(code) if !parts.is_empty() => format!("{code} {}", parts.join(": ")),
@@ -361,11 +401,18 @@ impl Waker {
 /// due (and at least every `POLL`, for messages queued by another process).
 pub struct Sender {
     signals: mpsc::Sender<Signal>,
+    /// Set when asked to stop: the pass in progress ends after the message being sent.
+    stop: Arc<AtomicBool>,
     handle: Option<JoinHandle<()>>,
 }
 
-/// The longest the sender sleeps without looking at the outbox.
-const POLL: Duration = Duration::from_secs(30);
+/// The longest the sender sleeps without looking at the outbox. Looking is one indexed query;
+/// it is how a message queued or retried by another process (`jixiao outbox retry`, `jixiao
+/// consolidate --mail`) goes out within seconds.
+const POLL: Duration = Duration::from_secs(2);
+
+/// The wait after a pass that failed as a whole (a broken configuration or database).
+const AFTER_ERROR: Duration = Duration::from_secs(30);
 
 impl Sender {
     /// Opens its own connection to the state database, creates the outbox tables, queues again
@@ -377,16 +424,19 @@ impl Sender {
         clock: Arc<dyn Clock>,
         hooks: Hooks,
     ) -> Result<Sender, MailError> {
-        settings.validate()?;
+        settings.ready_to_send()?;
         let conn = crate::store::open(db)?;
         outbox::recover_interrupted(&conn)?;
         let (signals, rx) = mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
         let handle = std::thread::Builder::new()
             .name("jixiao-mail".into())
-            .spawn(move || run(conn, settings, clock, hooks, rx))
+            .spawn(move || run(conn, settings, clock, hooks, rx, &flag))
             .map_err(|e| MailError::Config(format!("starting the mail thread: {e}")))?;
         Ok(Sender {
             signals,
+            stop,
             handle: Some(handle),
         })
     }
@@ -401,12 +451,14 @@ impl Sender {
         let _ = self.signals.send(Signal::Wake);
     }
 
-    /// Stops the thread after the pass in progress, and waits for it.
+    /// Stops the thread after the message being sent (the others stay queued), and waits for
+    /// it: a service manager's stop timeout is not spent on a whole pass against a slow server.
     pub fn stop(mut self) {
         self.shutdown();
     }
 
     fn shutdown(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
         let _ = self.signals.send(Signal::Stop);
         if let Some(h) = self.handle.take() {
             let _ = h.join();
@@ -426,11 +478,15 @@ fn run(
     clock: Arc<dyn Clock>,
     hooks: Hooks,
     rx: mpsc::Receiver<Signal>,
+    stop: &AtomicBool,
 ) {
     let mut last_error: Option<(String, Instant)> = None;
     loop {
+        if stop.load(Ordering::SeqCst) {
+            return;
+        }
         let now = clock.now().with_timezone(&Utc);
-        let passed = deliver_due(&conn, &settings, now, hooks);
+        let passed = deliver_until(&conn, &settings, now, hooks, stop);
         match &passed {
             Ok(_) => last_error = None,
             Err(e) => {
@@ -444,7 +500,7 @@ fn run(
             }
         }
         let wait = match rows::next_due(&conn) {
-            _ if passed.is_err() => POLL,
+            _ if passed.is_err() => AFTER_ERROR,
             Ok(Some(t)) => (t - clock.now().with_timezone(&Utc))
                 .to_std()
                 .unwrap_or(Duration::ZERO)

@@ -71,6 +71,10 @@ const MIGRATIONS: &[Migration] = &[
         what: "files being read by a worker are counted",
         sql: include_str!("migrations/0004_judging.sql"),
     },
+    Migration {
+        what: "mail remembers the department it is addressed to",
+        sql: include_str!("migrations/0005_mail_department.sql"),
+    },
 ];
 
 /// The schema version this jixiao writes.

@@ -3,8 +3,9 @@
 //! A row goes `queued` → `sending` (claimed by a sender, just before it talks to the server) →
 //! `sent`, or back to `queued` with a later `next_attempt_at` after a temporary failure, or to
 //! `failed` after a permanent one (5xx) or too many attempts. The message bytes, with their
-//! Message-ID, are stored once, when the row is first claimed: every later attempt sends exactly
-//! the same bytes. What a message is and how it is rendered and sent is [`crate::mail`]'s business;
+//! Message-ID, are stored once, when the row is first claimed: every automatic retry sends exactly
+//! the same bytes. A failed row retried by a person may be given new recipients; its bytes are
+//! then rendered again, keeping the Message-ID. A sent row is never queued again. What a message is and how it is rendered and sent is [`crate::mail`]'s business;
 //! this module only keeps the rows.
 
 use std::time::Duration;
@@ -74,6 +75,9 @@ pub struct OutboxRow {
     pub status: Status,
     pub(crate) to: Vec<String>,
     pub(crate) cc: Vec<String>,
+    /// The department (code) whose contacts it is addressed to; none for the finance office's
+    /// own mail.
+    pub(crate) department: Option<String>,
     pub(crate) subject: String,
     pub attachments: Vec<String>,
     pub attempts: u32,
@@ -103,6 +107,7 @@ pub(crate) struct NewMessage<'a> {
     pub(crate) token: &'a str,
     pub(crate) to: &'a [String],
     pub(crate) cc: &'a [String],
+    pub(crate) department: Option<&'a str>,
     pub(crate) subject: &'a str,
     pub(crate) body: &'a str,
     pub(crate) attachments: &'a [Attachment],
@@ -112,6 +117,8 @@ pub(crate) struct NewMessage<'a> {
 #[derive(Debug, Clone)]
 pub(crate) struct Unrendered {
     pub(crate) token: String,
+    /// Kept from an earlier rendering when a person re-addressed the message.
+    pub(crate) message_id: Option<String>,
     pub(crate) to: Vec<String>,
     pub(crate) cc: Vec<String>,
     pub(crate) subject: String,
@@ -145,8 +152,8 @@ pub(crate) fn insert(
 ) -> rusqlite::Result<i64> {
     tx.execute(
         "INSERT INTO mail_outbox (kind, reference, token, to_addrs, cc_addrs, subject, body,
-                                  created_at, next_attempt_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+                                  created_at, next_attempt_at, department)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)",
         params![
             msg.kind,
             msg.reference,
@@ -155,7 +162,8 @@ pub(crate) fn insert(
             json(msg.cc),
             msg.subject,
             msg.body,
-            now.timestamp()
+            now.timestamp(),
+            msg.department
         ],
     )?;
     let id = tx.last_insert_rowid();
@@ -182,7 +190,7 @@ fn time(secs: i64) -> DateTime<Utc> {
 }
 
 const ROW_COLUMNS: &str = "id, kind, reference, status, to_addrs, cc_addrs, subject, attempts,
-    created_at, next_attempt_at, sent_at, last_error, message_id";
+    created_at, next_attempt_at, sent_at, last_error, message_id, department";
 
 fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxRow> {
     let status = Status::parse(&r.get::<_, String>(3)?);
@@ -193,6 +201,7 @@ fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxRow> {
         status,
         to: unjson(&r.get::<_, String>(4)?),
         cc: unjson(&r.get::<_, String>(5)?),
+        department: r.get(13)?,
         subject: r.get(6)?,
         attachments: Vec::new(),
         attempts: r.get(7)?,
@@ -253,15 +262,42 @@ pub(crate) fn get(conn: &Connection, id: i64) -> rusqlite::Result<Option<OutboxR
     }
 }
 
-/// Queues a message again at `now` with its attempts starting from zero, unless it is being sent.
-pub(crate) fn requeue(conn: &Connection, id: i64, now: DateTime<Utc>) -> rusqlite::Result<()> {
-    conn.execute(
-        "UPDATE mail_outbox
-         SET status = 'queued', attempts = 0, next_attempt_at = ?2, claimed_at = NULL
-         WHERE id = ?1 AND status <> 'sending'",
+/// Makes a queued message due at `now`; `false` when it is not queued (any more).
+pub(crate) fn hurry(conn: &Connection, id: i64, now: DateTime<Utc>) -> rusqlite::Result<bool> {
+    let n = conn.execute(
+        "UPDATE mail_outbox SET next_attempt_at = MIN(next_attempt_at, ?2)
+         WHERE id = ?1 AND status = 'queued'",
         params![id, now.timestamp()],
     )?;
-    Ok(())
+    Ok(n == 1)
+}
+
+/// Queues a failed message again at `now`, its attempts starting from zero; with `recipients`,
+/// addressed to them and to be rendered again (keeping its Message-ID). `false` when it is not
+/// failed (any more).
+pub(crate) fn requeue_failed(
+    conn: &Connection,
+    id: i64,
+    now: DateTime<Utc>,
+    recipients: Option<(&[String], &[String])>,
+) -> rusqlite::Result<bool> {
+    let tx = conn.unchecked_transaction()?;
+    let n = tx.execute(
+        "UPDATE mail_outbox
+         SET status = 'queued', attempts = 0, next_attempt_at = ?2, claimed_at = NULL
+         WHERE id = ?1 AND status = 'failed'",
+        params![id, now.timestamp()],
+    )?;
+    if n == 1
+        && let Some((to, cc)) = recipients
+    {
+        tx.execute(
+            "UPDATE mail_outbox SET to_addrs = ?2, cc_addrs = ?3, raw = NULL WHERE id = ?1",
+            params![id, json(to), json(cc)],
+        )?;
+    }
+    tx.commit()?;
+    Ok(n == 1)
 }
 
 /// Queues again every message a stopped sender left in `sending`; returns how many there were.
@@ -304,9 +340,10 @@ pub(crate) fn next_due(conn: &Connection) -> rusqlite::Result<Option<DateTime<Ut
 
 /// The message as queued, when its bytes have not been rendered yet.
 pub(crate) fn unrendered(conn: &Connection, id: i64) -> rusqlite::Result<Option<Unrendered>> {
-    let row: Option<(String, String, String, String, String, i64)> = conn
+    type Columns = (String, String, String, String, String, i64, Option<String>);
+    let row: Option<Columns> = conn
         .query_row(
-            "SELECT token, to_addrs, cc_addrs, subject, body, created_at
+            "SELECT token, to_addrs, cc_addrs, subject, body, created_at, message_id
              FROM mail_outbox WHERE id = ?1 AND raw IS NULL",
             [id],
             |r| {
@@ -317,11 +354,12 @@ pub(crate) fn unrendered(conn: &Connection, id: i64) -> rusqlite::Result<Option<
                     r.get(3)?,
                     r.get(4)?,
                     r.get(5)?,
+                    r.get(6)?,
                 ))
             },
         )
         .optional()?;
-    let Some((token, to, cc, subject, body, created_at)) = row else {
+    let Some((token, to, cc, subject, body, created_at, message_id)) = row else {
         return Ok(None);
     };
     let mut st = conn.prepare_cached(
@@ -339,6 +377,7 @@ pub(crate) fn unrendered(conn: &Connection, id: i64) -> rusqlite::Result<Option<
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Some(Unrendered {
         token,
+        message_id,
         to: unjson(&to),
         cc: unjson(&cc),
         subject,

@@ -225,6 +225,7 @@ pub(crate) fn queue_mail(
         &OutgoingMessage {
             to: msg.to,
             cc: Vec::new(),
+            department: None,
             subject: msg.subject,
             body: msg.body,
             attachments: vec![Attachment {

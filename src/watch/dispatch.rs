@@ -163,6 +163,7 @@ pub(crate) fn send_file_notices(
             OutgoingMessage {
                 to,
                 cc,
+                department: Some(dept.code.clone()),
                 subject,
                 body,
                 attachments: Vec::new(),
@@ -241,6 +242,7 @@ pub(crate) fn dispatch(tx: &Transaction, d: &Dispatch) -> anyhow::Result<()> {
         OutgoingMessage {
             to,
             cc,
+            department: Some(d.department.code.clone()),
             subject,
             body,
             attachments: Vec::new(),
@@ -323,6 +325,7 @@ pub(crate) fn dispatch(tx: &Transaction, d: &Dispatch) -> anyhow::Result<()> {
         OutgoingMessage {
             to,
             cc,
+            department: Some(d.department.code.clone()),
             subject: letter.email_subject,
             body: letter.email_body,
             attachments,

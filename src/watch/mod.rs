@@ -74,6 +74,26 @@ pub(crate) struct Daemon {
     hooks: Hooks,
 }
 
+/// Takes the lock of a state folder (`jixiao.lock` in it), held by the running daemon and by
+/// `jixiao outbox deliver`: only one sender per state database. `None` when another process
+/// holds it; released when the file is dropped.
+pub(crate) fn lock_state(state_dir: &std::path::Path) -> anyhow::Result<Option<std::fs::File>> {
+    let lock_path = state_dir.join("jixiao.lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("opening {}", lock_path.display()))?;
+    match lock.try_lock() {
+        Ok(()) => Ok(Some(lock)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", lock_path.display()))
+        }
+    }
+}
+
 impl Daemon {
     pub(crate) fn new(
         cfg: Config,
@@ -89,19 +109,12 @@ impl Daemon {
         std::fs::create_dir_all(cfg.archive_dir())
             .with_context(|| format!("creating {}", cfg.archive_dir().display()))?;
         std::fs::create_dir_all(&cfg.state_dir)?;
-        let lock_path = cfg.state_dir.join("jixiao.lock");
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .with_context(|| format!("opening {}", lock_path.display()))?;
-        if lock.try_lock().is_err() {
+        let Some(lock) = lock_state(&cfg.state_dir)? else {
             anyhow::bail!(
                 "another jixiao watch is running on {} (one daemon per state folder)",
                 cfg.state_dir.display()
             );
-        }
+        };
         let conn = crate::store::open(&cfg.database())?;
         let letters = crate::letters::Letters::load(cfg.letters_dir.as_deref())
             .context("loading the letter templates")?;
@@ -271,6 +284,7 @@ impl Daemon {
                     &crate::mail::OutgoingMessage {
                         to,
                         cc,
+                        department: Some(dept.code.clone()),
                         subject,
                         body,
                         attachments: Vec::new(),

@@ -67,6 +67,7 @@ pub fn letter(reference: &str) -> OutgoingMessage {
             "cw@nyt.jl.gov.cn".into(),
         ],
         cc: vec!["预算绩效管理处 <jxc@czt.jl.gov.cn>".into()],
+        department: Some("nyt".into()),
         subject: SUBJECT.into(),
         body: BODY.into(),
         attachments: vec![

@@ -34,6 +34,8 @@ pub enum Reply {
     Line(String),
     /// Say nothing and keep the connection open until the client gives up.
     Silence,
+    /// Wait this long, then give the normal reply (a slow server).
+    Slow(Duration),
 }
 
 #[derive(Debug, Clone)]
@@ -252,13 +254,20 @@ impl Session {
         if let Some(n) = &mut rule.times {
             *n -= 1;
         }
-        Some(rule.reply.clone())
+        match rule.reply.clone() {
+            Reply::Slow(d) => {
+                drop(sh);
+                std::thread::sleep(d);
+                None
+            }
+            reply => Some(reply),
+        }
     }
 
     /// Sends the normal reply or the scripted one; `false` when the session should end.
     fn reply(&mut self, stage: Stage, normal: &str) -> io::Result<bool> {
         match self.scripted(stage) {
-            None => {
+            None | Some(Reply::Slow(_)) => {
                 self.send(normal)?;
                 Ok(true)
             }
@@ -399,7 +408,7 @@ impl Session {
                     match self.scripted(Stage::Rcpt) {
                         Some(Reply::Line(l)) => self.send(&l)?,
                         Some(Reply::Silence) => return Ok(()),
-                        None => {
+                        None | Some(Reply::Slow(_)) => {
                             rcpt.push(addr);
                             self.send("250 2.1.5 recipient ok")?;
                         }
@@ -438,7 +447,7 @@ impl Session {
                             self.send(&l)?;
                         }
                         Some(Reply::Silence) => return Ok(()),
-                        None => {
+                        None | Some(Reply::Slow(_)) => {
                             self.record(&mail_from, &rcpt, data);
                             self.send("250 2.0.0 queued")?;
                         }
