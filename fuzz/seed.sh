@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Seeds the fuzz corpora from the test fixtures (run from anywhere):
-#   corpus/check/       every fixture file as is (.xlsx, .xls, .ods and the bad files except the
+#   corpus/check/       every fixture file as is (.xlsx, .xlsm, .xlsb, .xls, .ods, the hostile,
+#                       peer and bad files) except the
 #                       two zip bombs, which take ~0.1 s each and would starve the fuzzer)
-#   corpus/check_xlsx/  every .xlsx/.ods fixture unpacked into "@@@ <entry>\n<content>" lists
+#   corpus/check_xlsx/  every zip-based fixture (.xlsx, .xlsm, .xlsb, .ods) unpacked into "@@@ <entry>\n<content>" lists
 set -euo pipefail
 cd "$(dirname "$0")"
 FIX=../tests/fixtures
@@ -13,7 +14,7 @@ while IFS= read -r -d '' f; do
   dir=$(basename "$(dirname "$f")")
   cp -f "$f" "corpus/check/${dir}--$(basename "$f")"
   n=$((n + 1))
-done < <(find "$FIX" -type f \( -name '*.xlsx' -o -name '*.xls' -o -name '*.ods' -o -name '*#' \) ! -name 'bomb*' -print0)
+done < <(find "$FIX" -type f \( -name '*.xlsx' -o -name '*.xlsm' -o -name '*.xlsb' -o -name '*.xls' -o -name '*.ods' -o -name '*#' \) ! -name 'bomb*' -print0)
 echo "corpus/check: $n fixtures copied"
 python3 - "$FIX" corpus/check_xlsx <<'PY'
 import os, sys, zipfile
@@ -22,7 +23,7 @@ n = 0
 for root, _, files in os.walk(fix):
     for f in files:
         p = os.path.join(root, f)
-        if not f.endswith((".xlsx", ".ods")) or not zipfile.is_zipfile(p):
+        if not f.endswith((".xlsx", ".xlsm", ".xlsb", ".ods")) or not zipfile.is_zipfile(p):
             continue
         try:
             with zipfile.ZipFile(p) as z:

@@ -136,8 +136,9 @@ impl Checker {
     }
 
     fn check_bytes_inner(&self, display: &str, bytes: &[u8]) -> Checked {
+        let readable = Workbook::readable(bytes);
         let located =
-            Workbook::open(bytes, self.limits).and_then(|mut wb| locate(&mut wb, &self.defs));
+            Workbook::open(&readable, self.limits).and_then(|mut wb| locate(&mut wb, &self.defs));
         let form = match located {
             Err(e) => return open_problem(display, FileError::Open(e)),
             Ok(Located::NotAForm) => {

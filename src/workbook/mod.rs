@@ -252,6 +252,16 @@ pub(crate) enum Format {
 }
 
 impl<'a> Workbook<'a> {
+    /// The bytes to open for a file: the file itself, or — for an `.xlsm` with Excel 4.0 macro
+    /// sheets, which the reader refuses — the same package with the macro sheets left out of
+    /// its sheet list.
+    pub fn readable(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+        match package::without_macro_sheets(bytes) {
+            Some(owned) => std::borrow::Cow::Owned(owned),
+            None => std::borrow::Cow::Borrowed(bytes),
+        }
+    }
+
     /// Opens a workbook from its bytes after checking them against the limits.
     pub fn open(bytes: &'a [u8], limits: Limits) -> Result<Workbook<'a>, OpenError> {
         if bytes.is_empty() {

@@ -65,6 +65,101 @@ pub(crate) fn main_part(archive: &mut Archive) -> Option<String> {
     }
 }
 
+/// Relationship types of sheets that calamine cannot read and that hold no form: Excel 4.0 macro
+/// sheets (international ones too).
+const MACRO_SHEET_TYPES: [&str; 2] = ["/xlMacrosheet", "/xlIntlMacrosheet"];
+
+/// The package with its macro sheets left out of the workbook part, or `None` when it has none.
+/// calamine refuses a workbook that lists a macro sheet; a macro sheet holds no form (and macros
+/// are never run), so it is dropped from the sheet list, and every other part is copied as it is.
+pub(crate) fn without_macro_sheets(bytes: &[u8]) -> Option<Vec<u8>> {
+    // The zip directory names are stored uncompressed: no macro sheet part, nothing to do.
+    let finder = memchr::memmem::Finder::new(b"acrosheet");
+    finder.find(bytes)?;
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).ok()?;
+    let main = main_part(&mut archive).unwrap_or_else(|| "xl/workbook.xml".to_string());
+    let (dir, file) = main.rsplit_once('/').unwrap_or(("", main.as_str()));
+    let rels_name = if dir.is_empty() {
+        format!("_rels/{file}.rels")
+    } else {
+        format!("{dir}/_rels/{file}.rels")
+    };
+    let rels = read_small(&mut archive, &rels_name)?;
+    let mut macro_ids = Vec::new();
+    let mut reader = quick_xml::Reader::from_str(&rels);
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e) | Event::Empty(e)) if e.local_name().as_ref() == "Relationship" => {
+                let attr = |key: &str| {
+                    e.attributes()
+                        .flatten()
+                        .find(|a| a.key.local_name().as_ref() == key)
+                        .map(|a| a.value.into_owned())
+                };
+                let is_macro =
+                    attr("Type").is_some_and(|t| MACRO_SHEET_TYPES.iter().any(|m| t.ends_with(m)));
+                if let (true, Some(id)) = (is_macro, attr("Id")) {
+                    macro_ids.push(id);
+                }
+            }
+            Ok(Event::Eof) | Err(_) => break,
+            _ => {}
+        }
+    }
+    if macro_ids.is_empty() {
+        return None;
+    }
+    let main_index = find(&archive, &main)?;
+    let workbook = {
+        let entry = archive.by_index(main_index).ok()?;
+        let mut text = String::new();
+        entry
+            .take(MAX_SMALL_PART * 8)
+            .read_to_string(&mut text)
+            .ok()?;
+        text
+    };
+    // Cut the <sheet> elements of macro sheets out of the workbook part, byte for byte.
+    let mut cuts = Vec::new();
+    let mut reader = quick_xml::Reader::from_str(&workbook);
+    loop {
+        let from = reader.buffer_position() as usize;
+        match reader.read_event() {
+            Ok(Event::Empty(e)) if e.local_name().as_ref() == "sheet" => {
+                let id = e
+                    .attributes()
+                    .flatten()
+                    .find(|a| a.key.local_name().as_ref() == "id")
+                    .map(|a| a.value.into_owned());
+                if id.is_some_and(|id| macro_ids.contains(&id)) {
+                    cuts.push(from..reader.buffer_position() as usize);
+                }
+            }
+            Ok(Event::Eof) | Err(_) => break,
+            _ => {}
+        }
+    }
+    let mut kept = String::with_capacity(workbook.len());
+    let mut at = 0;
+    for cut in cuts {
+        kept.push_str(&workbook[at..cut.start]);
+        at = cut.end;
+    }
+    kept.push_str(&workbook[at..]);
+    let mut out = zip::ZipWriter::new(Cursor::new(Vec::with_capacity(bytes.len())));
+    for i in 0..archive.len() {
+        if i == main_index {
+            let name = archive.name_for_index(i)?.ok()?.to_string();
+            out.start_file(name, zip::write::SimpleFileOptions::default())
+                .ok()?;
+            std::io::Write::write_all(&mut out, kept.as_bytes()).ok()?;
+        } else {
+            out.raw_copy_file(archive.by_index_raw(i).ok()?).ok()?;
+        }
+    }
+    Some(out.finish().ok()?.into_inner())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
