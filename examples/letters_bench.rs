@@ -43,7 +43,7 @@ fn main() {
             number: Some(number),
             date,
             extra_findings: &[],
-            original: Some(&original),
+            original: jixiao::letters::Original::Bytes(&original),
         };
         let start = Instant::now();
         let mut bytes = 0;

@@ -82,8 +82,9 @@ pub struct Hooks {
     /// records it (the window the README explains).
     pub(crate) abort_after_smtp_accept: bool,
     /// Let a worker fail on purpose on files named `fault-abort…`, `fault-hang…` or
-    /// `fault-memory…` (see `worker::serve`): the isolation tests' stand-ins for files that
-    /// crash, hang or swell a reader in ways nobody has found yet.
+    /// `fault-memory…`, and while annotating files named `annotate-fault-…` (see
+    /// `worker::serve`): the isolation tests' stand-ins for files that crash, hang or swell a
+    /// reader in ways nobody has found yet.
     pub(crate) worker_faults: bool,
 }
 

@@ -9,10 +9,13 @@
 //! started afresh for the next file, and the file that did it is answered with a clear rejection
 //! ([`IssueCode::TooComplex`]) instead of bringing anything else down.
 //!
-//! The protocol is framed binary on the worker's standard input and output: a request is the
-//! display name and the file's bytes, each a `u64` length and the bytes; a reply is
-//! the JSON of the check (`u64` length + bytes). The worker's log lines go to the daemon's
-//! standard error.
+//! The worker also writes the annotated workbook of a returned form (the department's own file
+//! with its errors marked), the other piece of work that reads a department's bytes.
+//!
+//! The protocol is framed binary on the worker's standard input and output, each frame a `u64`
+//! length and the bytes: a request is a JSON header ([`Request`]) and the file's bytes; a reply
+//! is the JSON of the check, or the annotated workbook (empty when it could not be made). The
+//! worker's log lines go to the daemon's standard error.
 
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::PathBuf;
@@ -24,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::check::{CheckResult, Checked, Checker};
 use crate::forms::read::RawForm;
-use crate::rules::issue::IssueCode;
+use crate::rules::issue::{Issue, IssueCode};
 use crate::runtime::Hooks;
 
 /// What judging one file may cost: `[limits]` in jixiao.toml.
@@ -176,19 +179,62 @@ impl Worker {
 
     /// Checks one file in the worker. On a [`Failure`] other than `Start`, the file is to be
     /// answered with [`too_complex`].
-    pub(crate) fn judge(&mut self, display: &str, bytes: &[u8]) -> Result<Checked, Failure> {
+    pub(crate) fn judge(&mut self, name: &str, bytes: &[u8]) -> Result<Checked, Failure> {
+        let header = Request::Check {
+            name: name.to_string(),
+        };
+        let json = self.call(&header, bytes)?;
+        match serde_json::from_slice::<Reply>(&json) {
+            Ok(reply) => Ok(Checked {
+                result: reply.result,
+                form: reply.form,
+            }),
+            Err(e) => {
+                self.kill();
+                Err(Failure::Died(format!("an unreadable reply ({e})")))
+            }
+        }
+    }
+
+    /// The annotated workbook of a returned form, made in the worker; `None` (logged) when it
+    /// cannot be made within the limits — the letter then goes without it.
+    pub(crate) fn annotate(
+        &mut self,
+        name: &str,
+        form: &RawForm,
+        errors: &[Issue],
+        bytes: &[u8],
+    ) -> Option<Vec<u8>> {
+        let header = Request::Annotate {
+            name: name.to_string(),
+            form: Box::new(form.clone()),
+            errors: errors.to_vec(),
+        };
+        match self.call(&header, bytes) {
+            Ok(made) if !made.is_empty() => Some(made),
+            Ok(_) => None,
+            Err(failure) => {
+                tracing::warn!(file = name, reason = %failure, "annotated workbook not made; the letter goes without it");
+                None
+            }
+        }
+    }
+
+    /// Sends one request and waits for its reply within the limits.
+    fn call(&mut self, header: &Request, bytes: &[u8]) -> Result<Vec<u8>, Failure> {
+        let header = serde_json::to_vec(header)
+            .map_err(|e| Failure::Start(io::Error::new(io::ErrorKind::InvalidInput, e)))?;
         if self.running.is_none() {
             self.running = Some(self.launch.start().map_err(Failure::Start)?);
         }
         let running = self.running.as_mut().expect("started above");
-        let sent = write_request(&mut running.stdin, display, bytes);
-        if let Err(e) = sent {
+        if let Err(e) = write_request(&mut running.stdin, &header, bytes) {
             // A worker that died idle (killed from outside): start afresh and send once more.
             tracing::warn!(error = %e, "the worker was gone; starting a new one");
             self.stop();
             self.running = Some(self.launch.start().map_err(Failure::Start)?);
             let running = self.running.as_mut().expect("started above");
-            if let Err(e) = write_request(&mut running.stdin, display, bytes) {
+            if let Err(e) = write_request(&mut running.stdin, &header, bytes) {
                 let how = self.reap();
                 return Err(Failure::Died(format!("{how} ({e})")));
             }
@@ -200,18 +246,7 @@ impl Worker {
             let running = self.running.as_mut().expect("running");
             // Quick files answer within the first wait; only slow ones are watched.
             match running.replies.recv_timeout(Duration::from_millis(50)) {
-                Ok(Ok(Some(json))) => {
-                    return match serde_json::from_slice::<Reply>(&json) {
-                        Ok(reply) => Ok(Checked {
-                            result: reply.result,
-                            form: reply.form,
-                        }),
-                        Err(e) => {
-                            self.kill();
-                            Err(Failure::Died(format!("an unreadable reply ({e})")))
-                        }
-                    };
-                }
+                Ok(Ok(Some(reply))) => return Ok(reply),
                 Ok(Ok(None)) | Ok(Err(_)) | Err(RecvTimeoutError::Disconnected) => {
                     return Err(Failure::Died(self.reap()));
                 }
@@ -310,6 +345,20 @@ pub(crate) fn too_complex(name: &str, failure: &Failure, limits: WorkerLimits) -
     )
 }
 
+/// What a worker is asked to do with the bytes that follow.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "do", rename_all = "snake_case")]
+enum Request {
+    /// Read and check the file.
+    Check { name: String },
+    /// Write the annotated workbook of a returned form.
+    Annotate {
+        name: String,
+        form: Box<RawForm>,
+        errors: Vec<Issue>,
+    },
+}
+
 /// A worker's reply: the check, with the form as read.
 #[derive(Serialize, Deserialize)]
 struct Reply {
@@ -317,14 +366,14 @@ struct Reply {
     form: Option<Box<RawForm>>,
 }
 
-/// The longest name a request carries.
-const MAX_NAME: u64 = 64 * 1024;
+/// The largest request header: a form's JSON is a few tens of KB.
+const MAX_HEADER: u64 = 64 * 1024 * 1024;
 /// The largest reply: a form's JSON is a few tens of KB.
 const MAX_REPLY: u64 = 512 * 1024 * 1024;
 
-fn write_request(w: &mut impl Write, name: &str, bytes: &[u8]) -> io::Result<()> {
-    w.write_all(&(name.len() as u64).to_le_bytes())?;
-    w.write_all(name.as_bytes())?;
+fn write_request(w: &mut impl Write, header: &[u8], bytes: &[u8]) -> io::Result<()> {
+    w.write_all(&(header.len() as u64).to_le_bytes())?;
+    w.write_all(header)?;
     w.write_all(&(bytes.len() as u64).to_le_bytes())?;
     w.write_all(bytes)?;
     w.flush()
@@ -369,30 +418,46 @@ pub(crate) fn serve(checker: &Checker, limits: WorkerLimits, hooks: Hooks) -> an
     let mut output = BufWriter::new(io::stdout().lock());
     let max_file = checker.limits.max_file_bytes + 1;
     loop {
-        let Some(name) = read_frame(&mut input, MAX_NAME)? else {
+        let Some(header) = read_frame(&mut input, MAX_HEADER)? else {
             return Ok(());
         };
-        let name = String::from_utf8_lossy(&name).into_owned();
+        let request: Request = serde_json::from_slice(&header)?;
+        drop(header);
         let Some(bytes) = read_frame(&mut input, max_file)? else {
             return Ok(());
         };
         cpu_budget(limits.seconds)?;
-        if hooks.worker_faults {
-            fault(&name);
-        }
-        let checked = checker.check_bytes(&name, &bytes);
-        drop(bytes);
-        let reply = serde_json::to_vec(&Reply {
-            result: checked.result,
-            form: checked.form,
-        })?;
+        let reply = match request {
+            Request::Check { name } => {
+                if hooks.worker_faults {
+                    fault(&name);
+                }
+                let checked = checker.check_bytes(&name, &bytes);
+                drop(bytes);
+                serde_json::to_vec(&Reply {
+                    result: checked.result,
+                    form: checked.form,
+                })?
+            }
+            Request::Annotate { name, form, errors } => {
+                if let Some(faulty) = name
+                    .strip_prefix("annotate-")
+                    .filter(|_| hooks.worker_faults)
+                {
+                    fault(faulty);
+                }
+                crate::letters::templates::annotate_or_log(&form, &errors, &bytes, &name)
+                    .unwrap_or_default()
+            }
+        };
         output.write_all(&(reply.len() as u64).to_le_bytes())?;
         output.write_all(&reply)?;
         output.flush()?;
     }
 }
 
-/// The isolation tests' stand-ins for unknown bad files (`Hooks::worker_faults`).
+/// The isolation tests' stand-ins for unknown bad files (`Hooks::worker_faults`): a file
+/// named `fault-…` fails its check, one named `annotate-fault-…` its annotated workbook.
 fn fault(name: &str) {
     if name.starts_with("fault-abort") {
         std::process::abort();
@@ -478,10 +543,10 @@ mod tests {
     #[test]
     fn frames_read_back() {
         let mut buf = Vec::new();
-        write_request(&mut buf, "表.xlsx", b"PK\x03\x04").unwrap();
+        write_request(&mut buf, "表.xlsx".as_bytes(), b"PK\x03\x04").unwrap();
         let mut r = buf.as_slice();
         assert_eq!(
-            read_frame(&mut r, MAX_NAME).unwrap().unwrap(),
+            read_frame(&mut r, MAX_HEADER).unwrap().unwrap(),
             "表.xlsx".as_bytes()
         );
         assert_eq!(read_frame(&mut r, 100).unwrap().unwrap(), b"PK\x03\x04");

@@ -49,7 +49,7 @@ fn annotate(c: &Checked, file_name: &str, original: &[u8]) -> Option<Vec<u8>> {
         number: None,
         date: NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(),
         extra_findings: &[],
-        original: Some(original),
+        original: jixiao::letters::Original::Bytes(original),
     };
     letters
         .render(&input)
@@ -632,7 +632,7 @@ fn a_whole_file_error_or_an_unread_file_gets_no_annotated_workbook() {
         number: None,
         date: NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(),
         extra_findings: &[],
-        original: None,
+        original: jixiao::letters::Original::Absent,
     };
     let letter = Letters::load(None).unwrap().render(&input).unwrap();
     assert!(letter.annotated_xlsx.is_none());

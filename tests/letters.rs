@@ -35,7 +35,7 @@ fn render(path: &str, number: Option<u32>) -> (Checked, RenderedLetter) {
         number,
         date: NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(),
         extra_findings: &[],
-        original: Some(&original),
+        original: jixiao::letters::Original::Bytes(&original),
     };
     let letter = letters.render(&input).expect("letter renders");
     (c, letter)

@@ -90,7 +90,7 @@ fn render(c: &Checked, file_name: &str) -> RenderedLetter {
             number: Some(7),
             date: NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(),
             extra_findings: &[],
-            original: None,
+            original: jixiao::letters::Original::Absent,
         })
         .unwrap()
 }
@@ -194,7 +194,7 @@ fn render_fixture(path: &str, settings: &LetterSettings) -> (Checked, RenderedLe
             number: Some(7),
             date: NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(),
             extra_findings: &[],
-            original: Some(&bytes),
+            original: jixiao::letters::Original::Bytes(&bytes),
         })
         .unwrap();
     (c, letter)
@@ -399,7 +399,7 @@ fn a_workbook_that_cannot_be_marked_does_not_stop_the_letter() {
                 number: Some(3),
                 date: NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(),
                 extra_findings: &[],
-                original: Some(bytes),
+                original: jixiao::letters::Original::Bytes(bytes),
             })
             .unwrap_or_else(|e| panic!("{label}: {e}"));
         let (paras, _) = texts(&document_xml(&letter.docx));

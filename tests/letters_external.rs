@@ -54,7 +54,7 @@ fn letters(dir: &Path) -> Vec<(LetterKind, PathBuf, RenderedLetter)> {
                 number: Some(12),
                 date: NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(),
                 extra_findings: &[],
-                original: Some(&original),
+                original: jixiao::letters::Original::Bytes(&original),
             };
             let letter = letters.render(&input).unwrap();
             assert_eq!(letter.kind, *kind);

@@ -131,7 +131,7 @@ fn cases(dir: &Path) -> Vec<Case> {
                 number: Some(12),
                 date: NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(),
                 extra_findings: &[],
-                original: Some(&bytes),
+                original: jixiao::letters::Original::Bytes(&bytes),
             };
             let letter = letters.render(&input).unwrap();
             assert_eq!(letter.kind, *kind);

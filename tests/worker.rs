@@ -177,6 +177,65 @@ fn a_file_that_swells_its_worker_is_returned() {
     assert!(s.reasons("fault-memory.xlsx").contains("200MB内存"));
 }
 
+const RETURNED: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/examples/退回示例-资金合计不符.xlsx"
+);
+
+/// A returned form's annotated workbook is made in the worker too: it goes back beside the
+/// letter; a workbook whose marking crashes its worker goes back without it, the letter still
+/// names the errors, and the next file is answered.
+#[test]
+fn the_annotated_workbook_is_made_in_the_worker_and_its_failure_stops_nothing() {
+    let s = Setup::new("seconds = 5");
+    let returned = std::fs::read(RETURNED).unwrap();
+    put(&s.inbox().join("资金合计不符.xlsx"), &returned);
+    let mut other = returned.clone();
+    other.extend_from_slice(b"x");
+    put(&s.inbox().join("annotate-fault-abort.xlsx"), &other);
+    s.put("正常的自评表.xlsx", "b");
+    s.run_once();
+    for name in ["资金合计不符.xlsx", "annotate-fault-abort.xlsx"] {
+        assert_eq!(
+            s.row(name),
+            ("rejected".to_string(), Some("total_mismatch".to_string()))
+        );
+    }
+    assert_eq!(s.row("正常的自评表.xlsx").0, "accepted");
+    let returned_dir = s.inbox().join("已退回");
+    let names: Vec<String> = std::fs::read_dir(&returned_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    let marked = |stem: &str| {
+        names
+            .iter()
+            .find(|n| n.contains(stem) && n.ends_with("（错误标注）.xlsx"))
+            .cloned()
+    };
+    // Read back: the department's own workbook with the error's cell commented.
+    let good = marked("资金合计不符").expect("annotated workbook beside the letter");
+    let mut zip =
+        zip::ZipArchive::new(std::fs::File::open(returned_dir.join(good)).unwrap()).unwrap();
+    assert!((0..zip.len()).any(|i| {
+        zip.by_index(i)
+            .unwrap()
+            .name()
+            .unwrap()
+            .contains("comments")
+    }));
+    assert_eq!(marked("annotate-fault-abort"), None, "{names:?}");
+    for stem in ["资金合计不符", "annotate-fault-abort"] {
+        assert!(
+            names
+                .iter()
+                .any(|n| n.contains(stem) && n.ends_with(".docx")),
+            "no letter for {stem}: {names:?}"
+        );
+    }
+}
+
 /// A real hostile workbook: 7 KB whose shared-string table claims 2^45 entries (a reader that
 /// trusts the count reserves petabytes and aborts). Whatever reads it, the daemon answers it and
 /// goes on.

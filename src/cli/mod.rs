@@ -494,7 +494,10 @@ pub fn run(cli: Cli, mut runtime: Runtime) -> anyhow::Result<i32> {
                 number: None,
                 date: clock.today(),
                 extra_findings: &[],
-                original: original.as_deref(),
+                original: original.as_deref().map_or(
+                    crate::letters::Original::Absent,
+                    crate::letters::Original::Bytes,
+                ),
             };
             let letter = letters.render(&input)?;
             std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;

@@ -287,7 +287,10 @@ pub(crate) fn build(input: &LetterInput, kind: LetterKind) -> LetterContent {
         project,
         annotated_file: (kind == LetterKind::ReturnNotice
             && input.form.is_some()
-            && input.original.is_some())
+            && !matches!(
+                input.original,
+                super::Original::Absent | super::Original::Annotated(None)
+            ))
         .then(|| annotated_name(input.file_name)),
         errors: r.errors.iter().map(Problem::of).collect(),
         findings,

@@ -238,10 +238,20 @@ pub struct LetterInput<'a> {
     pub date: NaiveDate,
     /// Findings the daemon adds (for example a comparison with the approved declaration).
     pub extra_findings: &'a [Issue],
-    /// The bytes of the file the department sent, from which a return notice's annotated
-    /// workbook is made; None when the file was not read in full (over the size limit), and
-    /// then no annotated workbook goes with the letter.
-    pub original: Option<&'a [u8]>,
+    /// The file the department sent, from which a return notice's annotated workbook is made.
+    pub original: Original<'a>,
+}
+
+/// The department's file as a letter sees it.
+#[derive(Debug, Clone, Copy)]
+pub enum Original<'a> {
+    /// Not read in full (over the size limit): no annotated workbook goes with the letter.
+    Absent,
+    /// Its bytes: the annotated workbook is made while the letter is written.
+    Bytes(&'a [u8]),
+    /// The annotated workbook made already — by the daemon's worker process, which alone reads
+    /// a department's bytes — or `None` when it could not be made.
+    Annotated(Option<&'a [u8]>),
 }
 
 /// A letter ready to send or to keep.

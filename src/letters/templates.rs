@@ -203,7 +203,7 @@ fn markup_error(origin: &str, file: &str, e: markup::MarkupError) -> LetterError
 
 /// The department's workbook with its errors marked, or None (logged) when it cannot be made:
 /// an error or a panic inside the marking is caught, so the letter still goes out.
-fn annotate_or_log(
+pub(crate) fn annotate_or_log(
     form: &crate::forms::read::RawForm,
     errors: &[crate::rules::issue::Issue],
     original: &[u8],
@@ -359,8 +359,11 @@ impl Letters {
             input.form,
             input.original,
         ) {
-            (Some(LetterKind::ReturnNotice), Some(form), Some(original)) => {
+            (Some(LetterKind::ReturnNotice), Some(form), super::Original::Bytes(original)) => {
                 annotate_or_log(form, &input.result.errors, original, input.file_name)
+            }
+            (Some(LetterKind::ReturnNotice), Some(_), super::Original::Annotated(made)) => {
+                made.map(<[u8]>::to_vec)
             }
             _ => None,
         };

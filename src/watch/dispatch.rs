@@ -38,7 +38,7 @@ pub(crate) struct Dispatch<'a> {
     pub(crate) duplicate_of: Option<(i64, String)>,
     pub(crate) project_key: Option<&'a ProjectKey>,
     /// The file's bytes, for the annotated workbook; None when it was not read in full.
-    pub(crate) original: Option<&'a [u8]>,
+    pub(crate) original: crate::letters::Original<'a>,
 }
 
 #[derive(Serialize)]

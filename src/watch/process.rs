@@ -178,6 +178,17 @@ impl Daemon {
             .as_ref()
             .and_then(|c| c.form.as_deref())
             .map(FormRecord::from_form);
+        // A returned form's annotated workbook is made in the worker too: only workers read a
+        // department's bytes.
+        let annotated = match &checked {
+            Some(c) if !oversize && outcome == Outcome::Rejected => {
+                c.form.as_deref().and_then(|form| {
+                    self.worker
+                        .annotate(&file_name, form, &c.result.errors, &bytes)
+                })
+            }
+            _ => None,
+        };
         let received_at = self.now_text();
         let dept = self.department(&inbox.department).clone();
         let tx = self.conn.transaction()?;
@@ -225,7 +236,11 @@ impl Daemon {
                 checked: checked.as_ref().map(|c| (&c.result, c.form.as_deref())),
                 duplicate_of: first,
                 project_key: project_key.as_ref(),
-                original: (!oversize).then_some(bytes.as_slice()),
+                original: if oversize {
+                    crate::letters::Original::Absent
+                } else {
+                    crate::letters::Original::Annotated(annotated.as_deref())
+                },
             },
         )?;
         tx.commit()?;
