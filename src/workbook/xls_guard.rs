@@ -19,10 +19,12 @@ const MAX_CELL_RECORDS: u64 = 2_000_000;
 /// The most characters of cell text in the workbook: the strings of LABEL cells and the shared
 /// string each LABELSST cell copies.
 pub(crate) const MAX_TEXT_CHARS: u64 = 8_000_000;
-/// The most characters the formulas of the workbook may be spelled out to. A formula token of a
-/// few bytes can name a sheet or a defined name of up to 255 characters.
-const MAX_FORMULA_CHARS: u64 = 32_000_000;
-/// The most CONTINUE records after one record (calamine collects them in a list).
+/// The most characters the formulas of the workbook may be spelled out to. A token of five bytes
+/// can name a sheet or a defined name of up to 255 characters; any other spells out at most a few
+/// characters a byte (a function name, a cell reference).
+const MAX_FORMULA_CHARS: u64 = 64_000_000;
+/// The most CONTINUE records after one record, and in the workbook globals: calamine keeps them
+/// in a list it takes from the front, one by one.
 const MAX_CONTINUES: usize = 8_192;
 
 fn u16_at(d: &[u8], i: usize) -> Option<u64> {
@@ -202,7 +204,15 @@ struct Globals {
 fn read_globals(data: &[u8], sheet_limit: usize) -> Result<Globals, OpenError> {
     let mut g = Globals::default();
     let mut at = 0;
+    let mut continues = 0;
     while let Some(rec) = next_record(data, &mut at)? {
+        continues += rec.cont.len();
+        if continues > MAX_CONTINUES {
+            return Err(OpenError::Bomb {
+                what: "xls CONTINUE records".into(),
+                limit: MAX_CONTINUES as u64,
+            });
+        }
         match rec.typ {
             0x0085 => {
                 let Some(pos) = u32_at(rec.data, 0) else {
@@ -360,11 +370,9 @@ fn check_sheet(
                     sheet.bbox.add(r, c);
                 }
                 sheet.records += 1;
-                // Each byte of the parsed formula may spell out a whole name.
                 let rgce = (d.len() as u64).saturating_sub(20);
-                totals.formulas = totals
-                    .formulas
-                    .saturating_add(rgce.saturating_mul(globals.longest_name + 16));
+                let spelled = rgce * 6 + rgce / 5 * globals.longest_name;
+                totals.formulas = totals.formulas.saturating_add(spelled);
                 if totals.formulas > MAX_FORMULA_CHARS {
                     return Err(too_many());
                 }
@@ -442,6 +450,67 @@ mod tests {
         // A last row before the first: the row count would wrap around.
         assert_eq!(dimensions_area(&dims(0x8000, 0x10, 0, 4)), None);
         assert_eq!(dimensions_area(&dims(0, 0, 0, 0)), Some(1));
+    }
+
+    fn record(typ: u16, data: &[u8]) -> Vec<u8> {
+        let mut r = typ.to_le_bytes().to_vec();
+        r.extend((data.len() as u16).to_le_bytes());
+        r.extend(data);
+        r
+    }
+
+    fn xls(stream: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut file = cfb::CompoundFile::create(Cursor::new(Vec::new())).unwrap();
+        file.create_stream("/Workbook")
+            .unwrap()
+            .write_all(stream)
+            .unwrap();
+        file.flush().unwrap();
+        file.into_inner().into_inner()
+    }
+
+    #[test]
+    fn a_long_run_of_continue_records_is_refused() {
+        let mut stream = record(0x0809, &[0, 6, 5, 0]);
+        stream.extend(record(0x00FC, &[0; 8]));
+        for _ in 0..=MAX_CONTINUES {
+            stream.extend(record(0x003C, &[]));
+        }
+        stream.extend(record(0x000A, &[]));
+        assert!(matches!(
+            check(&xls(&stream), 50 << 20, 64),
+            Err(OpenError::Bomb { .. })
+        ));
+    }
+
+    #[test]
+    fn formulas_naming_a_long_defined_name_many_times_are_refused() {
+        let mut stream = record(0x0809, &[0, 6, 5, 0]);
+        // A defined name of 255 characters.
+        let mut lbl = vec![0, 0, 0, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        lbl.extend([b'n'; 255]);
+        stream.extend(record(0x0018, &lbl));
+        let globals_end = stream.len() + 4 + 14 + 4;
+        let mut sheet = (globals_end as u32).to_le_bytes().to_vec();
+        sheet.extend([0, 0, 6, 0]);
+        sheet.extend(b"Sheet1");
+        stream.extend(record(0x0085, &sheet));
+        stream.extend(record(0x000A, &[]));
+        assert_eq!(stream.len(), globals_end);
+        stream.extend(record(0x0809, &[0, 6, 0x10, 0]));
+        // Formulas of 60,000 bytes of PtgName tokens, each spelling out the name.
+        let mut formula = vec![0u8; 20];
+        formula.extend(std::iter::repeat_n([0x23, 1, 0, 0, 0], 12_000).flatten());
+        for row in 0..20u16 {
+            formula[0..2].copy_from_slice(&row.to_le_bytes());
+            stream.extend(record(0x0006, &formula));
+        }
+        stream.extend(record(0x000A, &[]));
+        assert!(matches!(
+            check(&xls(&stream), 50 << 20, 64),
+            Err(OpenError::TooManyCells { sheet, .. }) if sheet == "Sheet1"
+        ));
     }
 
     #[test]
