@@ -133,6 +133,8 @@ pub(crate) fn scan(bytes: &[u8]) -> Result<OdsExtras, String> {
     // The cells calamine keeps for the current row: up to the last one with a value.
     let mut row_cells = 0u64;
     let mut open_cell: Option<OpenCell> = None;
+    // How deep inside a cell element the scan is (cells may nest cells).
+    let mut cell_depth = 0u32;
     let over = |mut table: Table, out: &mut OdsExtras| {
         table.extras.over_limit = true;
         out.sheets.insert(table.name, table.extras);
@@ -142,15 +144,42 @@ pub(crate) fn scan(bytes: &[u8]) -> Result<OdsExtras, String> {
             .read_event()
             .map_err(|e| format!("ODS content.xml: {e}"))?;
         match event {
+            // Inside a cell calamine reads only text: a table, row or cell nested there is not
+            // one of the sheet's.
+            Event::Start(ref e) | Event::Empty(ref e) if cell_depth > 0 => {
+                let empty = matches!(event, Event::Empty(_));
+                match e.name().as_ref() {
+                    "table:table-cell" | "table:covered-table-cell" if !empty => cell_depth += 1,
+                    // calamine spells out `text:c` spaces, and a paragraph, tab or line break
+                    // as one character.
+                    "text:s" | "text:p" | "text:tab" | "text:line-break" => {
+                        if let Some(cell) = open_cell.as_mut() {
+                            let chars = if e.name().as_ref() == "text:s" {
+                                repeat(e, "text:c")
+                            } else {
+                                1
+                            };
+                            cell.chars = cell.chars.saturating_add(chars);
+                        }
+                    }
+                    _ => {}
+                }
+            }
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let empty = matches!(event, Event::Empty(_));
                 match e.name().as_ref() {
                     "table:table" => {
                         let name = attr(e, "table:name").unwrap_or_default();
-                        current = Some(Table {
-                            name,
-                            extras: SheetExtras::default(),
-                        });
+                        if empty {
+                            // A table without rows: calamine keeps it, empty.
+                            out.sheets.insert(name, SheetExtras::default());
+                            current = None;
+                        } else {
+                            current = Some(Table {
+                                name,
+                                extras: SheetExtras::default(),
+                            });
+                        }
                         row = 0;
                     }
                     "table:table-row" => {
@@ -165,6 +194,9 @@ pub(crate) fn scan(bytes: &[u8]) -> Result<OdsExtras, String> {
                     "table:table-cell" | "table:covered-table-cell" => {
                         let n = repeat(e, "table:number-columns-repeated")
                             .min(MAX_COLUMNS.saturating_sub(col));
+                        if !empty {
+                            cell_depth = 1;
+                        }
                         let Some(table) = current.as_mut() else {
                             col = col.saturating_add(n);
                             continue;
@@ -216,18 +248,6 @@ pub(crate) fn scan(bytes: &[u8]) -> Result<OdsExtras, String> {
                         }
                         col = col.saturating_add(n);
                     }
-                    // calamine spells out `text:c` spaces, and a paragraph, tab or line break
-                    // as one character.
-                    "text:s" | "text:p" | "text:tab" | "text:line-break" => {
-                        if let Some(cell) = open_cell.as_mut() {
-                            let chars = if e.name().as_ref() == "text:s" {
-                                repeat(e, "text:c")
-                            } else {
-                                1
-                            };
-                            cell.chars = cell.chars.saturating_add(chars);
-                        }
-                    }
                     _ => {}
                 }
             }
@@ -236,21 +256,30 @@ pub(crate) fn scan(bytes: &[u8]) -> Result<OdsExtras, String> {
                     cell.chars = cell.chars.saturating_add(t.len() as u64);
                 }
             }
-            Event::End(ref e) => match e.name().as_ref() {
-                "table:table-row" => row = row.saturating_add(row_repeat),
-                "table:table-cell" | "table:covered-table-cell" => {
-                    if let Some(cell) = open_cell.take() {
-                        costs.text = costs
-                            .text
-                            .saturating_add(cell.chars.saturating_mul(cell.copies));
-                        if costs.text > MAX_TEXT_CHARS {
-                            if let Some(t) = current.take() {
-                                over(t, &mut out);
-                            }
-                            return Ok(out);
+            Event::End(ref e) if cell_depth > 0 => {
+                if matches!(
+                    e.name().as_ref(),
+                    "table:table-cell" | "table:covered-table-cell"
+                ) {
+                    cell_depth -= 1;
+                }
+                if cell_depth > 0 {
+                    continue;
+                }
+                if let Some(cell) = open_cell.take() {
+                    costs.text = costs
+                        .text
+                        .saturating_add(cell.chars.saturating_mul(cell.copies));
+                    if costs.text > MAX_TEXT_CHARS {
+                        if let Some(t) = current.take() {
+                            over(t, &mut out);
                         }
+                        return Ok(out);
                     }
                 }
+            }
+            Event::End(ref e) => match e.name().as_ref() {
+                "table:table-row" => row = row.saturating_add(row_repeat),
                 "table:table" => {
                     if let Some(table) = current.take() {
                         costs.area = costs.area.saturating_add(table.extras.area());
@@ -300,6 +329,20 @@ mod tests {
         pct.sort();
         assert_eq!(pct, vec![(0, 1), (0, 2), (1, 1), (1, 2)]);
         assert_eq!(a.area(), 4);
+    }
+
+    #[test]
+    fn a_table_inside_a_cell_does_not_hide_the_cells_after_it() {
+        let x = scan(&ods("<table:table table:name=\"A\"><table:table-row>\
+             <table:table-cell office:value=\"1\"/><table:table-cell><table:table \
+             table:name=\"x\"/></table:table-cell></table:table-row>\
+             <table:table-row table:number-rows-repeated=\"8999\"><table:table-cell/>\
+             </table:table-row><table:table-row><table:table-cell \
+             table:number-columns-repeated=\"9000\"/><table:table-cell office:value=\"2\"/>\
+             </table:table-row></table:table>"))
+        .unwrap();
+        assert!(x.sheets["A"].area() > MAX_AREA);
+        assert!(!x.sheets.contains_key("x"));
     }
 
     #[test]
