@@ -15,7 +15,7 @@ use std::io::{Cursor, Read};
 use quick_xml::events::{BytesStart, Event};
 
 use crate::cellref::Pos;
-use crate::workbook::xls_guard::{MAX_AREA, MAX_TEXT_CHARS};
+use crate::workbook::xls_guard::{MAX_AREA, MAX_MERGES, MAX_TEXT_CHARS};
 
 /// calamine's bounds: rows and columns past these are dropped.
 const MAX_ROWS: u64 = 1_048_576;
@@ -245,6 +245,12 @@ pub(crate) fn scan(bytes: &[u8]) -> Result<OdsExtras, String> {
                                 (row as u32, col as u32),
                                 (last(row, rows), last(col, cols)),
                             ));
+                            if table.extras.merges.len() as u64 > MAX_MERGES {
+                                if let Some(t) = current.take() {
+                                    over(t, &mut out);
+                                }
+                                return Ok(out);
+                            }
                         }
                         col = col.saturating_add(n);
                     }

@@ -23,6 +23,8 @@ pub(crate) const MAX_TEXT_CHARS: u64 = 8_000_000;
 /// can name a sheet or a defined name of up to 255 characters; any other spells out at most a few
 /// characters a byte (a function name, a cell reference).
 const MAX_FORMULA_CHARS: u64 = 64_000_000;
+/// The most merged ranges on one sheet.
+pub(crate) const MAX_MERGES: u64 = 100_000;
 /// The most CONTINUE records after one record, and in the workbook globals: calamine keeps them
 /// in a list it takes from the front, one by one.
 const MAX_CONTINUES: usize = 8_192;
@@ -251,6 +253,7 @@ fn read_globals(data: &[u8], sheet_limit: usize) -> Result<Globals, OpenError> {
 struct SheetCost {
     bbox: BoundingBox,
     records: u64,
+    merges: u64,
 }
 
 /// What the sheets of the workbook cost together.
@@ -364,6 +367,11 @@ fn check_sheet(
                     sheet.records += n;
                 }
             }
+            // MERGECELLS: a count, then eight bytes a range.
+            0x00E5 => {
+                let count = u16_at(d, 0).unwrap_or(0);
+                sheet.merges += count.min((d.len() as u64).saturating_sub(2) / 8);
+            }
             0x0006 => {
                 if let (Some(r), Some(c)) = (u16_at(d, 0), u16_at(d, 2)) {
                     formula_pos = Some((r, c));
@@ -382,6 +390,7 @@ fn check_sheet(
         totals.text = totals.text.saturating_add(text);
         if totals.text > MAX_TEXT_CHARS
             || sheet.records > MAX_CELL_RECORDS
+            || sheet.merges > MAX_MERGES
             || sheet.bbox.area() > MAX_AREA
         {
             return Err(too_many());
@@ -484,10 +493,10 @@ mod tests {
         ));
     }
 
-    #[test]
-    fn formulas_naming_a_long_defined_name_many_times_are_refused() {
+    /// A workbook of one sheet, Sheet1, holding `records`; its globals define a name of 255
+    /// characters.
+    fn one_sheet(records: &[u8]) -> Vec<u8> {
         let mut stream = record(0x0809, &[0, 6, 5, 0]);
-        // A defined name of 255 characters.
         let mut lbl = vec![0, 0, 0, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
         lbl.extend([b'n'; 255]);
         stream.extend(record(0x0018, &lbl));
@@ -499,18 +508,52 @@ mod tests {
         stream.extend(record(0x000A, &[]));
         assert_eq!(stream.len(), globals_end);
         stream.extend(record(0x0809, &[0, 6, 0x10, 0]));
+        stream.extend(records);
+        stream.extend(record(0x000A, &[]));
+        xls(&stream)
+    }
+
+    fn refused_sheet(file: &[u8]) -> Option<String> {
+        match check(file, 50 << 20, 64) {
+            Err(OpenError::TooManyCells { sheet, .. }) => Some(sheet),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn formulas_naming_a_long_defined_name_many_times_are_refused() {
         // Formulas of 60,000 bytes of PtgName tokens, each spelling out the name.
         let mut formula = vec![0u8; 20];
         formula.extend(std::iter::repeat_n([0x23, 1, 0, 0, 0], 12_000).flatten());
+        let mut records = Vec::new();
         for row in 0..20u16 {
             formula[0..2].copy_from_slice(&row.to_le_bytes());
-            stream.extend(record(0x0006, &formula));
+            records.extend(record(0x0006, &formula));
         }
-        stream.extend(record(0x000A, &[]));
-        assert!(matches!(
-            check(&xls(&stream), 50 << 20, 64),
-            Err(OpenError::TooManyCells { sheet, .. }) if sheet == "Sheet1"
-        ));
+        assert_eq!(
+            refused_sheet(&one_sheet(&records)).as_deref(),
+            Some("Sheet1")
+        );
+        assert_eq!(
+            refused_sheet(&one_sheet(&records[..records.len() / 2])),
+            None
+        );
+    }
+
+    #[test]
+    fn too_many_merged_ranges_are_refused() {
+        let mut merges = 8191u16.to_le_bytes().to_vec();
+        merges.extend([0u8; 8191 * 8]);
+        let one = record(0x00E5, &merges);
+        let records: Vec<u8> = std::iter::repeat_n(one, 13).flatten().collect();
+        assert_eq!(
+            refused_sheet(&one_sheet(&records)).as_deref(),
+            Some("Sheet1")
+        );
+        assert_eq!(
+            refused_sheet(&one_sheet(&records[..records.len() / 2])),
+            None
+        );
     }
 
     #[test]
