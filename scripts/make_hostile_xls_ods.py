@@ -164,15 +164,20 @@ CONTENT_HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n'
 CONTENT_TAIL = "</office:spreadsheet></office:body></office:document-content>"
 
 
+def entry(name):
+    """A zip entry with a fixed time, so that the script writes the same bytes every time."""
+    return zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+
+
 def ods(tables):
     """An .ods archive whose content.xml holds `tables` (XML text of table:table elements)."""
     import io
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
-        z.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet",
+        z.writestr(entry("mimetype"), "application/vnd.oasis.opendocument.spreadsheet",
                    compress_type=zipfile.ZIP_STORED)
-        z.writestr("META-INF/manifest.xml", MANIFEST, compress_type=zipfile.ZIP_DEFLATED)
-        z.writestr("content.xml", CONTENT_HEAD + "".join(tables) + CONTENT_TAIL,
+        z.writestr(entry("META-INF/manifest.xml"), MANIFEST, compress_type=zipfile.ZIP_DEFLATED)
+        z.writestr(entry("content.xml"), CONTENT_HEAD + "".join(tables) + CONTENT_TAIL,
                    compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
     return buf.getvalue()
 
@@ -251,7 +256,7 @@ def patch_xlsx(example, edit):
             data = src.read(info.filename)
             if info.filename == "xl/worksheets/sheet1.xml":
                 data = edit(data.decode("utf-8")).encode("utf-8")
-            out.writestr(info.filename, data)
+            out.writestr(entry(info.filename), data, compress_type=zipfile.ZIP_DEFLATED)
     return buf.getvalue()
 
 
