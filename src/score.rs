@@ -68,20 +68,25 @@ pub(crate) fn score(form: &RawForm, defs: &Definitions) -> (Score, Vec<Issue>) {
         .ok()
         .flatten()
         .unwrap_or_default();
+    // Amounts are at most 10¹², but a budget may be a tiny fraction: a rate too large to
+    // compute counts as none.
     let rate = if annual > Decimal::ZERO {
-        spent / annual
+        spent.checked_div(annual).unwrap_or_default()
     } else {
         Decimal::ZERO
     };
     let exec_weight = execution_weight(form, defs);
     let execution_score = round2(if annual > Decimal::ZERO && spent < annual {
-        exec_weight * spent / annual
+        exec_weight
+            .checked_mul(spent)
+            .and_then(|p| p.checked_div(annual))
+            .unwrap_or_default()
     } else if annual > Decimal::ZERO {
         exec_weight
     } else {
         Decimal::ZERO
     });
-    let execution_rate = round2(rate * Decimal::ONE_HUNDRED);
+    let execution_rate = round2(rate.checked_mul(Decimal::ONE_HUNDRED).unwrap_or_default());
 
     let mut total = execution_score;
     let mut indicators = Vec::new();
@@ -139,7 +144,8 @@ pub(crate) fn score(form: &RawForm, defs: &Definitions) -> (Score, Vec<Issue>) {
             },
             _ => (round2(claimed), false, "定性指标，保留自评得分".to_string()),
         };
-        total += computed;
+        // Each indicator's points are at most its weight (10¹² at most).
+        total = total.saturating_add(computed);
         indicators.push(IndicatorScore {
             name,
             level1: row.get("level1").text().unwrap_or_default(),

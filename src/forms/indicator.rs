@@ -161,14 +161,14 @@ pub(crate) fn points(
             if target <= zero {
                 weight
             } else {
-                weight * actual / target
+                share(weight, actual, target)
             }
         }
         Comparator::AtMost => {
             if actual <= zero {
                 weight
             } else {
-                weight * target / actual
+                share(weight, target, actual)
             }
         }
         Comparator::Equal => {
@@ -177,10 +177,24 @@ pub(crate) fn points(
             } else {
                 (target, actual)
             };
-            if hi <= zero { zero } else { weight * lo / hi }
+            if hi <= zero {
+                zero
+            } else {
+                share(weight, lo, hi)
+            }
         }
     };
     earned.clamp(zero, weight.max(zero))
+}
+
+/// `weight × part / whole` for a part smaller than the whole. Where the product would overflow
+/// (values of 10²⁴ and more), the fraction is taken first; no value makes it panic.
+fn share(weight: Decimal, part: Decimal, whole: Decimal) -> Decimal {
+    weight
+        .checked_mul(part)
+        .and_then(|p| p.checked_div(whole))
+        .or_else(|| part.checked_div(whole).and_then(|f| f.checked_mul(weight)))
+        .unwrap_or(Decimal::ZERO)
 }
 
 #[cfg(test)]

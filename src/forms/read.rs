@@ -292,12 +292,12 @@ impl<'a> Ctx<'a> {
         let sheet = self.sheet;
         if sheet.has_merge_info {
             let end_col = sheet.merge_from(label).map(|m| m.1.1).unwrap_or(label.1);
-            return Slot::at(sheet, (label.0, end_col + 1));
+            return Slot::at(sheet, (label.0, end_col.saturating_add(1)));
         }
         let next = sheet.row(label.0).iter().find(|c| c.pos.1 > label.1);
         match next {
             Some(c) if !self.known_labels.contains(&c.norm) => Slot::at(sheet, c.pos),
-            _ => Slot::new(Some((label.0, label.1 + 1)), Value::Empty),
+            _ => Slot::new(Some((label.0, label.1.saturating_add(1))), Value::Empty),
         }
     }
 }
@@ -346,7 +346,10 @@ fn read_form(sheet: &Sheet, def: &FormDef, title: Pos) -> RawForm {
                             end_month,
                         });
                     }
-                    goal.insert(sub.key.clone(), Slot::at(sheet, (c.pos.0 + 1, c.pos.1)));
+                    goal.insert(
+                        sub.key.clone(),
+                        Slot::at(sheet, (c.pos.0.saturating_add(1), c.pos.1)),
+                    );
                 }
             }
         }
@@ -375,7 +378,7 @@ fn read_form(sheet: &Sheet, def: &FormDef, title: Pos) -> RawForm {
                 }
             }
             for row in &fd.rows {
-                if let Some(label) = ctx.find(row.normalized_labels(), header.0 + 1) {
+                if let Some(label) = ctx.find(row.normalized_labels(), header.0.saturating_add(1)) {
                     for (key, col) in &cols {
                         funds.insert(
                             (row.key.clone(), key.to_string()),
@@ -394,7 +397,10 @@ fn read_form(sheet: &Sheet, def: &FormDef, title: Pos) -> RawForm {
     let mut grade = Slot::absent();
     if let (Some(summary), Some(header)) = (&def.summary, indicator_header) {
         let header_cols = header_columns(sheet, def, header);
-        if let Some(total) = ctx.find(&[normalize(&summary.total_label)], header.0 + 1) {
+        if let Some(total) = ctx.find(
+            &[normalize(&summary.total_label)],
+            header.0.saturating_add(1),
+        ) {
             if let Some(c) = header_cols.get("weight") {
                 total_weight = Slot::at(sheet, (total.0, *c));
             }
@@ -402,7 +408,10 @@ fn read_form(sheet: &Sheet, def: &FormDef, title: Pos) -> RawForm {
                 total_score = Slot::at(sheet, (total.0, *c));
             }
         }
-        if let Some(g) = ctx.find(&[normalize(&summary.grade_label)], header.0 + 1) {
+        if let Some(g) = ctx.find(
+            &[normalize(&summary.grade_label)],
+            header.0.saturating_add(1),
+        ) {
             grade = ctx.right_of(g);
         }
     }
@@ -425,7 +434,8 @@ fn read_form(sheet: &Sheet, def: &FormDef, title: Pos) -> RawForm {
 }
 
 fn read_year(sheet: &Sheet, title: Pos, ctx: &Ctx) -> YearLine {
-    for row in title.0 + 1..=title.0 + 2 {
+    // The two rows below the title, as far as there are rows.
+    for row in (1..=2).filter_map(|d| title.0.checked_add(d)) {
         for c in sheet.row(row) {
             if ctx.known_labels.contains(&c.norm) {
                 continue;
@@ -453,7 +463,7 @@ fn read_year(sheet: &Sheet, title: Pos, ctx: &Ctx) -> YearLine {
         }
     }
     YearLine {
-        cell: (title.0 + 1, title.1),
+        cell: (title.0.saturating_add(1), title.1),
         found: false,
         year: None,
     }
@@ -539,9 +549,10 @@ fn read_indicators(
     let mut rows = Vec::new();
     let mut carried1 = Slot::absent();
     let mut carried2 = Slot::absent();
-    let last_row = sheet.last_row().unwrap_or(header.0);
-    for r in header.0 + 1..=last_row {
-        let cells = sheet.row(r);
+    // The rows below the header that hold a cell, however far apart their numbers are.
+    let below = sheet.cells.partition_point(|c| c.pos.0 <= header.0);
+    for cells in sheet.cells[below..].chunk_by(|a, b| a.pos.0 == b.pos.0) {
+        let r = cells[0].pos.0;
         if let Some(first) = cells.first()
             && (end_labels.contains(&first.norm)
                 || end_labels.iter().any(|l| {

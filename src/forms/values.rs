@@ -7,11 +7,40 @@ use crate::forms::read::Slot;
 use crate::text::{decimal_from_f64, normalize, parse_decimal};
 use crate::workbook::Value;
 
+/// The largest amount (万元) or points a form may hold, 10¹²: anything larger is mistyped or
+/// hostile, and sums and rates of it could overflow.
+pub(crate) const LARGEST: f64 = 1e12;
+
+/// Whether a cell holds a number (or numeric text, `suffix` allowed after it) larger than
+/// [`LARGEST`]: such a value is reported as too large rather than as a number.
+pub(crate) fn too_large(slot: &Slot, suffix: &str) -> bool {
+    if slot.is_empty() {
+        return false;
+    }
+    match &slot.value {
+        Value::Number { v, .. } => v.abs() > LARGEST,
+        Value::Text(t) => {
+            let norm = normalize(t).replace(',', "");
+            let body = norm.strip_suffix(suffix).unwrap_or(&norm);
+            let digits = body.strip_prefix(['-', '+']).unwrap_or(body);
+            !digits.is_empty()
+                && digits.chars().all(|c| c.is_ascii_digit() || c == '.')
+                && digits.matches('.').count() <= 1
+                && digits.parse::<f64>().is_ok_and(|v| v.abs() > LARGEST)
+        }
+        _ => false,
+    }
+}
+
 /// Reads an amount in 万元: a number, or text such as `1,200.00`, `１２００．００`, `1200万元`.
-/// `Ok(None)` for an empty cell or a placeholder (`—`).
+/// `Ok(None)` for an empty cell or a placeholder (`—`). An amount larger than [`LARGEST`] is not
+/// a valid amount (`Err`).
 pub fn amount(slot: &Slot) -> Result<Option<Decimal>, String> {
     if slot.is_empty() {
         return Ok(None);
+    }
+    if too_large(slot, "万元") {
+        return Err(slot.text().unwrap_or_default());
     }
     let value = match &slot.value {
         Value::Number { v, .. } => decimal_from_f64(*v).ok_or_else(|| format!("{v}"))?,
@@ -27,9 +56,10 @@ pub fn amount(slot: &Slot) -> Result<Option<Decimal>, String> {
     Ok(Some(value))
 }
 
-/// Reads points (分值, 得分): a number or numeric text, `分` allowed after it.
+/// Reads points (分值, 得分): a number or numeric text, `分` allowed after it. Points larger than
+/// [`LARGEST`] are none.
 pub(crate) fn points(slot: &Slot) -> Option<Decimal> {
-    if slot.is_empty() {
+    if slot.is_empty() || too_large(slot, "分") {
         return None;
     }
     match &slot.value {
@@ -43,9 +73,10 @@ pub(crate) fn points(slot: &Slot) -> Option<Decimal> {
 }
 
 /// Reads a stated percentage in percent units: `96.2%`, 0.962 shown as a percentage, or a plain
-/// number (a fraction when at most 1, as formats of `.xls` files cannot be seen).
+/// number (a fraction when at most 1, as formats of `.xls` files cannot be seen). A percentage
+/// larger than [`LARGEST`] is none.
 pub(crate) fn percent(slot: &Slot) -> Option<Decimal> {
-    if slot.is_empty() {
+    if slot.is_empty() || too_large(slot, "%") {
         return None;
     }
     let hundred = Decimal::ONE_HUNDRED;

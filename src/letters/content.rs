@@ -341,12 +341,14 @@ fn monitoring_content(input: &LetterInput, form: &RawForm) -> MonitoringContent 
     let budget = amount(&form.fund("total", "budget")).ok().flatten();
     let spent = amount(&form.fund("total", "spent")).ok().flatten();
     let rate = match (budget, spent) {
-        (Some(b), Some(s)) if b > Decimal::ZERO => Some(s / b * Decimal::ONE_HUNDRED),
+        (Some(b), Some(s)) if b > Decimal::ZERO => s
+            .checked_div(b)
+            .and_then(|q| q.checked_mul(Decimal::ONE_HUNDRED)),
         _ => percent(&form.fund("total", "rate")),
     };
     let elapsed = months.map(|m| Decimal::from(m) * Decimal::ONE_HUNDRED / Decimal::from(12));
     let gap = match (elapsed, rate) {
-        (Some(e), Some(r)) => Some(e - r),
+        (Some(e), Some(r)) => e.checked_sub(r),
         _ => None,
     };
     let certain = normalize(&fw.monitoring.likelihood_certain);

@@ -50,6 +50,8 @@ pub enum IssueCode {
     AmountPrecision,
     /// An amount that is not a number.
     AmountNotNumber,
+    /// An amount or points too large to be meant (and to compute with).
+    NumberTooLarge,
     /// No indicator rows.
     NoIndicators,
     /// An indicator without 一级指标.
@@ -169,6 +171,7 @@ impl IssueCode {
             Self::AmountNegative => "amount_negative",
             Self::AmountPrecision => "amount_precision",
             Self::AmountNotNumber => "amount_not_number",
+            Self::NumberTooLarge => "number_too_large",
             Self::NoIndicators => "no_indicators",
             Self::Level1Missing => "level1_missing",
             Self::Level1Unknown => "level1_unknown",
@@ -275,7 +278,7 @@ mod tests {
     use super::*;
 
     /// Every code, to check the serialised id against `as_str`.
-    const ALL: [IssueCode; 57] = {
+    const ALL: [IssueCode; 58] = {
         use IssueCode::*;
         [
             LockFile,
@@ -296,6 +299,7 @@ mod tests {
             AmountNegative,
             AmountPrecision,
             AmountNotNumber,
+            NumberTooLarge,
             NoIndicators,
             Level1Missing,
             Level1Unknown,

@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use crate::forms::definitions::{Definitions, FormDef, FormKind, ValueType};
 use crate::forms::indicator::{Target, comparable, falls_short, parse_actual, parse_target};
 use crate::forms::read::{IndicatorRow, RawForm, Slot};
-use crate::forms::values::{amount, percent, points};
+use crate::forms::values::{amount, percent, points, too_large};
 use crate::rules::issue::{Criterion, Issue, IssueCode};
 use crate::text::normalize;
 use crate::workbook::Value;
@@ -40,8 +40,43 @@ fn show(d: Decimal) -> String {
     d.normalize().to_string()
 }
 
-/// Checks an amount cell: a number, not negative, at most 4 decimals.
+/// Reports a number too large to be meant at its cell; true when it did.
+fn check_too_large(
+    j: &mut Judgement,
+    form: &RawForm,
+    slot: &Slot,
+    field: &str,
+    suffix: &str,
+    what: &str,
+) -> bool {
+    if !too_large(slot, suffix) {
+        return false;
+    }
+    j.error(
+        form,
+        slot,
+        field,
+        IssueCode::NumberTooLarge,
+        format!(
+            "“{field}”数值过大（当前为“{}”），请核对后填写{what}",
+            slot.text().unwrap_or_default().trim()
+        ),
+    );
+    true
+}
+
+/// Checks an amount cell: a number, not too large, not negative, at most 4 decimals.
 fn check_amount(j: &mut Judgement, form: &RawForm, slot: &Slot, field: &str) -> Option<Decimal> {
+    if check_too_large(
+        j,
+        form,
+        slot,
+        field,
+        "万元",
+        "以万元为单位的金额，如1200.00",
+    ) {
+        return None;
+    }
     match amount(slot) {
         Ok(None) => None,
         Ok(Some(v)) => {
@@ -183,7 +218,9 @@ fn declaration(j: &mut Judgement, form: &RawForm, def: &FormDef) {
         (Some(t), _) if parts_ok => {
             let f = fiscal.unwrap_or_default();
             let o = other.unwrap_or_default();
-            if t != f + o {
+            // Amounts are at most 10¹², so their sum cannot overflow.
+            let sum = f.saturating_add(o);
+            if t != sum {
                 j.error(
                     form,
                     &total_slot,
@@ -194,7 +231,7 @@ fn declaration(j: &mut Judgement, form: &RawForm, def: &FormDef) {
                         show(t),
                         show(f),
                         show(o),
-                        show(f + o)
+                        show(sum)
                     ),
                 );
             }
@@ -385,11 +422,17 @@ fn report(j: &mut Judgement, form: &RawForm, def: &FormDef, defs: &Definitions) 
         if budget <= Decimal::ZERO {
             continue;
         }
-        let rate = spent / budget * Decimal::ONE_HUNDRED;
+        // A budget of a tiny fraction makes a rate too large to compute: no rate then.
+        let Some(rate) = spent
+            .checked_div(budget)
+            .and_then(|q| q.checked_mul(Decimal::ONE_HUNDRED))
+        else {
+            continue;
+        };
         let rate_slot = form.fund(&row.key, "rate");
         if let Some(stated) = percent(&rate_slot) {
             let tolerance = Decimal::try_from(settings.rate_tolerance_points).unwrap_or_default();
-            if (stated - rate).abs() > tolerance {
+            if stated.checked_sub(rate).is_none_or(|d| d.abs() > tolerance) {
                 j.finding(
                     form,
                     &rate_slot,
@@ -408,7 +451,7 @@ fn report(j: &mut Judgement, form: &RawForm, def: &FormDef, defs: &Definitions) 
         {
             let elapsed = Decimal::from(m) * Decimal::ONE_HUNDRED / Decimal::from(12);
             let lag = Decimal::try_from(settings.execution_lag_points).unwrap_or_default();
-            if elapsed - rate > lag {
+            if elapsed.checked_sub(rate).is_some_and(|gap| gap > lag) {
                 let slot = if rate_slot.cell.is_some() {
                     rate_slot.clone()
                 } else {
@@ -553,6 +596,9 @@ fn self_evaluation(j: &mut Judgement, form: &RawForm, def: &FormDef) {
             "未填写年度资金总额的全年执行数，请填写（万元）".to_string(),
         );
     }
+    let weight = form.fund("total", "weight");
+    let field = format!("{total_label}（{}）", col("weight"));
+    check_too_large(j, form, &weight, &field, "分", "预算执行率的分值");
 }
 
 /// The 预算执行率 分值 of a self-evaluation: the fund row's 分值, else the configured default.
@@ -575,8 +621,12 @@ fn self_evaluation_indicators(
         let score_slot = row.get("score");
         let weight = points(&weight_slot);
         let score = points(&score_slot);
+        let weight_too_large = check_too_large(j, form, &weight_slot, "分值", "分", "该指标的分值");
+        let score_too_large = check_too_large(j, form, &score_slot, "得分", "分", "自评得分");
         match weight {
-            Some(w) => sum += w,
+            // Points are at most 10¹² each: the sum cannot overflow.
+            Some(w) => sum = sum.saturating_add(w),
+            None if weight_too_large => {}
             None => j.error(
                 form,
                 &weight_slot,
@@ -586,6 +636,7 @@ fn self_evaluation_indicators(
             ),
         }
         match score {
+            None if score_too_large => {}
             None => j.error(
                 form,
                 &score_slot,
@@ -626,7 +677,7 @@ fn self_evaluation_indicators(
         }
     }
     let exec = execution_weight(form, defs);
-    let total = sum + exec;
+    let total = sum.saturating_add(exec);
     if total != Decimal::ONE_HUNDRED && !form.indicators.is_empty() {
         let label = def
             .summary

@@ -123,7 +123,7 @@ pub(crate) fn report_rate(record: &FormRecord) -> Option<f64> {
     if budget.is_zero() {
         return None;
     }
-    (spent / budget).to_f64()
+    spent.checked_div(budget)?.to_f64()
 }
 
 pub(super) fn kind_index(kind: FormKind) -> usize {

@@ -201,11 +201,6 @@ impl Sheet {
         let end = self.cells.partition_point(|c| c.pos.0 <= row);
         &self.cells[start..end]
     }
-
-    /// The last row with a non-empty cell.
-    pub(crate) fn last_row(&self) -> Option<u32> {
-        self.cells.last().map(|c| c.pos.0)
-    }
 }
 
 fn cell(pos: Pos, value: Value) -> Option<Cell> {
