@@ -91,7 +91,12 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
         .map_err(sql)?;
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(sql)?;
-    conn.busy_timeout(Duration::from_secs(10)).map_err(sql)?;
+    // The daemon's thread and the mail sender write to the same database. A deferred
+    // transaction that reads first and writes later cannot wait for the other writer (SQLite
+    // answers `database is locked` at once), so every transaction takes the write lock when it
+    // begins, and waits for it up to the busy timeout.
+    conn.busy_timeout(Duration::from_secs(30)).map_err(sql)?;
+    conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
     migrate(&mut conn, &shown)?;
     Ok(conn)
 }
