@@ -51,8 +51,11 @@ pub(crate) struct WatchSettings {
     pub(crate) poll: bool,
     /// How often to poll in polling mode.
     pub(crate) poll_ms: u64,
-    /// A file that cannot be read as a workbook is tried once more after this long.
+    /// A file that cannot be read as a workbook is read again after this long.
     pub(crate) unreadable_retry_ms: u64,
+    /// A file that cannot be read as a workbook is returned only once it has read the same for
+    /// this long: a copy over a slow share may pause for a minute and more.
+    pub(crate) settle_ms: u64,
 }
 
 impl Default for WatchSettings {
@@ -63,6 +66,7 @@ impl Default for WatchSettings {
             poll: false,
             poll_ms: 2000,
             unreadable_retry_ms: 10_000,
+            settle_ms: 120_000,
         }
     }
 }
@@ -70,6 +74,11 @@ impl Default for WatchSettings {
 impl WatchSettings {
     pub(crate) fn stable(&self) -> Duration {
         Duration::from_millis(self.stable_ms)
+    }
+
+    /// How long a file that cannot be read must read the same before it is returned.
+    pub(crate) fn settle(&self) -> Duration {
+        Duration::from_millis(self.settle_ms)
     }
 }
 

@@ -25,7 +25,8 @@ impl Setup {
         let cfg = jixiao::config::EXAMPLE
             .replace("stable_ms = 2000", "stable_ms = 300")
             .replace("rescan_secs = 60", "rescan_secs = 1")
-            .replace("unreadable_retry_ms = 10000", "unreadable_retry_ms = 800");
+            .replace("unreadable_retry_ms = 10000", "unreadable_retry_ms = 800")
+            .replace("settle_ms = 120000", "settle_ms = 1000");
         std::fs::write(dir.join("jixiao.toml"), cfg).unwrap();
         for d in ["农业农村厅", "教育厅"] {
             std::fs::create_dir_all(dir.join("收件").join(d)).unwrap();

@@ -5,9 +5,11 @@
 //! 1. noticed (file-system event, periodic rescan, or polling) and held until its size and
 //!    modification time have not changed for `watch.stable_ms`;
 //! 2. read and hashed; the same content from the same department again is a duplicate;
-//! 3. checked (a file that cannot be read as a workbook is tried once more after
-//!    `watch.unreadable_retry_ms`), copied to the archive, and recorded in one SQLite
-//!    transaction together with everything to be sent;
+//! 3. checked (a file that cannot be read as a workbook is read again every
+//!    `watch.unreadable_retry_ms` and returned only once it has read the same for
+//!    `watch.settle_ms`), copied to the archive, and recorded in one SQLite transaction together
+//!    with everything to be sent. Files ready together are taken in arrival order (modification
+//!    time, then name) and recorded declarations first;
 //! 4. moved out of the inbox to the accepted or returned folder, with the reasons beside a
 //!    returned file, and marked done.
 //!
@@ -39,6 +41,9 @@ use crate::runtime::{Clock, Hooks, Runtime};
 use crate::store::submissions;
 use inbox::Seen;
 
+/// The most files read and held at once before they are recorded.
+const BATCH: usize = 16;
+
 /// How long the daemon runs.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct RunOptions {
@@ -58,6 +63,11 @@ pub(crate) struct Daemon {
     refused: HashMap<PathBuf, Instant>,
     /// Files whose processing failed: how often, and when to try again (backing off to 5 min).
     failures: HashMap<PathBuf, (u32, Instant)>,
+    /// The state's disk was found full: forms wait (tried again every few seconds) until a
+    /// write succeeds. Said once when it fills and once when space returns.
+    disk_full: bool,
+    /// Summary rebuilds that failed in a row (the warning is rate-limited).
+    summary_failures: u32,
     /// The summary workbooks to rebuild (at most once per `summary.refresh_secs`).
     summary: crate::summary::Refresher,
     /// When this run started: the mail schedule of the summary counts from here.
@@ -112,6 +122,8 @@ impl Daemon {
             deferred: HashMap::new(),
             refused: HashMap::new(),
             failures: HashMap::new(),
+            disk_full: false,
+            summary_failures: 0,
             stop,
             sender: None,
             _lock: lock,
@@ -166,28 +178,7 @@ impl Daemon {
                 self.scan();
                 last_scan = Instant::now();
             }
-            for path in self.ready() {
-                if self.stop.load(Ordering::SeqCst) {
-                    break;
-                }
-                match self.process(&path) {
-                    Ok(()) => {
-                        self.failures.remove(&path);
-                    }
-                    Err(e) => {
-                        // Try again later, backing off (2 s, 4 s, … up to 5 min), and say so at
-                        // the 1st, 2nd, 4th, 8th … failure rather than on every tick.
-                        let n = self.failures.get(&path).map_or(0, |f| f.0) + 1;
-                        let wait = Duration::from_secs((1u64 << n.min(8)).min(300));
-                        if n.is_power_of_two() {
-                            warn!(file = %path.display(), failures = n, retry_in_secs = wait.as_secs(), error = %format!("{e:#}"), "processing failed; will retry");
-                        }
-                        self.failures
-                            .insert(path.clone(), (n, Instant::now() + wait));
-                        self.candidates.insert(path, Seen::unseen());
-                    }
-                }
-            }
+            self.take_ready();
             self.send_file_notices();
             self.refresh_summary(false);
             let stuck = |p: &PathBuf| self.failures.get(p).is_some_and(|f| f.0 >= 3);
@@ -229,6 +220,62 @@ impl Daemon {
         }
         info!("stopped");
         Ok(())
+    }
+
+    /// Takes the files that are ready, in arrival order, and records them declarations first:
+    /// the kind of a form is known only once it is read.
+    fn take_ready(&mut self) {
+        let mut taken = Vec::new();
+        for path in self.ready() {
+            if self.stop.load(Ordering::SeqCst) {
+                // Not taken: noticed again at the next start.
+                self.candidates.insert(path, Seen::unseen());
+                continue;
+            }
+            match self.take(&path) {
+                Ok(Some(t)) => taken.push(t),
+                Ok(None) => {
+                    self.failures.remove(&path);
+                }
+                Err(e) => self.failed(path, e),
+            }
+        }
+        // A stable sort: each kind keeps its arrival order.
+        taken.sort_by_key(|t| t.form() != Some(crate::forms::FormKind::TargetDeclaration));
+        for t in taken {
+            let path = t.path.clone();
+            match self.record(t) {
+                Ok(()) => {
+                    self.failures.remove(&path);
+                    self.space_returned();
+                }
+                Err(e) => self.failed(path, e),
+            }
+        }
+    }
+
+    /// A file whose processing failed is tried again later, backing off (2 s, 4 s, … up to
+    /// 5 min), and said so at the 1st, 2nd, 4th, 8th … failure rather than on every tick. While
+    /// the state's disk is full, files are tried again every few seconds and the full disk is
+    /// said once: nothing is recorded, so nothing is lost.
+    fn failed(&mut self, path: PathBuf, e: anyhow::Error) {
+        let n = self.failures.get(&path).map_or(0, |f| f.0) + 1;
+        let wait = if is_disk_full(&e) {
+            if !self.disk_full {
+                self.disk_full = true;
+                warn!(state = %self.cfg.state_dir.display(), file = %path.display(), error = %format!("{e:#}"), "no space left for the state; forms wait until space returns");
+            }
+            Duration::from_secs(2)
+        } else {
+            let wait = Duration::from_secs((1u64 << n.min(8)).min(300));
+            if n.is_power_of_two() {
+                warn!(file = %path.display(), failures = n, retry_in_secs = wait.as_secs(), error = %format!("{e:#}"), "processing failed; will retry");
+            }
+            wait
+        };
+        self.failures
+            .insert(path.clone(), (n, Instant::now() + wait));
+        self.candidates.insert(path, Seen::unseen());
     }
 
     /// Queues the reminders (催报通知) due today, each once, to the departments that owe a form.
@@ -355,22 +402,71 @@ impl Daemon {
         if !(self.summary.due(now) || (force && self.summary.dirty)) {
             return;
         }
+        // The workbook's streamed sheets need room beside the state: while the disk is full it
+        // waits, still marked out of date.
+        if self.disk_full && !self.state_has_room() {
+            return;
+        }
         for year in self.summary.take(now) {
             let path = crate::summary::default_path(&self.cfg.reports_dir, year);
             let scope = self
                 .cfg
                 .summary_scope(&self.checker.defs, self.clock.as_ref());
             match crate::summary::write(&self.conn, &scope, year, &path) {
-                Ok(()) => info!(year, file = %path.display(), "summary workbook written"),
-                Err(e) => warn!(year, error = %format!("{e:#}"), "summary workbook not written"),
+                Ok(()) => {
+                    info!(year, file = %path.display(), "summary workbook written");
+                    self.summary_failures = 0;
+                    self.space_returned();
+                }
+                Err(e) => {
+                    // Tried again at the next refresh, so the workbook is never left stale.
+                    self.summary.mark_dirty(year);
+                    self.summary_failures += 1;
+                    if is_disk_full(&e) && !self.disk_full {
+                        self.disk_full = true;
+                        warn!(year, error = %format!("{e:#}"), "no space left for the summary workbook; it is written when space returns");
+                    } else if self.summary_failures.is_power_of_two() {
+                        warn!(year, failures = self.summary_failures, error = %format!("{e:#}"), "summary workbook not written; will retry");
+                    }
+                }
             }
+        }
+    }
+
+    /// Logs a failed step of a scan; a full disk is said once (the step is tried at every scan).
+    fn log_failure<T>(&mut self, r: anyhow::Result<T>, what: &str) {
+        let Err(e) = r else { return };
+        if is_disk_full(&e) {
+            if !self.disk_full {
+                self.disk_full = true;
+                warn!(state = %self.cfg.state_dir.display(), error = %format!("{e:#}"), "no space left for the state; work waits until space returns");
+            }
+        } else {
+            warn!(error = %format!("{e:#}"), "{what}");
+        }
+    }
+
+    /// Whether the state's disk has room again: a small file is written and removed. Asked
+    /// before work that cannot fail cleanly on a full disk.
+    fn state_has_room(&self) -> bool {
+        let probe = self.cfg.state_dir.join(".jixiao-space-probe.tmp");
+        let ok = std::fs::write(&probe, vec![0u8; 1 << 20]).is_ok();
+        let _ = std::fs::remove_file(&probe);
+        ok
+    }
+
+    /// A write succeeded: if the disk was full, say that work goes on.
+    fn space_returned(&mut self) {
+        if self.disk_full {
+            self.disk_full = false;
+            info!(state = %self.cfg.state_dir.display(), "space is available again; resuming");
         }
     }
 
     /// Finishes submissions a crash left recorded but not moved.
     fn finish_unfinished(&mut self) -> anyhow::Result<()> {
         for s in submissions::unfinished(&self.conn)? {
-            info!(id = s.id, file = %s.file_name, "finishing work left by an earlier run");
+            info!(id = s.id, file = %s.file_name, "finishing a recorded form not yet moved");
             self.finish(&s)?;
         }
         Ok(())
@@ -378,20 +474,20 @@ impl Daemon {
 
     /// Walks every department folder and notices each file; applies decision files.
     fn scan(&mut self) {
-        if let Err(e) = decisions::process_decisions(
+        let r = decisions::process_decisions(
             &self.conn,
             &self.cfg.decisions_dir,
             &self.cfg.departments,
             &self.now_text(),
-        ) {
-            warn!(error = %format!("{e:#}"), "reading decision files failed");
-        }
-        if let Err(e) = self.send_reminders() {
-            warn!(error = %format!("{e:#}"), "sending reminders failed");
-        }
-        if let Err(e) = self.mail_summary_on_schedule() {
-            warn!(error = %format!("{e:#}"), "mailing the summary workbook failed");
-        }
+        );
+        self.log_failure(r, "reading decision files failed");
+        // Work a failed write left recorded but not moved (its file may be gone from the inbox).
+        let r = self.finish_unfinished();
+        self.log_failure(r, "finishing recorded forms failed; will retry");
+        let r = self.send_reminders();
+        self.log_failure(r, "sending reminders failed");
+        let r = self.mail_summary_on_schedule();
+        self.log_failure(r, "mailing the summary workbook failed");
         let folders: Vec<PathBuf> = self
             .cfg
             .departments
@@ -500,10 +596,16 @@ impl Daemon {
             self.candidates.remove(&p);
             self.deferred.remove(&p);
         }
+        // Arrival order: modification time, then name. A batch is read and held at once, so
+        // it is kept small; the rest is taken at the next tick.
+        out.sort_by(|a, b| {
+            let t = |p: &PathBuf| self.candidates.get(p).and_then(|s| s.mtime);
+            t(a).cmp(&t(b)).then_with(|| a.cmp(b))
+        });
+        out.truncate(BATCH);
         for p in &out {
             self.candidates.remove(p);
         }
-        out.sort();
         out
     }
 
@@ -523,6 +625,20 @@ impl Daemon {
             warn!(file = %path.display(), reason = why, "refused");
         }
     }
+}
+
+/// Whether an error is a full disk (or quota): the state cannot grow until space returns.
+fn is_disk_full(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            return matches!(io.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT))
+                || io.kind() == std::io::ErrorKind::StorageFull;
+        }
+        if let Some(sql) = c.downcast_ref::<rusqlite::Error>() {
+            return sql.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull);
+        }
+        false
+    })
 }
 
 fn start_watcher(

@@ -26,25 +26,49 @@ fn hash(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// A stable file read and judged, waiting to be recorded. A batch taken together is recorded
+/// declarations first, so a self-evaluation dropped beside its declaration is measured against
+/// it.
+pub(super) struct Taken {
+    pub(super) path: PathBuf,
+    inbox: InboxFile,
+    file_name: String,
+    size: u64,
+    bytes: Vec<u8>,
+    oversize: bool,
+    sha: String,
+    /// The check, unless the same content was received before.
+    checked: Option<Checked>,
+}
+
+impl Taken {
+    /// The kind of form, when the file was identified as one.
+    pub(super) fn form(&self) -> Option<FormKind> {
+        self.checked.as_ref().and_then(|c| c.result.form)
+    }
+}
+
 impl Daemon {
-    /// Takes one stable file: the whole of steps 2 to 4.
-    pub(crate) fn process(&mut self, path: &Path) -> anyhow::Result<()> {
+    /// Steps 2 and 3 of one stable file: read it safely, hash it and check it. Nothing (and no
+    /// error) when there is nothing to record: refused, gone, finished from an earlier run, or
+    /// waiting for a file that cannot be read yet to settle.
+    pub(super) fn take(&mut self, path: &Path) -> anyhow::Result<Option<Taken>> {
         let Some(inbox) = self.classify(path) else {
-            return Ok(());
+            return Ok(None);
         };
         let meta = match std::fs::symlink_metadata(path) {
             Ok(m) => m,
-            Err(_) => return Ok(()), // gone meanwhile
+            Err(_) => return Ok(None), // gone meanwhile
         };
         if meta.file_type().is_symlink() {
             self.refuse(path, "symbolic link");
-            return Ok(());
+            return Ok(None);
         }
         if !meta.file_type().is_file() {
             // A named pipe would block the open (and the daemon with it); a socket or a device
             // is no file a department sends.
             self.refuse(path, "not a regular file (a pipe, socket or device)");
-            return Ok(());
+            return Ok(None);
         }
         let dept_dir = self
             .cfg
@@ -52,12 +76,12 @@ impl Daemon {
             .join(&self.department(&inbox.department).folder);
         if std::fs::symlink_metadata(&dept_dir).is_ok_and(|m| !m.is_dir()) {
             self.refuse(&dept_dir, "the department's folder is not a real folder");
-            return Ok(());
+            return Ok(None);
         }
         let real = std::fs::canonicalize(path)?;
         if !real.starts_with(std::fs::canonicalize(&dept_dir)?) {
             self.refuse(path, "leads outside the department's folder");
-            return Ok(());
+            return Ok(None);
         }
 
         let limit = self.checker.limits.max_file_bytes;
@@ -74,7 +98,7 @@ impl Daemon {
                 Ok(f) => f,
                 Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
                     self.refuse(path, "symbolic link");
-                    return Ok(());
+                    return Ok(None);
                 }
                 Err(e) => {
                     return Err(e).with_context(|| format!("opening {}", path.display()));
@@ -83,7 +107,7 @@ impl Daemon {
             let opened = file.metadata()?;
             if (opened.dev(), opened.ino()) != (meta.dev(), meta.ino()) {
                 self.refuse(path, "replaced while being checked");
-                return Ok(());
+                return Ok(None);
             }
             file
         };
@@ -109,48 +133,95 @@ impl Daemon {
             .iter()
             .find(|s| s.stage == Stage::Recorded && s.inbox_path == inbox.rel)
         {
-            return self.finish(&s.clone());
+            self.finish(&s.clone())?;
+            return Ok(None);
         }
         let file_name = path
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_default();
+
+        let checked = if !earlier.is_empty() {
+            None
+        } else {
+            let checked = if oversize {
+                self.checker.check_path(path, &file_name)
+            } else {
+                self.checker.check_bytes(&file_name, &bytes)
+            };
+            if is_unreadable(&checked.result) && !self.settled(path, &sha, &checked.result) {
+                return Ok(None);
+            }
+            Some(checked)
+        };
+        self.deferred.remove(path);
+        Ok(Some(Taken {
+            path: path.to_path_buf(),
+            inbox,
+            file_name,
+            size: meta.len(),
+            bytes,
+            oversize,
+            sha,
+            checked,
+        }))
+    }
+
+    /// Whether a file that cannot be read as a workbook is to be returned now: only once it has
+    /// read the same for `watch.settle_ms` (a copy over a slow share may pause for long). Until
+    /// then it waits and is read again every `watch.unreadable_retry_ms`.
+    fn settled(&mut self, path: &Path, sha: &str, result: &CheckResult) -> bool {
+        let settle = self.cfg.watch.settle();
+        let since = match self.deferred.get(path) {
+            Some((h, since)) if h == sha => *since,
+            _ => {
+                info!(file = %path.display(), code = result.errors[0].code.as_str(), settle_secs = settle.as_secs(), "cannot read it yet; waiting for it to settle");
+                let now = Instant::now();
+                self.deferred
+                    .insert(path.to_path_buf(), (sha.to_string(), now));
+                now
+            }
+        };
+        if since.elapsed() >= settle {
+            return true;
+        }
+        self.candidates.insert(path.to_path_buf(), Seen::unseen());
+        false
+    }
+
+    /// Step 3's end and step 4 for a taken file: archive it, record it with everything it
+    /// sends in one transaction, then move it out of the inbox.
+    pub(super) fn record(&mut self, t: Taken) -> anyhow::Result<()> {
+        let Taken {
+            path: _,
+            inbox,
+            file_name,
+            size,
+            bytes,
+            oversize,
+            sha,
+            checked,
+        } = t;
+        // The same content may have been recorded since it was taken (twice in one batch).
+        let earlier = submissions::by_hash(&self.conn, &inbox.department, &sha)?;
         let duplicate_of = earlier
             .iter()
             .find(|s| s.outcome != Outcome::Duplicate)
             .or(earlier.first())
             .map(|s| s.id);
-
-        let (outcome, checked) = if duplicate_of.is_some() {
-            (Outcome::Duplicate, None)
-        } else {
-            let mut checked = if oversize {
-                self.checker.check_path(path, &file_name)
-            } else {
-                self.checker.check_bytes(&file_name, &bytes)
-            };
-            if is_unreadable(&checked.result) {
-                match self.deferred.get(path) {
-                    Some((h, _)) if *h == sha => {} // second try: reject now
-                    _ => {
-                        info!(file = %path.display(), code = checked.result.errors[0].code.as_str(), "cannot read it yet; will try once more");
-                        self.deferred
-                            .insert(path.to_path_buf(), (sha, Instant::now()));
-                        self.candidates.insert(path.to_path_buf(), Seen::unseen());
-                        return Ok(());
-                    }
-                }
+        let (outcome, checked) = match checked {
+            Some(mut checked) if duplicate_of.is_none() => {
+                checked.require_sender(Sender::Department(self.department(&inbox.department)));
+                self.check_against_approved(&inbox, &mut checked)?;
+                let outcome = if checked.result.status == Status::Accepted {
+                    Outcome::Accepted
+                } else {
+                    Outcome::Rejected
+                };
+                (outcome, Some(checked))
             }
-            checked.require_sender(Sender::Department(self.department(&inbox.department)));
-            self.check_against_approved(&inbox, &mut checked)?;
-            let outcome = if checked.result.status == Status::Accepted {
-                Outcome::Accepted
-            } else {
-                Outcome::Rejected
-            };
-            (outcome, Some(checked))
+            _ => (Outcome::Duplicate, None),
         };
-        self.deferred.remove(path);
 
         // Archive copy, outside the departments' reach, named by content.
         let ext = Path::new(&file_name)
@@ -174,7 +245,9 @@ impl Daemon {
             .map(FormRecord::from_form);
         let received_at = self.now_text();
         let dept = self.department(&inbox.department).clone();
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let id = submissions::record(
             &tx,
             &NewSubmission {
@@ -182,7 +255,7 @@ impl Daemon {
                 inbox_path: &inbox.rel,
                 file_name: &file_name,
                 sha256: &sha,
-                size: meta.len(),
+                size,
                 received_at: &received_at,
                 outcome,
                 form,

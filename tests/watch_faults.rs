@@ -1,0 +1,527 @@
+//! The real daemon under faults around it: a full state folder, a busy database, files arriving
+//! in a batch or slowly, files nobody would otherwise hear of, and files changed under it. Real
+//! folders, real SQLite; the daemon's own log is read back.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use rusqlite::Connection;
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(FIXTURES).join(name)
+}
+
+const DECLARATION: &str = "examples/农业农村厅-绩效目标申报表.xlsx";
+const SELF_EVALUATION: &str = "examples/农业农村厅-绩效自评表.xlsx";
+
+struct Setup {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        Setup::with(&[])
+    }
+
+    /// A setup whose example configuration has these extra replacements.
+    fn with(replace: &[(&str, &str)]) -> Setup {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
+        let mut cfg = jixiao::config::EXAMPLE
+            .replace("stable_ms = 2000", "stable_ms = 300")
+            .replace("rescan_secs = 60", "rescan_secs = 1")
+            .replace("unreadable_retry_ms = 10000", "unreadable_retry_ms = 800")
+            .replace("settle_ms = 120000", "settle_ms = 1500")
+            .replace("refresh_secs = 5", "refresh_secs = 1");
+        for (from, to) in replace {
+            assert!(cfg.contains(from), "{from}");
+            cfg = cfg.replace(from, to);
+        }
+        std::fs::write(dir.join("jixiao.toml"), cfg).unwrap();
+        for d in ["农业农村厅", "教育厅"] {
+            std::fs::create_dir_all(dir.join("收件").join(d)).unwrap();
+        }
+        Setup { _tmp: tmp, dir }
+    }
+
+    fn inbox(&self, dept: &str) -> PathBuf {
+        self.dir.join("收件").join(dept)
+    }
+
+    /// Starts the daemon and returns once it says it is ready; its log is kept.
+    fn start(&self) -> Daemon {
+        self.start_with(&[])
+    }
+
+    fn start_with(&self, env: &[(&str, &str)]) -> Daemon {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_jixiao"))
+            .args(["watch", "--config"])
+            .arg(self.dir.join("jixiao.toml"))
+            .envs(env.iter().copied())
+            .env("JIXIAO_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        loop {
+            match lines.next() {
+                Some(Ok(line)) if line.contains("ready: watching for forms") => break,
+                Some(Ok(line)) => log.lock().unwrap().push(line),
+                _ => panic!("the daemon stopped before it was ready: {log:?}"),
+            }
+        }
+        let kept = log.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                kept.lock().unwrap().push(line);
+            }
+        });
+        Daemon { child, log }
+    }
+
+    /// `jixiao watch --once`; returns its log.
+    fn run_once(&self) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_jixiao"))
+            .args(["watch", "--once", "--config"])
+            .arg(self.dir.join("jixiao.toml"))
+            .env("JIXIAO_LOG", "info")
+            .output()
+            .unwrap();
+        let log = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(out.status.success(), "{log}");
+        log
+    }
+
+    fn status(&self) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_jixiao"))
+            .args(["status", "--config"])
+            .arg(self.dir.join("jixiao.toml"))
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+
+    fn db(&self) -> Connection {
+        let conn = Connection::open(self.state().join("jixiao.db")).unwrap();
+        conn.busy_timeout(Duration::from_secs(10)).unwrap();
+        conn
+    }
+
+    fn state(&self) -> PathBuf {
+        self.dir.join("state")
+    }
+
+    /// (file name, outcome, stage) of every submission, in order.
+    fn rows(&self) -> Vec<(String, String, String)> {
+        if !self.state().join("jixiao.db").exists() {
+            return Vec::new();
+        }
+        let conn = self.db();
+        let Ok(mut stmt) =
+            conn.prepare("SELECT file_name, outcome, stage FROM submissions ORDER BY id")
+        else {
+            return Vec::new();
+        };
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
+    }
+
+    fn wait_for(
+        &self,
+        what: &str,
+        secs: u64,
+        done: impl Fn(&[(String, String, String)]) -> bool,
+    ) -> Vec<(String, String, String)> {
+        let start = Instant::now();
+        loop {
+            let rows = self.rows();
+            if done(&rows) {
+                return rows;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(secs),
+                "timed out waiting for {what}: {rows:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn files_in(&self, dept: &str, folder: &str) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.inbox(dept).join(folder))
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    /// The .eml files of one kind in the outbox folder.
+    fn mails(&self, kind: &str) -> Vec<String> {
+        std::fs::read_dir(self.dir.join("outbox"))
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().to_string())
+                    .filter(|n| n.ends_with(&format!("-{kind}.eml")))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+struct Daemon {
+    child: Child,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Daemon {
+    fn log(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    /// Waits until a log line contains `text`.
+    fn wait_log(&self, text: &str, secs: u64) {
+        let start = Instant::now();
+        while !self.log().contains(text) {
+            assert!(
+                start.elapsed() < Duration::from_secs(secs),
+                "no log line with {text:?}:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Whether the daemon is still running.
+    fn running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// SIGTERM, and waits for a clean exit.
+    fn stop(&mut self) {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "{status}:\n{}", self.log());
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn all_done(n: usize) -> impl Fn(&[(String, String, String)]) -> bool {
+    move |rows| rows.len() >= n && rows.iter().all(|r| r.2 == "done")
+}
+
+/// Copies a fixture into an inbox and gives it a modification time `secs` after a fixed moment.
+fn put(fixture_name: &str, to: &Path, secs: u64) {
+    std::fs::copy(fixture(fixture_name), to).unwrap();
+    let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000 + secs);
+    std::fs::File::options()
+        .write(true)
+        .open(to)
+        .unwrap()
+        .set_modified(t)
+        .unwrap();
+}
+
+/// The warnings of a result, by code.
+fn codes(conn: &Connection, file: &str) -> String {
+    conn.query_row(
+        "SELECT result_json FROM submissions WHERE file_name = ?1",
+        [file],
+        |r| r.get::<_, String>(0),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_declaration_and_its_self_evaluation_dropped_together_are_recorded_declaration_first() {
+    let s = Setup::new();
+    let inbox = s.inbox("农业农村厅");
+    // The self-evaluation arrives first, and its name sorts first too.
+    put(SELF_EVALUATION, &inbox.join("1-自评表.xlsx"), 0);
+    put(DECLARATION, &inbox.join("2-申报表.xlsx"), 5);
+    s.run_once();
+    let rows = s.rows();
+    let names: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(names, ["2-申报表.xlsx", "1-自评表.xlsx"], "{rows:?}");
+    let evaluation = codes(&s.db(), "1-自评表.xlsx");
+    assert!(
+        !evaluation.contains("no_approved_declaration"),
+        "{evaluation}"
+    );
+}
+
+#[test]
+fn files_of_one_kind_are_taken_in_arrival_order_then_by_name() {
+    let s = Setup::new();
+    let inbox = s.inbox("农业农村厅");
+    put(
+        "examples/退回示例-缺项目名称.xlsx",
+        &inbox.join("a.xlsx"),
+        30,
+    );
+    put(
+        "examples/退回示例-资金合计不符.xlsx",
+        &inbox.join("b.xlsx"),
+        10,
+    );
+    put(
+        "examples/退回示例-未说明偏差原因.xlsx",
+        &inbox.join("d.xlsx"),
+        20,
+    );
+    put(
+        "examples/教育厅-绩效目标申报表.xlsx",
+        &inbox.join("c.xlsx"),
+        20,
+    );
+    s.run_once();
+    let names: Vec<String> = s.rows().into_iter().map(|r| r.0).collect();
+    // The declarations of the batch first (b, c, a are declarations), each kind by time, then name.
+    let kinds: Vec<(String, String)> = s
+        .db()
+        .prepare("SELECT file_name, COALESCE(form, '-') FROM submissions ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    let declarations: Vec<&str> = kinds
+        .iter()
+        .filter(|k| k.1 == "target_declaration")
+        .map(|k| k.0.as_str())
+        .collect();
+    let mut by_arrival = declarations.clone();
+    by_arrival.sort_by_key(|n| match *n {
+        "b.xlsx" => (10, *n),
+        "a.xlsx" => (30, *n),
+        _ => (20, *n),
+    });
+    assert_eq!(declarations, by_arrival, "{kinds:?}");
+    assert_eq!(names.len(), 4);
+}
+
+#[test]
+fn a_busy_database_never_fails_a_form() {
+    let s = Setup::new();
+    let mut d = s.start();
+    let sources = [
+        DECLARATION,
+        SELF_EVALUATION,
+        "examples/农业农村厅-绩效运行监控表.xlsx",
+        "examples/退回示例-缺项目名称.xlsx",
+        "examples/退回示例-资金合计不符.xlsx",
+    ];
+    let n = 40;
+    for i in 0..n {
+        let dept = if i % 2 == 0 {
+            "农业农村厅"
+        } else {
+            "教育厅"
+        };
+        std::fs::copy(
+            fixture(sources[i % sources.len()]),
+            s.inbox(dept).join(format!("{i:02}.xlsx")),
+        )
+        .unwrap();
+    }
+    s.wait_for("every form", 120, all_done(n));
+    d.stop();
+    let log = d.log();
+    assert!(!log.contains("database is locked"), "{log}");
+    assert!(!log.contains("processing failed"), "{log}");
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn a_slow_upload_that_pauses_is_judged_whole() {
+    // Pauses longer than stable_ms + unreadable_retry_ms, shorter than settle_ms.
+    let s = Setup::with(&[("settle_ms = 1500", "settle_ms = 8000")]);
+    let _d = s.start();
+    let whole = std::fs::read(fixture(DECLARATION)).unwrap();
+    let path = s.inbox("农业农村厅").join("慢慢上传.xlsx");
+    let third = whole.len() / 3;
+    let mut f = std::fs::File::create(&path).unwrap();
+    use std::io::Write;
+    for (i, part) in whole.chunks(third + 1).enumerate() {
+        if i > 0 {
+            std::thread::sleep(Duration::from_millis(2500));
+        }
+        f.write_all(part).unwrap();
+        f.flush().unwrap();
+    }
+    drop(f);
+    let rows = s.wait_for("the whole upload", 60, all_done(1));
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].1, "accepted", "{rows:?}");
+    let (sha, archive): (String, String) = s
+        .db()
+        .query_row(
+            "SELECT sha256, archive_path FROM submissions WHERE id = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(sha, sha256_hex(&whole));
+    assert_eq!(
+        std::fs::read(s.state().join("archive").join(archive)).unwrap(),
+        whole
+    );
+    assert_eq!(s.files_in("农业农村厅", "已退回"), Vec::<String>::new());
+    let accepted = s.files_in("农业农村厅", "已受理");
+    let original = accepted
+        .iter()
+        .find(|n| n.ends_with("慢慢上传.xlsx"))
+        .unwrap();
+    assert_eq!(
+        std::fs::read(s.inbox("农业农村厅").join("已受理").join(original)).unwrap(),
+        whole
+    );
+}
+
+/// A small tmpfs mounted over a folder, unmounted when dropped.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(dir: &Path, size: &str) -> Tmpfs {
+        std::fs::create_dir_all(dir).unwrap();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "mounting a tmpfs on {}", dir.display());
+        Tmpfs(dir.to_path_buf())
+    }
+
+    /// Fills the file system: a file grown until no byte is left.
+    fn fill(&self) -> PathBuf {
+        use std::io::Write;
+        let path = self.0.join("filler");
+        let mut f = std::fs::File::create(&path).unwrap();
+        let block = vec![7u8; 4096];
+        while f.write_all(&block).is_ok() {}
+        while f.write_all(&[7]).is_ok() {}
+        let _ = f.sync_all();
+        path
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// The texts of every cell of every sheet of a workbook.
+fn workbook_texts(path: &Path) -> Vec<String> {
+    use calamine::Reader;
+    let mut wb = calamine::open_workbook_auto(path).unwrap();
+    let mut out = Vec::new();
+    for name in wb.sheet_names() {
+        let range = wb.worksheet_range(&name).unwrap();
+        for row in range.rows() {
+            for c in row {
+                out.push(c.to_string());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_full_state_folder_pauses_the_daemon_and_it_catches_up() {
+    if !is_root() {
+        eprintln!("note: skipped: mounting a tmpfs as the state folder needs root");
+        return;
+    }
+    let s = Setup::new();
+    let fs = Tmpfs::mount(&s.state(), "3m");
+    // Each form waits a moment between its record and its move: the disk fills in that window,
+    // with the summary workbook still to be rebuilt.
+    let mut d = s.start_with(&[("JIXIAO_TEST_PAUSE_MS", "1500")]);
+    put(DECLARATION, &s.inbox("农业农村厅").join("申报表.xlsx"), 0);
+    s.wait_for("the first form recorded", 30, |rows| rows.len() == 1);
+    let filler = fs.fill();
+    // More forms while there is no space.
+    put(
+        SELF_EVALUATION,
+        &s.inbox("农业农村厅").join("自评表.xlsx"),
+        1,
+    );
+    put(
+        "examples/教育厅-绩效目标申报表.xlsx",
+        &s.inbox("教育厅").join("申报表.xlsx"),
+        2,
+    );
+    put(
+        "examples/退回示例-缺项目名称.xlsx",
+        &s.inbox("教育厅").join("缺名称.xlsx"),
+        3,
+    );
+    d.wait_log("no space left", 30);
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(d.running(), "the daemon stopped:\n{}", d.log());
+    assert_eq!(s.rows().len(), 1, "nothing recorded without space");
+
+    std::fs::remove_file(filler).unwrap();
+    let rows = s.wait_for("every form", 60, all_done(4));
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert!(d.running(), "{}", d.log());
+    // Every form answered once: one receipt each.
+    let start = Instant::now();
+    while s.mails("receipt").len() < 4 && start.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    d.stop();
+    assert_eq!(s.mails("receipt").len(), 4, "{}", d.log());
+    assert_eq!(s.mails("duplicate").len(), 0);
+    // The summary workbook holds the forms taken after space returned.
+    let names: Vec<String> = s
+        .db()
+        .prepare("SELECT project_name FROM submissions WHERE outcome = 'accepted'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    let texts = workbook_texts(&s.dir.join("reports/绩效汇总-2026.xlsx"));
+    for n in &names {
+        assert!(texts.contains(n), "{n} missing from the summary");
+    }
+    let log = d.log();
+    assert!(log.contains("space is available again"), "{log}");
+    assert_eq!(log.matches("no space left").count(), 1, "said once: {log}");
+}
