@@ -525,3 +525,103 @@ fn a_full_state_folder_pauses_the_daemon_and_it_catches_up() {
     assert!(log.contains("space is available again"), "{log}");
     assert_eq!(log.matches("no space left").count(), 1, "said once: {log}");
 }
+
+/// The text of the one mail of a kind.
+fn mail_text(s: &Setup, kind: &str) -> String {
+    let names = s.mails(kind);
+    assert_eq!(names.len(), 1, "{names:?}");
+    let raw = std::fs::read(s.dir.join("outbox").join(&names[0])).unwrap();
+    let m = mail_parser::MessageParser::default().parse(&raw).unwrap();
+    m.body_text(0).unwrap().to_string()
+}
+
+#[test]
+fn files_nobody_would_hear_of_are_logged_once_answered_and_listed() {
+    use std::os::unix::ffi::OsStrExt;
+    let s = Setup::new();
+    let inbox = s.inbox("农业农村厅");
+    // 申报表.xlsx with its name in GBK, as an old archive tool leaves it.
+    let gbk = inbox.join(std::ffi::OsStr::from_bytes(
+        b"\xc9\xea\xb1\xa8\xb1\xed.xlsx",
+    ));
+    std::fs::copy(fixture(DECLARATION), &gbk).unwrap();
+    // A link to a form outside.
+    let outside = s.dir.join("outside.xlsx");
+    std::fs::copy(fixture(SELF_EVALUATION), &outside).unwrap();
+    std::os::unix::fs::symlink(&outside, inbox.join("链接.xlsx")).unwrap();
+    // Straight into the root, and into a folder of no configured department.
+    std::fs::copy(fixture(DECLARATION), s.dir.join("收件/放错了.xlsx")).unwrap();
+    std::fs::create_dir_all(s.dir.join("收件/财政局")).unwrap();
+    std::fs::copy(fixture(DECLARATION), s.dir.join("收件/财政局/表.xlsx")).unwrap();
+    // And a form that is taken as usual.
+    std::fs::copy(fixture(SELF_EVALUATION), inbox.join("自评表.xlsx")).unwrap();
+
+    let first = s.run_once();
+    let second = s.run_once();
+    for name in ["链接.xlsx", "放错了.xlsx", "表.xlsx", "\u{fffd}"] {
+        assert_eq!(
+            first
+                .lines()
+                .filter(|l| l.contains("not taken") && l.contains(name))
+                .count(),
+            1,
+            "{name} logged once:\n{first}"
+        );
+        assert!(!second.contains(name), "{name} logged again:\n{second}");
+    }
+    // The department's files are answered in its returned folder, never followed or read.
+    let returned = s.files_in("农业农村厅", "已退回");
+    let link = returned
+        .iter()
+        .find(|n| n.starts_with("未受理") && n.ends_with("链接.xlsx"))
+        .unwrap_or_else(|| panic!("{returned:?}"));
+    let moved = s.inbox("农业农村厅").join("已退回").join(link);
+    assert!(
+        std::fs::symlink_metadata(&moved)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read_link(&moved).unwrap(), outside);
+    assert!(outside.exists());
+    assert!(!gbk.exists());
+    let renamed = returned
+        .iter()
+        .find(|n| n.starts_with("未受理") && n.ends_with("\u{fffd}.xlsx"))
+        .unwrap_or_else(|| panic!("{returned:?}"));
+    let reason = std::fs::read_to_string(
+        s.inbox("农业农村厅")
+            .join("已退回")
+            .join(format!("{renamed}.退回原因.txt")),
+    )
+    .unwrap();
+    assert!(reason.contains("重命名"), "{reason}");
+    // One notice lists both; the form is taken as usual.
+    let notice = mail_text(&s, "unreadable");
+    assert!(
+        notice.contains("链接.xlsx") && notice.contains("快捷方式"),
+        "{notice}"
+    );
+    assert!(notice.contains("文件名无法识别"), "{notice}");
+    let rows = s.rows();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].0, "自评表.xlsx");
+    // Files with nobody to tell stay where they are; status lists every file not taken.
+    assert!(s.dir.join("收件/放错了.xlsx").exists());
+    let status = s.status();
+    assert!(status.contains("files not taken:"), "{status}");
+    assert!(
+        status.contains("放错了.xlsx") && status.contains("nobody to tell"),
+        "{status}"
+    );
+    assert!(status.contains("财政局/表.xlsx"), "{status}");
+    assert!(
+        status.contains("symbolic link") && status.contains("department told"),
+        "{status}"
+    );
+    assert!(status.contains("file name is not UTF-8"), "{status}");
+    // A file taken away from the root is no longer listed.
+    std::fs::remove_file(s.dir.join("收件/放错了.xlsx")).unwrap();
+    s.run_once();
+    assert!(!s.status().contains("放错了.xlsx"));
+}

@@ -13,6 +13,7 @@ pub mod letters;
 pub mod notices;
 pub(crate) mod outbox;
 pub mod reminders;
+pub(crate) mod strays;
 pub mod submissions;
 pub(crate) mod summary;
 
@@ -65,6 +66,10 @@ const MIGRATIONS: &[Migration] = &[
     Migration {
         what: "files that are not a form wait for one notice",
         sql: include_str!("migrations/0003_file_notices.sql"),
+    },
+    Migration {
+        what: "files not taken as submissions are remembered and answered once",
+        sql: include_str!("migrations/0004_stray_files.sql"),
     },
 ];
 

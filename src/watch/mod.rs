@@ -36,7 +36,7 @@ use tracing::{info, warn};
 use crate::check::Checker;
 use crate::config::Config;
 use crate::departments::Department;
-use crate::inbox::{InboxFile, classify};
+use crate::inbox::{InboxFile, Place, StrayReason, classify};
 use crate::runtime::{Clock, Hooks, Runtime};
 use crate::store::submissions;
 use inbox::Seen;
@@ -59,8 +59,10 @@ pub(crate) struct Daemon {
     candidates: HashMap<PathBuf, Seen>,
     /// Unreadable files waiting for their second try: path → (hash, first failure).
     deferred: HashMap<PathBuf, (String, Instant)>,
-    /// Paths refused once (symlinks, paths escaping the root), not logged again.
+    /// Paths refused once (pipes, paths escaping the root), not logged again.
     refused: HashMap<PathBuf, Instant>,
+    /// Files in no department's folder already noted (each is logged once, ever).
+    outside: std::collections::HashSet<PathBuf>,
     /// Files whose processing failed: how often, and when to try again (backing off to 5 min).
     failures: HashMap<PathBuf, (u32, Instant)>,
     /// The state's disk was found full: forms wait (tried again every few seconds) until a
@@ -121,6 +123,7 @@ impl Daemon {
             candidates: HashMap::new(),
             deferred: HashMap::new(),
             refused: HashMap::new(),
+            outside: std::collections::HashSet::new(),
             failures: HashMap::new(),
             disk_full: false,
             summary_failures: 0,
@@ -232,6 +235,19 @@ impl Daemon {
                 self.candidates.insert(path, Seen::unseen());
                 continue;
             }
+            if let Place::Stray {
+                department: Some(dept),
+                reason,
+            } = self.place(&path)
+            {
+                match self.answer_stray(&path, &dept, reason) {
+                    Ok(()) => {
+                        self.failures.remove(&path);
+                    }
+                    Err(e) => self.failed(path, e),
+                }
+                continue;
+            }
             match self.take(&path) {
                 Ok(Some(t)) => taken.push(t),
                 Ok(None) => {
@@ -338,7 +354,11 @@ impl Daemon {
             .candidates
             .keys()
             .chain(self.deferred.keys())
-            .filter_map(|p| self.classify(p).map(|f| f.department))
+            .filter_map(|p| match self.place(p) {
+                Place::Inbox(f) => Some(f.department),
+                Place::Stray { department, .. } => department,
+                Place::Ignored => None,
+            })
             .collect();
         match dispatch::send_file_notices(
             &mut self.conn,
@@ -515,9 +535,31 @@ impl Daemon {
                 }
             }
         }
+        // Files directly in the root or in a folder of no configured department.
+        let departments: std::collections::HashSet<&std::ffi::OsStr> = cfg
+            .departments
+            .iter()
+            .map(|d| std::ffi::OsStr::new(d.folder.as_str()))
+            .collect();
+        let walker = walkdir::WalkDir::new(&cfg.root)
+            .follow_links(false)
+            .min_depth(1)
+            .max_depth(8)
+            .into_iter()
+            .filter_entry(|e| {
+                let department = e.depth() == 1 && departments.contains(e.file_name());
+                !department && !e.file_name().as_encoded_bytes().starts_with(b".")
+            });
+        for entry in walker.flatten() {
+            if !entry.file_type().is_dir() {
+                found.push(entry.into_path());
+            }
+        }
         for p in found {
             self.notice(&p);
         }
+        let r = self.forget_gone_outside();
+        self.log_failure(r, "forgetting files gone from the root failed");
         // Unreadable files come back for their second try.
         let retry = Duration::from_millis(self.cfg.watch.unreadable_retry_ms);
         let due: Vec<PathBuf> = self
@@ -529,6 +571,52 @@ impl Daemon {
         for p in due {
             self.notice(&p);
         }
+    }
+
+    /// Where a path under the root lies.
+    fn place(&self, path: &Path) -> Place {
+        crate::inbox::place(
+            &self.cfg.root,
+            &self.cfg.departments,
+            &self.cfg.folders,
+            path,
+        )
+    }
+
+    /// A file in no department's folder: nobody to tell, so it is logged once and listed by
+    /// `jixiao status` while it lies there.
+    fn note_outside(&mut self, path: &Path, reason: StrayReason) {
+        if self.outside.contains(path)
+            || std::fs::symlink_metadata(path).map_or(true, |m| m.is_dir())
+        {
+            return;
+        }
+        let Ok(rel) = path.strip_prefix(&self.cfg.root) else {
+            return;
+        };
+        match crate::store::strays::note(&self.conn, rel, None, reason, &self.now_text()) {
+            Ok((_, new)) => {
+                if new {
+                    warn!(file = %path.display(), reason = reason.label(), "not taken: put it into a department's folder");
+                }
+                self.outside.insert(path.to_path_buf());
+            }
+            Err(e) => {
+                warn!(file = %path.display(), error = %e, "noting a file in no department's folder failed")
+            }
+        }
+    }
+
+    /// Forgets the files in no department's folder that are gone.
+    fn forget_gone_outside(&mut self) -> anyhow::Result<()> {
+        for s in crate::store::strays::unanswered(&self.conn)? {
+            let path = self.cfg.root.join(s.rel_path());
+            if std::fs::symlink_metadata(&path).is_err() {
+                crate::store::strays::forget(&self.conn, s.id)?;
+                self.outside.remove(&path);
+            }
+        }
+        Ok(())
     }
 
     /// A department's inbox file, or nothing to take.
@@ -543,8 +631,20 @@ impl Daemon {
 
     /// Takes note of a path that may be a new or changed file.
     fn notice(&mut self, path: &Path) {
-        if self.classify(path).is_none() {
-            return;
+        match self.place(path) {
+            Place::Inbox(_)
+            | Place::Stray {
+                department: Some(_),
+                ..
+            } => {}
+            Place::Stray {
+                department: None,
+                reason,
+            } => {
+                self.note_outside(path, reason);
+                return;
+            }
+            Place::Ignored => return,
         }
         if !self.candidates.contains_key(path) {
             self.candidates.insert(path.to_path_buf(), Seen::unseen());

@@ -15,10 +15,11 @@ use super::{Daemon, dispatch};
 use crate::check::{CheckResult, Checked, Status};
 use crate::forms::FormKind;
 use crate::forms::record::FormRecord;
-use crate::inbox::InboxFile;
+use crate::inbox::{InboxFile, StrayReason};
 use crate::rules::identity::Sender;
 use crate::rules::issue::IssueCode;
 use crate::runtime::Clock;
+use crate::store::strays;
 use crate::store::submissions::{self, NewSubmission, Outcome, Stage, Submission};
 use crate::util::{safe_file_name, write_atomic};
 
@@ -61,7 +62,7 @@ impl Daemon {
             Err(_) => return Ok(None), // gone meanwhile
         };
         if meta.file_type().is_symlink() {
-            self.refuse(path, "symbolic link");
+            self.answer_stray(path, &inbox.department, StrayReason::SymbolicLink)?;
             return Ok(None);
         }
         if !meta.file_type().is_file() {
@@ -97,7 +98,7 @@ impl Daemon {
             {
                 Ok(f) => f,
                 Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-                    self.refuse(path, "symbolic link");
+                    self.answer_stray(path, &inbox.department, StrayReason::SymbolicLink)?;
                     return Ok(None);
                 }
                 Err(e) => {
@@ -314,6 +315,42 @@ impl Daemon {
         let recorded =
             submissions::get(&self.conn, id)?.context("the recorded submission is missing")?;
         self.finish(&recorded)
+    }
+
+    /// A file in a department's folder that cannot be taken (a name that is not UTF-8, a
+    /// symbolic link): moved, never followed or read, to the department's returned folder with
+    /// the reason beside it, logged once, and listed in the department's next notice of files
+    /// that are no form.
+    pub(super) fn answer_stray(
+        &mut self,
+        path: &Path,
+        department: &str,
+        reason: StrayReason,
+    ) -> anyhow::Result<()> {
+        let rel = path
+            .strip_prefix(&self.cfg.root)
+            .context("a department's file lies under the root")?;
+        let (stray, _) = strays::note(&self.conn, rel, Some(department), reason, &self.now_text())?;
+        let dept = self.department(department).clone();
+        let dept_dir = self.cfg.root.join(&dept.folder);
+        let folder = &self.cfg.folders.returned;
+        let dest_dir = real_dir(&dept_dir, folder, self.clock.as_ref())?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let dest_name = format!("未受理{}-{}", stray.id, safe_file_name(&name));
+        // A rename moves a link itself, never what it points to.
+        std::fs::rename(path, dest_dir.join(&dest_name))
+            .with_context(|| format!("moving {}", path.display()))?;
+        write_atomic(
+            &dest_dir.join(format!("{dest_name}.退回原因.txt")),
+            format!("文件“{name}”未能受理：{}。\n", reason.message()).as_bytes(),
+        )?;
+        let moved = format!("{folder}/{dest_name}");
+        strays::mark_moved(&self.conn, stray.id, &moved)?;
+        warn!(file = %path.display(), department, reason = reason.label(), to = %moved, "not taken: moved to the returned folder; the department will be told");
+        Ok(())
     }
 
     /// Measures an accepted performance report or self-evaluation against the project's approved
