@@ -625,3 +625,53 @@ fn files_nobody_would_hear_of_are_logged_once_answered_and_listed() {
     s.run_once();
     assert!(!s.status().contains("放错了.xlsx"));
 }
+
+#[test]
+fn a_form_deleted_or_replaced_before_it_is_moved_is_recorded_as_not_moved() {
+    let s = Setup::new();
+    let inbox = s.inbox("农业农村厅");
+    // Each form waits between its record and its move: the window to delete or replace it.
+    let mut d = s.start_with(&[("JIXIAO_TEST_PAUSE_MS", "1500")]);
+    std::fs::copy(fixture(DECLARATION), inbox.join("删掉.xlsx")).unwrap();
+    s.wait_for("the first form recorded", 30, |rows| rows.len() == 1);
+    std::fs::remove_file(inbox.join("删掉.xlsx")).unwrap();
+    s.wait_for("the first form done", 30, all_done(1));
+    std::fs::copy(fixture(SELF_EVALUATION), inbox.join("换掉.xlsx")).unwrap();
+    s.wait_for("the second form recorded", 30, |rows| rows.len() == 2);
+    let replacement = std::fs::read(fixture("examples/退回示例-缺项目名称.xlsx")).unwrap();
+    std::fs::write(inbox.join("换掉.xlsx.part"), &replacement).unwrap();
+    std::fs::rename(inbox.join("换掉.xlsx.part"), inbox.join("换掉.xlsx")).unwrap();
+    // The replacement is a new submission of its own.
+    let rows = s.wait_for("the replacement taken", 30, all_done(3));
+    d.stop();
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    let moved: Vec<(String, Option<String>)> = s
+        .db()
+        .prepare("SELECT file_name, moved_to FROM submissions ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(moved[0].1, None, "deleted: {moved:?}");
+    assert_eq!(moved[1].1, None, "replaced: {moved:?}");
+    let to = moved[2].1.as_deref().expect("the replacement was moved");
+    assert_eq!(std::fs::read(inbox.join(to)).unwrap(), replacement);
+}
+
+#[test]
+fn temporary_files_of_killed_runs_are_removed_at_start() {
+    let s = Setup::new();
+    let reports = s.dir.join("reports");
+    std::fs::create_dir_all(&reports).unwrap();
+    let mut child = Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let stale = reports.join(format!(".jixiao-{dead}-0.tmp"));
+    let running = reports.join(format!(".jixiao-{}-0.tmp", std::process::id()));
+    std::fs::write(&stale, b"half a workbook").unwrap();
+    std::fs::write(&running, b"being written").unwrap();
+    s.run_once();
+    assert!(!stale.exists());
+    assert!(running.exists(), "a running process's file is kept");
+}

@@ -271,11 +271,12 @@ pub(crate) fn unfinished(conn: &Connection) -> rusqlite::Result<Vec<Submission>>
     rows.collect()
 }
 
-/// Marks a submission's file as moved to `moved_to`.
+/// Marks a submission done: its file moved to `moved_to` (inside the department's folder), or
+/// not moved (`None`) because it was deleted or replaced before it could be.
 pub(crate) fn mark_done(
     conn: &Connection,
     id: i64,
-    moved_to: &str,
+    moved_to: Option<&str>,
     now: &str,
 ) -> rusqlite::Result<()> {
     conn.execute(
@@ -453,7 +454,7 @@ mod tests {
         assert_eq!(all[2].superseded_by, None);
         assert_eq!(by_hash(&conn, "nyt", "h1").unwrap()[0].id, a);
         assert_eq!(unfinished(&conn).unwrap().len(), 3);
-        mark_done(&conn, a, "已受理/a.xlsx", "now").unwrap();
+        mark_done(&conn, a, Some("已受理/a.xlsx"), "now").unwrap();
         assert_eq!(unfinished(&conn).unwrap().len(), 2);
         assert_eq!(get(&conn, a).unwrap().unwrap().stage, Stage::Done);
     }

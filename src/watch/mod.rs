@@ -112,6 +112,7 @@ impl Daemon {
             );
         }
         let conn = crate::store::open(&cfg.database())?;
+        remove_stale_temp_files(&cfg);
         let letters = crate::letters::Letters::load(cfg.letters_dir.as_deref())
             .context("loading the letter templates")?;
         Ok(Daemon {
@@ -469,7 +470,10 @@ impl Daemon {
     /// Whether the state's disk has room again: a small file is written and removed. Asked
     /// before work that cannot fail cleanly on a full disk.
     fn state_has_room(&self) -> bool {
-        let probe = self.cfg.state_dir.join(".jixiao-space-probe.tmp");
+        let probe = self
+            .cfg
+            .state_dir
+            .join(format!(".jixiao-{}-space.tmp", std::process::id()));
         let ok = std::fs::write(&probe, vec![0u8; 1 << 20]).is_ok();
         let _ = std::fs::remove_file(&probe);
         ok
@@ -723,6 +727,29 @@ impl Daemon {
             .is_none()
         {
             warn!(file = %path.display(), reason = why, "refused");
+        }
+    }
+}
+
+/// Removes what runs killed while writing left behind (`.jixiao-PID-N.tmp` of processes gone) in
+/// the folders jixiao writes: the reports, the state and its archive, and the departments'
+/// output folders.
+fn remove_stale_temp_files(cfg: &Config) {
+    let mut dirs = vec![cfg.reports_dir.clone(), cfg.state_dir.clone()];
+    if let Ok(entries) = std::fs::read_dir(cfg.archive_dir()) {
+        dirs.extend(entries.flatten().map(|e| e.path()).filter(|p| p.is_dir()));
+    }
+    for d in &cfg.departments {
+        for folder in [&cfg.folders.accepted, &cfg.folders.returned] {
+            dirs.push(cfg.root.join(&d.folder).join(folder));
+        }
+    }
+    // Never through a link a department put in place of a folder.
+    let real = |p: &PathBuf| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir());
+    for dir in dirs.iter().filter(|p| real(p)) {
+        let n = crate::util::remove_stale_temp_files(dir);
+        if n > 0 {
+            info!(folder = %dir.display(), files = n, "temporary files of interrupted runs removed");
         }
     }
 }

@@ -412,29 +412,39 @@ impl Daemon {
                 reasons.as_bytes(),
             )?;
         }
-        if std::fs::symlink_metadata(&inbox_path).is_ok() && !dest.exists() {
-            // Only the content we recorded leaves the inbox; a file replaced meanwhile stays.
-            let same = std::fs::read(&inbox_path)
-                .map(|b| hash(&b) == s.sha256)
-                .unwrap_or(false)
-                || s.sha256.len() != 64;
-            if same {
-                std::fs::rename(&inbox_path, &dest).or_else(|_| {
-                    std::fs::copy(&inbox_path, &dest)
-                        .and_then(|_| std::fs::remove_file(&inbox_path))
-                })?;
-            }
-        } else if dest.exists() && std::fs::symlink_metadata(&inbox_path).is_ok() {
-            let same = std::fs::read(&inbox_path)
-                .map(|b| hash(&b) == s.sha256)
-                .unwrap_or(false);
-            if same {
+        // Only the content recorded leaves the inbox: a file replaced meanwhile stays (and is
+        // taken as a new submission), and one deleted meanwhile is gone. `moved_to` then says
+        // nothing was moved.
+        let recorded_content = |p: &Path| {
+            s.sha256.len() != 64
+                || std::fs::read(p)
+                    .map(|b| hash(&b) == s.sha256)
+                    .unwrap_or(false)
+        };
+        let in_inbox = std::fs::symlink_metadata(&inbox_path).is_ok();
+        let moved = if dest.exists() {
+            // Moved by an earlier run; a copy left behind by an interrupted copy goes.
+            if in_inbox && s.sha256.len() == 64 && recorded_content(&inbox_path) {
                 std::fs::remove_file(&inbox_path)?;
             }
+            true
+        } else if in_inbox && recorded_content(&inbox_path) {
+            std::fs::rename(&inbox_path, &dest).or_else(|_| {
+                std::fs::copy(&inbox_path, &dest).and_then(|_| std::fs::remove_file(&inbox_path))
+            })?;
+            true
+        } else {
+            false
+        };
+        if moved {
+            let moved = format!("{folder}/{dest_name}");
+            submissions::mark_done(&self.conn, s.id, Some(&moved), &self.now_text())?;
+            info!(id = s.id, to = %moved, "done");
+        } else {
+            submissions::mark_done(&self.conn, s.id, None, &self.now_text())?;
+            let what = if in_inbox { "replaced" } else { "deleted" };
+            info!(id = s.id, file = %s.inbox_path, "done; the file was {what} before it was moved, so nothing was moved");
         }
-        let moved = format!("{folder}/{dest_name}");
-        submissions::mark_done(&self.conn, s.id, &moved, &self.now_text())?;
-        info!(id = s.id, to = %moved, "done");
         Ok(())
     }
 }
