@@ -43,6 +43,8 @@ use inbox::Seen;
 
 /// The most files read and held at once before they are recorded.
 const BATCH: usize = 16;
+/// A batch stops taking files once it holds this many bytes.
+const BATCH_BYTES: usize = 64 << 20;
 
 /// How long the daemon runs.
 #[derive(Debug, Clone, Copy, Default)]
@@ -229,10 +231,11 @@ impl Daemon {
     /// Takes the files that are ready, in arrival order, and records them declarations first:
     /// the kind of a form is known only once it is read.
     fn take_ready(&mut self) {
-        let mut taken = Vec::new();
+        let mut taken: Vec<process::Taken> = Vec::new();
         for path in self.ready() {
-            if self.stop.load(Ordering::SeqCst) {
-                // Not taken: noticed again at the next start.
+            let held: usize = taken.iter().map(process::Taken::held).sum();
+            if self.stop.load(Ordering::SeqCst) || held >= BATCH_BYTES {
+                // Not taken now: at the next tick, or at the next start.
                 self.candidates.insert(path, Seen::unseen());
                 continue;
             }

@@ -43,6 +43,11 @@ pub(super) struct Taken {
 }
 
 impl Taken {
+    /// The bytes held until it is recorded.
+    pub(super) fn held(&self) -> usize {
+        self.bytes.len()
+    }
+
     /// The kind of form, when the file was identified as one.
     pub(super) fn form(&self) -> Option<FormKind> {
         self.checked.as_ref().and_then(|c| c.result.form)
@@ -173,18 +178,17 @@ impl Daemon {
     /// then it waits and is read again every `watch.unreadable_retry_ms`.
     fn settled(&mut self, path: &Path, sha: &str, result: &CheckResult) -> bool {
         let settle = self.cfg.watch.settle();
-        let since = match self.deferred.get(path) {
-            Some((h, since)) if h == sha => *since,
-            _ => {
-                info!(file = %path.display(), code = result.errors[0].code.as_str(), settle_secs = settle.as_secs(), "cannot read it yet; waiting for it to settle");
-                let now = Instant::now();
-                self.deferred
-                    .insert(path.to_path_buf(), (sha.to_string(), now));
-                now
-            }
-        };
-        if since.elapsed() >= settle {
+        // Judged only on a second read of the same content, that long after the first.
+        if let Some((h, since)) = self.deferred.get(path)
+            && h == sha
+            && since.elapsed() >= settle
+        {
             return true;
+        }
+        if self.deferred.get(path).is_none_or(|(h, _)| h != sha) {
+            info!(file = %path.display(), code = result.errors[0].code.as_str(), settle_secs = settle.as_secs(), "cannot read it yet; waiting for it to settle");
+            self.deferred
+                .insert(path.to_path_buf(), (sha.to_string(), Instant::now()));
         }
         self.candidates.insert(path.to_path_buf(), Seen::unseen());
         false
