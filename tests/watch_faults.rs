@@ -675,3 +675,31 @@ fn temporary_files_of_killed_runs_are_removed_at_start() {
     assert!(!stale.exists());
     assert!(running.exists(), "a running process's file is kept");
 }
+
+#[test]
+fn a_self_evaluation_waits_for_its_declaration_still_being_copied() {
+    use std::io::Write;
+    let s = Setup::with(&[("stable_ms = 300", "stable_ms = 600")]);
+    let inbox = s.inbox("农业农村厅");
+    let mut d = s.start();
+    std::fs::copy(fixture(SELF_EVALUATION), inbox.join("自评表.xlsx")).unwrap();
+    // The declaration is still being written when the self-evaluation has settled.
+    std::thread::sleep(Duration::from_millis(200));
+    let whole = std::fs::read(fixture(DECLARATION)).unwrap();
+    let (head, tail) = whole.split_at(whole.len() / 2);
+    let mut f = std::fs::File::create(inbox.join("申报表.xlsx")).unwrap();
+    f.write_all(head).unwrap();
+    f.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    f.write_all(tail).unwrap();
+    drop(f);
+    let rows = s.wait_for("both forms", 30, all_done(2));
+    d.stop();
+    let names: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(names, ["申报表.xlsx", "自评表.xlsx"], "{rows:?}");
+    let evaluation = codes(&s.db(), "自评表.xlsx");
+    assert!(
+        !evaluation.contains("no_approved_declaration"),
+        "{evaluation}"
+    );
+}

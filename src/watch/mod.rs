@@ -703,6 +703,32 @@ impl Daemon {
             self.candidates.remove(&p);
             self.deferred.remove(&p);
         }
+        // Files dropped together settle at slightly different times (a copy of a declaration and
+        // its self-evaluation): a department's stable files wait while another of its files is
+        // still arriving, for at most twice `stable_ms`, so they are taken as one batch.
+        let arriving: std::collections::HashSet<String> = self
+            .candidates
+            .iter()
+            .filter(|(p, seen)| {
+                seen.since.elapsed() < stable
+                    && !out.contains(p)
+                    && !self.failures.contains_key(*p)
+                    && !self.deferred.contains_key(*p)
+            })
+            .filter_map(|(p, _)| self.classify(p).map(|f| f.department))
+            .collect();
+        if !arriving.is_empty() {
+            out.retain(|p| {
+                let waited = self
+                    .candidates
+                    .get(p)
+                    .map_or(Duration::MAX, |s| s.since.elapsed());
+                waited >= stable * 3
+                    || self
+                        .classify(p)
+                        .is_none_or(|f| !arriving.contains(&f.department))
+            });
+        }
         // Arrival order: modification time, then name. A batch is read and held at once, so
         // it is kept small; the rest is taken at the next tick.
         out.sort_by(|a, b| {
