@@ -703,3 +703,38 @@ fn a_self_evaluation_waits_for_its_declaration_still_being_copied() {
         "{evaluation}"
     );
 }
+
+#[test]
+fn a_run_once_on_a_full_state_folder_leaves_the_files_for_the_next_run() {
+    if !is_root() {
+        eprintln!("note: skipped: mounting a tmpfs as the state folder needs root");
+        return;
+    }
+    let s = Setup::new();
+    let fs = Tmpfs::mount(&s.state(), "3m");
+    put(DECLARATION, &s.inbox("农业农村厅").join("申报表.xlsx"), 0);
+    s.run_once();
+    // A reader keeps the database's shared-memory and log files in place (opening the database
+    // on a full disk fails before the daemon can do anything).
+    let reader = s.db();
+    reader
+        .query_row("SELECT COUNT(*) FROM submissions", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap();
+    let filler = fs.fill();
+    put(
+        SELF_EVALUATION,
+        &s.inbox("农业农村厅").join("自评表.xlsx"),
+        1,
+    );
+    let log = s.run_once();
+    assert!(log.contains("no space left"), "{log}");
+    assert!(s.inbox("农业农村厅").join("自评表.xlsx").exists());
+    assert_eq!(s.rows().len(), 1);
+    std::fs::remove_file(filler).unwrap();
+    s.run_once();
+    let rows = s.rows();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(rows.iter().all(|r| r.2 == "done"), "{rows:?}");
+}

@@ -70,6 +70,8 @@ pub(crate) struct Daemon {
     /// The state's disk was found full: forms wait (tried again every few seconds) until a
     /// write succeeds. Said once when it fills and once when space returns.
     disk_full: bool,
+    /// When the full disk was last probed for room.
+    probed: Option<Instant>,
     /// Summary rebuilds that failed in a row (the warning is rate-limited).
     summary_failures: u32,
     /// The summary workbooks to rebuild (at most once per `summary.refresh_secs`).
@@ -129,6 +131,7 @@ impl Daemon {
             outside: std::collections::HashSet::new(),
             failures: HashMap::new(),
             disk_full: false,
+            probed: None,
             summary_failures: 0,
             stop,
             sender: None,
@@ -187,6 +190,10 @@ impl Daemon {
             self.take_ready();
             self.send_file_notices();
             self.refresh_summary(false);
+            if opts.once && self.paused() {
+                warn!("no space left for the state; leaving the files for the next run");
+                break;
+            }
             let stuck = |p: &PathBuf| self.failures.get(p).is_some_and(|f| f.0 >= 3);
             if opts.once && self.deferred.is_empty() && self.candidates.keys().all(stuck) {
                 if !self.candidates.is_empty() {
@@ -231,6 +238,10 @@ impl Daemon {
     /// Takes the files that are ready, in arrival order, and records them declarations first:
     /// the kind of a form is known only once it is read.
     fn take_ready(&mut self) {
+        // While the state's disk is full nothing is read: the files wait where they are.
+        if self.paused() {
+            return;
+        }
         let mut taken: Vec<process::Taken> = Vec::new();
         for path in self.ready() {
             let held: usize = taken.iter().map(process::Taken::held).sum();
@@ -428,7 +439,7 @@ impl Daemon {
         }
         // The workbook's streamed sheets need room beside the state: while the disk is full it
         // waits, still marked out of date.
-        if self.disk_full && !self.state_has_room() {
+        if self.paused() {
             return;
         }
         for year in self.summary.take(now) {
@@ -470,16 +481,26 @@ impl Daemon {
         }
     }
 
-    /// Whether the state's disk has room again: a small file is written and removed. Asked
-    /// before work that cannot fail cleanly on a full disk.
-    fn state_has_room(&self) -> bool {
+    /// Whether work that writes to the state waits: the disk was found full and a probe (a
+    /// small file written and removed, at most every two seconds) finds no room yet.
+    fn paused(&mut self) -> bool {
+        if !self.disk_full {
+            return false;
+        }
+        if self
+            .probed
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(2))
+        {
+            return true;
+        }
+        self.probed = Some(Instant::now());
         let probe = self
             .cfg
             .state_dir
             .join(format!(".jixiao-{}-space.tmp", std::process::id()));
-        let ok = std::fs::write(&probe, vec![0u8; 1 << 20]).is_ok();
+        let room = std::fs::write(&probe, vec![0u8; 1 << 20]).is_ok();
         let _ = std::fs::remove_file(&probe);
-        ok
+        !room
     }
 
     /// A write succeeded: if the disk was full, say that work goes on.
