@@ -655,6 +655,11 @@ fn a_form_deleted_or_replaced_before_it_is_moved_is_recorded_as_not_moved() {
         .collect();
     assert_eq!(moved[0].1, None, "deleted: {moved:?}");
     assert_eq!(moved[1].1, None, "replaced: {moved:?}");
+    assert!(
+        s.status().contains("not moved: deleted or replaced"),
+        "{}",
+        s.status()
+    );
     let to = moved[2].1.as_deref().expect("the replacement was moved");
     assert_eq!(std::fs::read(inbox.join(to)).unwrap(), replacement);
 }

@@ -144,10 +144,10 @@ pub(crate) fn status(
             outcome,
             s.file_name,
             s.project_name.as_deref().unwrap_or(""),
-            if s.stage == Stage::Done {
-                ""
-            } else {
-                "  (pending)"
+            match (s.stage, &s.moved_to) {
+                (Stage::Done, Some(_)) => "",
+                (Stage::Done, None) => "  (not moved: deleted or replaced before it was moved)",
+                _ => "  (pending)",
             }
         )?;
     }

@@ -548,6 +548,7 @@ mod tests {
             result_json: Some(serde_json::to_string(&result).unwrap()),
             duplicate_of: None,
             superseded_by: None,
+            moved_to: None,
         }
     }
 
