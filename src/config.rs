@@ -291,7 +291,8 @@ stable_ms = 2000               # a file is taken when unchanged for this long
 rescan_secs = 60               # full rescan to catch missed events
 poll = false                   # true on SMB/CIFS or NFS shares, which give no events
 poll_ms = 2000
-unreadable_retry_ms = 10000    # an unreadable file is tried once more after this long
+unreadable_retry_ms = 10000    # a file that cannot be read is read again after this long
+settle_ms = 120000             # and returned only once it has read the same for this long
 
 [finance]
 name = "吉林省财政厅绩效管理处"

@@ -32,6 +32,48 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Whether a file name is one of [`write_atomic`]'s temporary files (`.jixiao-PID-N.tmp`), and
+/// the process that wrote it.
+fn temp_file_pid(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix(".jixiao-")?.strip_suffix(".tmp")?;
+    let (pid, _) = rest.split_once('-')?;
+    pid.parse().ok()
+}
+
+/// Removes the temporary files of [`write_atomic`] that processes no longer running left in
+/// `dir` (a run killed while writing, e.g. `jixiao consolidate`). Returns how many went.
+pub(crate) fn remove_stale_temp_files(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(temp_file_pid) else {
+            continue;
+        };
+        if pid == std::process::id() || process_alive(pid) {
+            continue;
+        }
+        if e.file_type().is_ok_and(|t| t.is_file()) && std::fs::remove_file(e.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// Whether a process with this id exists (one of another user counts as running).
+fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 only asks whether the process exists; nothing is sent.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
 /// A file name from a department or a form, made safe as one path component on Windows, macOS
 /// and Linux: separators, `: * ? " < > |` and control characters become `_`, leading dots go,
 /// and a name longer than 180 bytes is shortened (keeping its extension) so that a submission
@@ -177,6 +219,27 @@ mod tests {
     fn toml_errors_name_the_line() {
         let e = parse_toml::<toml::Table>("a = 1\nb = \n", "d.toml").unwrap_err();
         assert!(e.to_string().starts_with("d.toml:2:"), "{e}");
+    }
+
+    #[test]
+    fn temp_files_of_processes_gone_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        // A child that has exited and been waited for: its id names no process.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let stale = dir.path().join(format!(".jixiao-{dead}-0.tmp"));
+        let own = dir
+            .path()
+            .join(format!(".jixiao-{}-3.tmp", std::process::id()));
+        let other = dir.path().join(".jixiao-x-0.tmp");
+        let kept = dir.path().join("绩效汇总-2026.xlsx");
+        for p in [&stale, &own, &other, &kept] {
+            std::fs::write(p, b"x").unwrap();
+        }
+        assert_eq!(remove_stale_temp_files(dir.path()), 1);
+        assert!(!stale.exists());
+        assert!(own.exists() && other.exists() && kept.exists());
     }
 
     #[test]

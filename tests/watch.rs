@@ -25,7 +25,8 @@ impl Setup {
         let cfg = jixiao::config::EXAMPLE
             .replace("stable_ms = 2000", "stable_ms = 300")
             .replace("rescan_secs = 60", "rescan_secs = 1")
-            .replace("unreadable_retry_ms = 10000", "unreadable_retry_ms = 800");
+            .replace("unreadable_retry_ms = 10000", "unreadable_retry_ms = 800")
+            .replace("settle_ms = 120000", "settle_ms = 1000");
         std::fs::write(dir.join("jixiao.toml"), cfg).unwrap();
         for d in ["农业农村厅", "教育厅"] {
             std::fs::create_dir_all(dir.join("收件").join(d)).unwrap();
@@ -307,7 +308,8 @@ fn lock_files_duplicates_resubmissions_wrong_department_unreadable_and_symlinks(
         "an unreadable file waits for its second try"
     );
 
-    // A symlink leading out of the root is refused and its target left alone.
+    // A symlink leading out of the root is never followed: the link itself is returned, its
+    // target left alone.
     let outside = s.dir.join("outside.xlsx");
     std::fs::copy(fixture("examples/农业农村厅-绩效自评表.xlsx"), &outside).unwrap();
     std::os::unix::fs::symlink(&outside, inbox.join("链接.xlsx")).unwrap();
@@ -318,7 +320,16 @@ fn lock_files_duplicates_resubmissions_wrong_department_unreadable_and_symlinks(
     let rows_now = s.rows();
     assert_eq!(rows_now.len(), 5, "the symlink is not taken: {rows_now:?}");
     assert!(outside.exists());
-    assert!(inbox.join("链接.xlsx").exists());
+    assert!(!inbox.join("链接.xlsx").exists());
+    let returned = s.files_in("农业农村厅", "已退回");
+    let link = returned
+        .iter()
+        .find(|f| f.starts_with("未受理") && f.ends_with("链接.xlsx"))
+        .unwrap_or_else(|| panic!("{returned:?}"));
+    assert_eq!(
+        std::fs::read_link(inbox.join("已退回").join(link)).unwrap(),
+        outside
+    );
     let outcome: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
     assert_eq!(
         outcome,
@@ -392,7 +403,7 @@ fn lock_files_duplicates_resubmissions_wrong_department_unreadable_and_symlinks(
     );
     // Every message went to the outbox folder (no SMTP configured): a receipt for each taken
     // form, a duplicate notice, a letter for each checked form, and for the file that is no
-    // workbook a plain notice without a number.
+    // workbook and for the link plain notices without a number.
     let mut eml: Vec<String> = std::fs::read_dir(s.dir.join("outbox"))
         .unwrap()
         .flatten()
@@ -408,7 +419,8 @@ fn lock_files_duplicates_resubmissions_wrong_department_unreadable_and_symlinks(
     assert_eq!(count("duplicate"), 1, "{eml:?}");
     assert_eq!(count("return_notice"), 2, "{eml:?}");
     assert_eq!(count("target_review"), 1, "{eml:?}");
-    assert_eq!(count("unreadable"), 1, "{eml:?}");
+    // The file that is no workbook, then (in a later notice) the link.
+    assert_eq!(count("unreadable"), 2, "{eml:?}");
     let reason = std::fs::read_to_string(
         s.inbox("农业农村厅").join("已退回").join(
             returned

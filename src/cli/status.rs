@@ -1,5 +1,5 @@
-//! `jixiao status`: recent submissions, work left unfinished, files waiting in the inboxes, mail
-//! queued or failed, and forms overdue.
+//! `jixiao status`: recent submissions, work left unfinished, files waiting in the inboxes, files
+//! not taken (and whether their department was told), mail queued or failed, and forms overdue.
 
 use std::io::Write;
 
@@ -61,6 +61,25 @@ pub(crate) fn status(
         writeln!(out, "waiting in the inboxes: {}", waiting.len())?;
         for w in &waiting {
             writeln!(out, "  {w}")?;
+        }
+    }
+    let strays = crate::store::strays::recent(&conn, limit)?;
+    if !strays.is_empty() {
+        writeln!(out, "files not taken:")?;
+        for f in &strays {
+            let what = match (&f.moved_to, f.notified) {
+                (Some(to), true) => format!("moved to {to}, department told"),
+                (Some(to), false) => format!("moved to {to}, notice waiting"),
+                (None, _) => "left where it is: nobody to tell".to_string(),
+            };
+            writeln!(
+                out,
+                "  {}  {}  {}  ({})  {what}",
+                f.seen_at,
+                f.department.as_deref().unwrap_or("-"),
+                f.path,
+                f.reason.label()
+            )?;
         }
     }
     let mail = crate::mail::outbox::list(&conn, crate::mail::ListFilter::All)?;
@@ -125,10 +144,10 @@ pub(crate) fn status(
             outcome,
             s.file_name,
             s.project_name.as_deref().unwrap_or(""),
-            if s.stage == Stage::Done {
-                ""
-            } else {
-                "  (pending)"
+            match (s.stage, &s.moved_to) {
+                (Stage::Done, Some(_)) => "",
+                (Stage::Done, None) => "  (not moved: deleted or replaced before it was moved)",
+                _ => "  (pending)",
             }
         )?;
     }

@@ -14,6 +14,7 @@ pub mod letters;
 pub mod notices;
 pub(crate) mod outbox;
 pub mod reminders;
+pub(crate) mod strays;
 pub mod submissions;
 pub(crate) mod summary;
 
@@ -75,6 +76,10 @@ const MIGRATIONS: &[Migration] = &[
         what: "mail remembers the department it is addressed to",
         sql: include_str!("migrations/0005_mail_department.sql"),
     },
+    Migration {
+        what: "files not taken as submissions are remembered and answered once",
+        sql: include_str!("migrations/0006_stray_files.sql"),
+    },
 ];
 
 /// The schema version this jixiao writes.
@@ -100,7 +105,12 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
         .map_err(sql)?;
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(sql)?;
-    conn.busy_timeout(Duration::from_secs(10)).map_err(sql)?;
+    // The daemon's thread and the mail sender write to the same database. A deferred
+    // transaction that reads first and writes later cannot wait for the other writer (SQLite
+    // answers `database is locked` at once), so every transaction takes the write lock when it
+    // begins, and waits for it up to the busy timeout.
+    conn.busy_timeout(Duration::from_secs(30)).map_err(sql)?;
+    conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
     migrate(&mut conn, &shown)?;
     Ok(conn)
 }

@@ -147,6 +147,9 @@ pub struct Submission {
     pub(crate) result_json: Option<String>,
     pub(crate) duplicate_of: Option<i64>,
     pub(crate) superseded_by: Option<i64>,
+    /// Where its file was moved, inside the department's folder; none before it is done, or
+    /// when the file was deleted or replaced before it could be moved.
+    pub(crate) moved_to: Option<String>,
 }
 
 impl Submission {
@@ -159,7 +162,7 @@ impl Submission {
 }
 
 const COLUMNS: &str = "id, department, inbox_path, file_name, sha256, received_at, stage, outcome, \
-    form, project_name, result_json, duplicate_of, superseded_by";
+    form, project_name, result_json, duplicate_of, superseded_by, moved_to";
 
 fn row_to_submission(r: &rusqlite::Row) -> rusqlite::Result<Submission> {
     Ok(Submission {
@@ -176,6 +179,7 @@ fn row_to_submission(r: &rusqlite::Row) -> rusqlite::Result<Submission> {
         result_json: r.get(10)?,
         duplicate_of: r.get(11)?,
         superseded_by: r.get(12)?,
+        moved_to: r.get(13)?,
     })
 }
 
@@ -271,11 +275,12 @@ pub(crate) fn unfinished(conn: &Connection) -> rusqlite::Result<Vec<Submission>>
     rows.collect()
 }
 
-/// Marks a submission's file as moved to `moved_to`.
+/// Marks a submission done: its file moved to `moved_to` (inside the department's folder), or
+/// not moved (`None`) because it was deleted or replaced before it could be.
 pub(crate) fn mark_done(
     conn: &Connection,
     id: i64,
-    moved_to: &str,
+    moved_to: Option<&str>,
     now: &str,
 ) -> rusqlite::Result<()> {
     conn.execute(
@@ -453,7 +458,7 @@ mod tests {
         assert_eq!(all[2].superseded_by, None);
         assert_eq!(by_hash(&conn, "nyt", "h1").unwrap()[0].id, a);
         assert_eq!(unfinished(&conn).unwrap().len(), 3);
-        mark_done(&conn, a, "已受理/a.xlsx", "now").unwrap();
+        mark_done(&conn, a, Some("已受理/a.xlsx"), "now").unwrap();
         assert_eq!(unfinished(&conn).unwrap().len(), 2);
         assert_eq!(get(&conn, a).unwrap().unwrap().stage, Stage::Done);
     }

@@ -103,16 +103,28 @@ fn load_current(conn: &Connection, l: &Listed) -> anyhow::Result<Current> {
 
 /// Builds the summary workbook of a year and returns the xlsx bytes.
 pub fn build(conn: &Connection, scope: &Scope, year: i32) -> anyhow::Result<Vec<u8>> {
-    Ok(xlsx::build(conn, scope, year)?.1)
+    Ok(build_summary(conn, scope, year)?.1)
 }
 
-/// Builds the workbook and also returns the summary it was made from.
+/// Builds the workbook and also returns the summary it was made from. The writer's streamed
+/// sheets panic when their temporary files cannot be written (a full disk): that is caught and
+/// becomes an error, so the daemon goes on and writes the workbook later.
 pub(crate) fn build_summary(
     conn: &Connection,
     scope: &Scope,
     year: i32,
 ) -> anyhow::Result<(Summary, Vec<u8>)> {
-    xlsx::build(conn, scope, year)
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        xlsx::build(conn, scope, year)
+    }))
+    .unwrap_or_else(|panic| {
+        let why = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("the workbook writer stopped");
+        bail!("writing the summary workbook failed (is the disk full?): {why}")
+    })
 }
 
 /// Builds the workbook of a year and writes it to `path` atomically (a temporary file in the

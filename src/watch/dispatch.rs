@@ -123,38 +123,51 @@ pub(crate) fn send_file_notices(
     now: DateTime<Utc>,
 ) -> anyhow::Result<usize> {
     let waiting = store::notices::waiting(conn)?;
-    if waiting.is_empty() {
+    let strays = store::strays::waiting_notice(conn)?;
+    if waiting.is_empty() && strays.is_empty() {
         return Ok(0);
     }
     let tx = conn.transaction()?;
     let mut queued = 0;
-    let mut by_dept: std::collections::BTreeMap<&str, Vec<&store::notices::Waiting>> =
-        std::collections::BTreeMap::new();
+    // Per department: the files listed, the waiting submissions and the stray files told of.
+    type Listed = (Vec<RefusedFile>, Vec<i64>, Vec<i64>);
+    let mut by_dept: std::collections::BTreeMap<&str, Listed> = std::collections::BTreeMap::new();
     for w in waiting.iter().filter(|w| !busy.contains(&w.department)) {
-        by_dept.entry(&w.department).or_default().push(w);
+        let entry = by_dept.entry(&w.department).or_default();
+        entry.0.push(RefusedFile {
+            name: one_line(&w.file_name),
+            reason: w
+                .result_json
+                .as_deref()
+                .and_then(|j| CheckResult::from_stored(j).ok())
+                .and_then(|r| r.errors.first().map(|e| e.message.clone()))
+                .unwrap_or_else(|| "与此前提交的文件内容相同".to_string()),
+        });
+        entry.1.push(w.submission_id);
     }
-    for (code, files) in by_dept {
-        let ids: Vec<i64> = files.iter().map(|w| w.submission_id).collect();
+    for s in &strays {
+        let Some(code) = s.department.as_deref().filter(|c| !busy.contains(*c)) else {
+            continue;
+        };
+        let entry = by_dept.entry(code).or_default();
+        let name = s.path.rsplit('/').next().unwrap_or(&s.path);
+        entry.0.push(RefusedFile {
+            name: one_line(name),
+            reason: s.reason.message().to_string(),
+        });
+        entry.2.push(s.id);
+    }
+    for (code, (files, ids, stray_ids)) in by_dept {
         let Some(dept) = crate::departments::by_code(departments, code) else {
             // A department no longer configured: nobody to tell.
             store::notices::done(&tx, &ids)?;
+            store::strays::notified(&tx, &stray_ids)?;
             continue;
         };
         let ctx = UnreadableContext {
             department: &dept.name,
             count: files.len(),
-            files: files
-                .iter()
-                .map(|w| RefusedFile {
-                    name: one_line(&w.file_name),
-                    reason: w
-                        .result_json
-                        .as_deref()
-                        .and_then(|j| CheckResult::from_stored(j).ok())
-                        .and_then(|r| r.errors.first().map(|e| e.message.clone()))
-                        .unwrap_or_else(|| "与此前提交的文件内容相同".to_string()),
-                })
-                .collect(),
+            files,
         };
         let (subject, body) = letters.render_notice(NoticeKind::Unreadable, settings, &ctx)?;
         let (to, cc) = recipients(finance, dept, false);
@@ -171,12 +184,14 @@ pub(crate) fn send_file_notices(
                 reference: ids
                     .iter()
                     .map(|i| i.to_string())
+                    .chain(stray_ids.iter().map(|i| format!("stray-{i}")))
                     .collect::<Vec<_>>()
                     .join(","),
             },
             now,
         )?;
         store::notices::done(&tx, &ids)?;
+        store::strays::notified(&tx, &stray_ids)?;
         queued += 1;
     }
     tx.commit()?;

@@ -5,9 +5,11 @@
 //! 1. noticed (file-system event, periodic rescan, or polling) and held until its size and
 //!    modification time have not changed for `watch.stable_ms`;
 //! 2. read and hashed; the same content from the same department again is a duplicate;
-//! 3. checked (a file that cannot be read as a workbook is tried once more after
-//!    `watch.unreadable_retry_ms`), copied to the archive, and recorded in one SQLite
-//!    transaction together with everything to be sent;
+//! 3. checked (a file that cannot be read as a workbook is read again every
+//!    `watch.unreadable_retry_ms` and returned only once it has read the same for
+//!    `watch.settle_ms`), copied to the archive, and recorded in one SQLite transaction together
+//!    with everything to be sent. Files ready together are taken in arrival order (modification
+//!    time, then name) and recorded declarations first;
 //! 4. moved out of the inbox to the accepted or returned folder, with the reasons beside a
 //!    returned file, and marked done.
 //!
@@ -34,10 +36,15 @@ use tracing::{info, warn};
 use crate::check::Checker;
 use crate::config::Config;
 use crate::departments::Department;
-use crate::inbox::{InboxFile, classify};
+use crate::inbox::{InboxFile, Place, StrayReason, classify};
 use crate::runtime::{Clock, Hooks, Runtime};
 use crate::store::submissions;
 use inbox::Seen;
+
+/// The most files read and held at once before they are recorded.
+const BATCH: usize = 16;
+/// A batch stops taking files once it holds this many bytes.
+const BATCH_BYTES: usize = 64 << 20;
 
 /// How long the daemon runs.
 #[derive(Debug, Clone, Copy, Default)]
@@ -54,10 +61,19 @@ pub(crate) struct Daemon {
     candidates: HashMap<PathBuf, Seen>,
     /// Unreadable files waiting for their second try: path → (hash, first failure).
     deferred: HashMap<PathBuf, (String, Instant)>,
-    /// Paths refused once (symlinks, paths escaping the root), not logged again.
+    /// Paths refused once (pipes, paths escaping the root), not logged again.
     refused: HashMap<PathBuf, Instant>,
+    /// Files in no department's folder already noted (each is logged once, ever).
+    outside: std::collections::HashSet<PathBuf>,
     /// Files whose processing failed: how often, and when to try again (backing off to 5 min).
     failures: HashMap<PathBuf, (u32, Instant)>,
+    /// The state's disk was found full: forms wait (tried again every few seconds) until a
+    /// write succeeds. Said once when it fills and once when space returns.
+    disk_full: bool,
+    /// When the full disk was last probed for room.
+    probed: Option<Instant>,
+    /// Summary rebuilds that failed in a row (the warning is rate-limited).
+    summary_failures: u32,
     /// The summary workbooks to rebuild (at most once per `summary.refresh_secs`).
     summary: crate::summary::Refresher,
     /// When this run started: the mail schedule of the summary counts from here.
@@ -116,6 +132,7 @@ impl Daemon {
             );
         };
         let conn = crate::store::open(&cfg.database())?;
+        remove_stale_temp_files(&cfg);
         let letters = crate::letters::Letters::load(cfg.letters_dir.as_deref())
             .context("loading the letter templates")?;
         Ok(Daemon {
@@ -128,7 +145,11 @@ impl Daemon {
             candidates: HashMap::new(),
             deferred: HashMap::new(),
             refused: HashMap::new(),
+            outside: std::collections::HashSet::new(),
             failures: HashMap::new(),
+            disk_full: false,
+            probed: None,
+            summary_failures: 0,
             stop,
             sender: None,
             _lock: lock,
@@ -183,30 +204,13 @@ impl Daemon {
                 self.scan();
                 last_scan = Instant::now();
             }
-            for path in self.ready() {
-                if self.stop.load(Ordering::SeqCst) {
-                    break;
-                }
-                match self.process(&path) {
-                    Ok(()) => {
-                        self.failures.remove(&path);
-                    }
-                    Err(e) => {
-                        // Try again later, backing off (2 s, 4 s, … up to 5 min), and say so at
-                        // the 1st, 2nd, 4th, 8th … failure rather than on every tick.
-                        let n = self.failures.get(&path).map_or(0, |f| f.0) + 1;
-                        let wait = Duration::from_secs((1u64 << n.min(8)).min(300));
-                        if n.is_power_of_two() {
-                            warn!(file = %path.display(), failures = n, retry_in_secs = wait.as_secs(), error = %format!("{e:#}"), "processing failed; will retry");
-                        }
-                        self.failures
-                            .insert(path.clone(), (n, Instant::now() + wait));
-                        self.candidates.insert(path, Seen::unseen());
-                    }
-                }
-            }
+            self.take_ready();
             self.send_file_notices();
             self.refresh_summary(false);
+            if opts.once && self.paused() {
+                warn!("no space left for the state; leaving the files for the next run");
+                break;
+            }
             let stuck = |p: &PathBuf| self.failures.get(p).is_some_and(|f| f.0 >= 3);
             if opts.once && self.deferred.is_empty() && self.candidates.keys().all(stuck) {
                 if !self.candidates.is_empty() {
@@ -246,6 +250,80 @@ impl Daemon {
         }
         info!("stopped");
         Ok(())
+    }
+
+    /// Takes the files that are ready, in arrival order, and records them declarations first:
+    /// the kind of a form is known only once it is read.
+    fn take_ready(&mut self) {
+        // While the state's disk is full nothing is read: the files wait where they are.
+        if self.paused() {
+            return;
+        }
+        let mut taken: Vec<process::Taken> = Vec::new();
+        for path in self.ready() {
+            let held: usize = taken.iter().map(process::Taken::held).sum();
+            if self.stop.load(Ordering::SeqCst) || held >= BATCH_BYTES {
+                // Not taken now: at the next tick, or at the next start.
+                self.candidates.insert(path, Seen::unseen());
+                continue;
+            }
+            if let Place::Stray {
+                department: Some(dept),
+                reason,
+            } = self.place(&path)
+            {
+                match self.answer_stray(&path, &dept, reason) {
+                    Ok(()) => {
+                        self.failures.remove(&path);
+                    }
+                    Err(e) => self.failed(path, e),
+                }
+                continue;
+            }
+            match self.take(&path) {
+                Ok(Some(t)) => taken.push(t),
+                Ok(None) => {
+                    self.failures.remove(&path);
+                }
+                Err(e) => self.failed(path, e),
+            }
+        }
+        // A stable sort: each kind keeps its arrival order.
+        taken.sort_by_key(|t| t.form() != Some(crate::forms::FormKind::TargetDeclaration));
+        for t in taken {
+            let path = t.path.clone();
+            match self.record(t) {
+                Ok(()) => {
+                    self.failures.remove(&path);
+                    self.space_returned();
+                }
+                Err(e) => self.failed(path, e),
+            }
+        }
+    }
+
+    /// A file whose processing failed is tried again later, backing off (2 s, 4 s, … up to
+    /// 5 min), and said so at the 1st, 2nd, 4th, 8th … failure rather than on every tick. While
+    /// the state's disk is full, files are tried again every few seconds and the full disk is
+    /// said once: nothing is recorded, so nothing is lost.
+    fn failed(&mut self, path: PathBuf, e: anyhow::Error) {
+        let n = self.failures.get(&path).map_or(0, |f| f.0) + 1;
+        let wait = if is_disk_full(&e) {
+            if !self.disk_full {
+                self.disk_full = true;
+                warn!(state = %self.cfg.state_dir.display(), file = %path.display(), error = %format!("{e:#}"), "no space left for the state; forms wait until space returns");
+            }
+            Duration::from_secs(2)
+        } else {
+            let wait = Duration::from_secs((1u64 << n.min(8)).min(300));
+            if n.is_power_of_two() {
+                warn!(file = %path.display(), failures = n, retry_in_secs = wait.as_secs(), error = %format!("{e:#}"), "processing failed; will retry");
+            }
+            wait
+        };
+        self.failures
+            .insert(path.clone(), (n, Instant::now() + wait));
+        self.candidates.insert(path, Seen::unseen());
     }
 
     /// Queues the reminders (催报通知) due today, each once, to the departments that owe a form.
@@ -309,7 +387,11 @@ impl Daemon {
             .candidates
             .keys()
             .chain(self.deferred.keys())
-            .filter_map(|p| self.classify(p).map(|f| f.department))
+            .filter_map(|p| match self.place(p) {
+                Place::Inbox(f) => Some(f.department),
+                Place::Stray { department, .. } => department,
+                Place::Ignored => None,
+            })
             .collect();
         match dispatch::send_file_notices(
             &mut self.conn,
@@ -373,22 +455,84 @@ impl Daemon {
         if !(self.summary.due(now) || (force && self.summary.dirty)) {
             return;
         }
+        // The workbook's streamed sheets need room beside the state: while the disk is full it
+        // waits, still marked out of date.
+        if self.paused() {
+            return;
+        }
         for year in self.summary.take(now) {
             let path = crate::summary::default_path(&self.cfg.reports_dir, year);
             let scope = self
                 .cfg
                 .summary_scope(&self.checker.defs, self.clock.as_ref());
             match crate::summary::write(&self.conn, &scope, year, &path) {
-                Ok(()) => info!(year, file = %path.display(), "summary workbook written"),
-                Err(e) => warn!(year, error = %format!("{e:#}"), "summary workbook not written"),
+                Ok(()) => {
+                    info!(year, file = %path.display(), "summary workbook written");
+                    self.summary_failures = 0;
+                    self.space_returned();
+                }
+                Err(e) => {
+                    // Tried again at the next refresh, so the workbook is never left stale.
+                    self.summary.mark_dirty(year);
+                    self.summary_failures += 1;
+                    if is_disk_full(&e) && !self.disk_full {
+                        self.disk_full = true;
+                        warn!(year, error = %format!("{e:#}"), "no space left for the summary workbook; it is written when space returns");
+                    } else if self.summary_failures.is_power_of_two() {
+                        warn!(year, failures = self.summary_failures, error = %format!("{e:#}"), "summary workbook not written; will retry");
+                    }
+                }
             }
+        }
+    }
+
+    /// Logs a failed step of a scan; a full disk is said once (the step is tried at every scan).
+    fn log_failure<T>(&mut self, r: anyhow::Result<T>, what: &str) {
+        let Err(e) = r else { return };
+        if is_disk_full(&e) {
+            if !self.disk_full {
+                self.disk_full = true;
+                warn!(state = %self.cfg.state_dir.display(), error = %format!("{e:#}"), "no space left for the state; work waits until space returns");
+            }
+        } else {
+            warn!(error = %format!("{e:#}"), "{what}");
+        }
+    }
+
+    /// Whether work that writes to the state waits: the disk was found full and a probe (a
+    /// small file written and removed, at most every two seconds) finds no room yet.
+    fn paused(&mut self) -> bool {
+        if !self.disk_full {
+            return false;
+        }
+        if self
+            .probed
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(2))
+        {
+            return true;
+        }
+        self.probed = Some(Instant::now());
+        let probe = self
+            .cfg
+            .state_dir
+            .join(format!(".jixiao-{}-space.tmp", std::process::id()));
+        let room = std::fs::write(&probe, vec![0u8; 1 << 20]).is_ok();
+        let _ = std::fs::remove_file(&probe);
+        !room
+    }
+
+    /// A write succeeded: if the disk was full, say that work goes on.
+    fn space_returned(&mut self) {
+        if self.disk_full {
+            self.disk_full = false;
+            info!(state = %self.cfg.state_dir.display(), "space is available again; resuming");
         }
     }
 
     /// Finishes submissions a crash left recorded but not moved.
     fn finish_unfinished(&mut self) -> anyhow::Result<()> {
         for s in submissions::unfinished(&self.conn)? {
-            info!(id = s.id, file = %s.file_name, "finishing work left by an earlier run");
+            info!(id = s.id, file = %s.file_name, "finishing a recorded form not yet moved");
             self.finish(&s)?;
         }
         Ok(())
@@ -396,20 +540,20 @@ impl Daemon {
 
     /// Walks every department folder and notices each file; applies decision files.
     fn scan(&mut self) {
-        if let Err(e) = decisions::process_decisions(
+        let r = decisions::process_decisions(
             &self.conn,
             &self.cfg.decisions_dir,
             &self.cfg.departments,
             &self.now_text(),
-        ) {
-            warn!(error = %format!("{e:#}"), "reading decision files failed");
-        }
-        if let Err(e) = self.send_reminders() {
-            warn!(error = %format!("{e:#}"), "sending reminders failed");
-        }
-        if let Err(e) = self.mail_summary_on_schedule() {
-            warn!(error = %format!("{e:#}"), "mailing the summary workbook failed");
-        }
+        );
+        self.log_failure(r, "reading decision files failed");
+        // Work a failed write left recorded but not moved (its file may be gone from the inbox).
+        let r = self.finish_unfinished();
+        self.log_failure(r, "finishing recorded forms failed; will retry");
+        let r = self.send_reminders();
+        self.log_failure(r, "sending reminders failed");
+        let r = self.mail_summary_on_schedule();
+        self.log_failure(r, "mailing the summary workbook failed");
         let folders: Vec<PathBuf> = self
             .cfg
             .departments
@@ -437,9 +581,31 @@ impl Daemon {
                 }
             }
         }
+        // Files directly in the root or in a folder of no configured department.
+        let departments: std::collections::HashSet<&std::ffi::OsStr> = cfg
+            .departments
+            .iter()
+            .map(|d| std::ffi::OsStr::new(d.folder.as_str()))
+            .collect();
+        let walker = walkdir::WalkDir::new(&cfg.root)
+            .follow_links(false)
+            .min_depth(1)
+            .max_depth(8)
+            .into_iter()
+            .filter_entry(|e| {
+                let department = e.depth() == 1 && departments.contains(e.file_name());
+                !department && !e.file_name().as_encoded_bytes().starts_with(b".")
+            });
+        for entry in walker.flatten() {
+            if !entry.file_type().is_dir() {
+                found.push(entry.into_path());
+            }
+        }
         for p in found {
             self.notice(&p);
         }
+        let r = self.forget_gone_outside();
+        self.log_failure(r, "forgetting files gone from the root failed");
         // Unreadable files come back for their second try.
         let retry = Duration::from_millis(self.cfg.watch.unreadable_retry_ms);
         let due: Vec<PathBuf> = self
@@ -451,6 +617,52 @@ impl Daemon {
         for p in due {
             self.notice(&p);
         }
+    }
+
+    /// Where a path under the root lies.
+    fn place(&self, path: &Path) -> Place {
+        crate::inbox::place(
+            &self.cfg.root,
+            &self.cfg.departments,
+            &self.cfg.folders,
+            path,
+        )
+    }
+
+    /// A file in no department's folder: nobody to tell, so it is logged once and listed by
+    /// `jixiao status` while it lies there.
+    fn note_outside(&mut self, path: &Path, reason: StrayReason) {
+        if self.outside.contains(path)
+            || std::fs::symlink_metadata(path).map_or(true, |m| m.is_dir())
+        {
+            return;
+        }
+        let Ok(rel) = path.strip_prefix(&self.cfg.root) else {
+            return;
+        };
+        match crate::store::strays::note(&self.conn, rel, None, reason, &self.now_text()) {
+            Ok((_, new)) => {
+                if new {
+                    warn!(file = %path.display(), reason = reason.label(), "not taken: put it into a department's folder");
+                }
+                self.outside.insert(path.to_path_buf());
+            }
+            Err(e) => {
+                warn!(file = %path.display(), error = %e, "noting a file in no department's folder failed")
+            }
+        }
+    }
+
+    /// Forgets the files in no department's folder that are gone.
+    fn forget_gone_outside(&mut self) -> anyhow::Result<()> {
+        for s in crate::store::strays::unanswered(&self.conn)? {
+            let path = self.cfg.root.join(s.rel_path());
+            if std::fs::symlink_metadata(&path).is_err() {
+                crate::store::strays::forget(&self.conn, s.id)?;
+                self.outside.remove(&path);
+            }
+        }
+        Ok(())
     }
 
     /// A department's inbox file, or nothing to take.
@@ -465,8 +677,20 @@ impl Daemon {
 
     /// Takes note of a path that may be a new or changed file.
     fn notice(&mut self, path: &Path) {
-        if self.classify(path).is_none() {
-            return;
+        match self.place(path) {
+            Place::Inbox(_)
+            | Place::Stray {
+                department: Some(_),
+                ..
+            } => {}
+            Place::Stray {
+                department: None,
+                reason,
+            } => {
+                self.note_outside(path, reason);
+                return;
+            }
+            Place::Ignored => return,
         }
         if !self.candidates.contains_key(path) {
             self.candidates.insert(path.to_path_buf(), Seen::unseen());
@@ -518,10 +742,42 @@ impl Daemon {
             self.candidates.remove(&p);
             self.deferred.remove(&p);
         }
+        // Files dropped together settle at slightly different times (a copy of a declaration and
+        // its self-evaluation): a department's stable files wait while another of its files is
+        // still arriving, for at most twice `stable_ms`, so they are taken as one batch.
+        let arriving: std::collections::HashSet<String> = self
+            .candidates
+            .iter()
+            .filter(|(p, seen)| {
+                seen.since.elapsed() < stable
+                    && !out.contains(p)
+                    && !self.failures.contains_key(*p)
+                    && !self.deferred.contains_key(*p)
+            })
+            .filter_map(|(p, _)| self.classify(p).map(|f| f.department))
+            .collect();
+        if !arriving.is_empty() {
+            out.retain(|p| {
+                let waited = self
+                    .candidates
+                    .get(p)
+                    .map_or(Duration::MAX, |s| s.since.elapsed());
+                waited >= stable * 3
+                    || self
+                        .classify(p)
+                        .is_none_or(|f| !arriving.contains(&f.department))
+            });
+        }
+        // Arrival order: modification time, then name. A batch is read and held at once, so
+        // it is kept small; the rest is taken at the next tick.
+        out.sort_by(|a, b| {
+            let t = |p: &PathBuf| self.candidates.get(p).and_then(|s| s.mtime);
+            t(a).cmp(&t(b)).then_with(|| a.cmp(b))
+        });
+        out.truncate(BATCH);
         for p in &out {
             self.candidates.remove(p);
         }
-        out.sort();
         out
     }
 
@@ -541,6 +797,43 @@ impl Daemon {
             warn!(file = %path.display(), reason = why, "refused");
         }
     }
+}
+
+/// Removes what runs killed while writing left behind (`.jixiao-PID-N.tmp` of processes gone) in
+/// the folders jixiao writes: the reports, the state and its archive, and the departments'
+/// output folders.
+fn remove_stale_temp_files(cfg: &Config) {
+    let mut dirs = vec![cfg.reports_dir.clone(), cfg.state_dir.clone()];
+    if let Ok(entries) = std::fs::read_dir(cfg.archive_dir()) {
+        dirs.extend(entries.flatten().map(|e| e.path()).filter(|p| p.is_dir()));
+    }
+    for d in &cfg.departments {
+        for folder in [&cfg.folders.accepted, &cfg.folders.returned] {
+            dirs.push(cfg.root.join(&d.folder).join(folder));
+        }
+    }
+    // Never through a link a department put in place of a folder.
+    let real = |p: &PathBuf| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir());
+    for dir in dirs.iter().filter(|p| real(p)) {
+        let n = crate::util::remove_stale_temp_files(dir);
+        if n > 0 {
+            info!(folder = %dir.display(), files = n, "temporary files of interrupted runs removed");
+        }
+    }
+}
+
+/// Whether an error is a full disk (or quota): the state cannot grow until space returns.
+fn is_disk_full(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            return matches!(io.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT))
+                || io.kind() == std::io::ErrorKind::StorageFull;
+        }
+        if let Some(sql) = c.downcast_ref::<rusqlite::Error>() {
+            return sql.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull);
+        }
+        false
+    })
 }
 
 fn start_watcher(

@@ -15,10 +15,11 @@ use super::{Daemon, dispatch};
 use crate::check::{CheckResult, Checked, Status};
 use crate::forms::FormKind;
 use crate::forms::record::FormRecord;
-use crate::inbox::InboxFile;
+use crate::inbox::{InboxFile, StrayReason};
 use crate::rules::identity::Sender;
 use crate::rules::issue::IssueCode;
 use crate::runtime::Clock;
+use crate::store::strays;
 use crate::store::submissions::{self, NewSubmission, Outcome, Stage, Submission};
 use crate::util::{safe_file_name, write_atomic};
 use crate::worker::{Failure, too_complex};
@@ -30,25 +31,54 @@ fn hash(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// A stable file read and judged, waiting to be recorded. A batch taken together is recorded
+/// declarations first, so a self-evaluation dropped beside its declaration is measured against
+/// it.
+pub(super) struct Taken {
+    pub(super) path: PathBuf,
+    inbox: InboxFile,
+    file_name: String,
+    size: u64,
+    bytes: Vec<u8>,
+    oversize: bool,
+    sha: String,
+    /// The check, unless the same content was received before.
+    checked: Option<Checked>,
+}
+
+impl Taken {
+    /// The bytes held until it is recorded.
+    pub(super) fn held(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// The kind of form, when the file was identified as one.
+    pub(super) fn form(&self) -> Option<FormKind> {
+        self.checked.as_ref().and_then(|c| c.result.form)
+    }
+}
+
 impl Daemon {
-    /// Takes one stable file: the whole of steps 2 to 4.
-    pub(crate) fn process(&mut self, path: &Path) -> anyhow::Result<()> {
+    /// Steps 2 and 3 of one stable file: read it safely, hash it and check it. Nothing (and no
+    /// error) when there is nothing to record: refused, gone, finished from an earlier run, or
+    /// waiting for a file that cannot be read yet to settle.
+    pub(super) fn take(&mut self, path: &Path) -> anyhow::Result<Option<Taken>> {
         let Some(inbox) = self.classify(path) else {
-            return Ok(());
+            return Ok(None);
         };
         let meta = match std::fs::symlink_metadata(path) {
             Ok(m) => m,
-            Err(_) => return Ok(()), // gone meanwhile
+            Err(_) => return Ok(None), // gone meanwhile
         };
         if meta.file_type().is_symlink() {
-            self.refuse(path, "symbolic link");
-            return Ok(());
+            self.answer_stray(path, &inbox.department, StrayReason::SymbolicLink)?;
+            return Ok(None);
         }
         if !meta.file_type().is_file() {
             // A named pipe would block the open (and the daemon with it); a socket or a device
             // is no file a department sends.
             self.refuse(path, "not a regular file (a pipe, socket or device)");
-            return Ok(());
+            return Ok(None);
         }
         let dept_dir = self
             .cfg
@@ -56,12 +86,12 @@ impl Daemon {
             .join(&self.department(&inbox.department).folder);
         if std::fs::symlink_metadata(&dept_dir).is_ok_and(|m| !m.is_dir()) {
             self.refuse(&dept_dir, "the department's folder is not a real folder");
-            return Ok(());
+            return Ok(None);
         }
         let real = std::fs::canonicalize(path)?;
         if !real.starts_with(std::fs::canonicalize(&dept_dir)?) {
             self.refuse(path, "leads outside the department's folder");
-            return Ok(());
+            return Ok(None);
         }
 
         let limit = self.checker.limits.max_file_bytes;
@@ -77,8 +107,8 @@ impl Daemon {
             {
                 Ok(f) => f,
                 Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-                    self.refuse(path, "symbolic link");
-                    return Ok(());
+                    self.answer_stray(path, &inbox.department, StrayReason::SymbolicLink)?;
+                    return Ok(None);
                 }
                 Err(e) => {
                     return Err(e).with_context(|| format!("opening {}", path.display()));
@@ -87,7 +117,7 @@ impl Daemon {
             let opened = file.metadata()?;
             if (opened.dev(), opened.ino()) != (meta.dev(), meta.ino()) {
                 self.refuse(path, "replaced while being checked");
-                return Ok(());
+                return Ok(None);
             }
             file
         };
@@ -113,50 +143,131 @@ impl Daemon {
             .iter()
             .find(|s| s.stage == Stage::Recorded && s.inbox_path == inbox.rel)
         {
-            return self.finish(&s.clone());
+            self.finish(&s.clone())?;
+            return Ok(None);
         }
         let file_name = path
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_default();
-        let duplicate_of = earlier
-            .iter()
-            .find(|s| s.outcome != Outcome::Duplicate)
-            .or(earlier.first())
-            .map(|s| s.id);
 
-        let (outcome, checked) = if duplicate_of.is_some() {
-            (Outcome::Duplicate, None)
+        let checked = if !earlier.is_empty() {
+            None
         } else {
-            let mut checked = if oversize {
+            let checked = if oversize {
                 // Refused by its size alone: nothing of it is read.
                 self.checker.check_path(path, &file_name)
             } else {
                 self.judge(&inbox.department, &inbox.rel, &sha, &file_name, &bytes)?
             };
-            if is_unreadable(&checked.result) {
-                crate::store::judging::end(&self.conn, &inbox.department, &sha)?;
-                match self.deferred.get(path) {
-                    Some((h, _)) if *h == sha => {} // second try: reject now
-                    _ => {
-                        info!(file = %path.display(), code = checked.result.errors[0].code.as_str(), "cannot read it yet; will try once more");
-                        self.deferred
-                            .insert(path.to_path_buf(), (sha, Instant::now()));
-                        self.candidates.insert(path.to_path_buf(), Seen::unseen());
-                        return Ok(());
-                    }
-                }
+            if is_unreadable(&checked.result) && !self.settled(path, &sha, &checked.result) {
+                return Ok(None);
             }
-            checked.require_sender(Sender::Department(self.department(&inbox.department)));
-            self.check_against_approved(&inbox, &mut checked)?;
-            let outcome = if checked.result.status == Status::Accepted {
-                Outcome::Accepted
-            } else {
-                Outcome::Rejected
-            };
-            (outcome, Some(checked))
+            Some(checked)
         };
         self.deferred.remove(path);
+        Ok(Some(Taken {
+            path: path.to_path_buf(),
+            inbox,
+            file_name,
+            size: meta.len(),
+            bytes,
+            oversize,
+            sha,
+            checked,
+        }))
+    }
+
+    /// Reads and checks a file's bytes in the worker process. A file the worker cannot judge
+    /// within its limits — or one that was in the worker each of the last times the daemon itself
+    /// died — is answered with a rejection; only a worker that cannot be started leaves the file
+    /// for a later try.
+    fn judge(
+        &mut self,
+        department: &str,
+        rel: &str,
+        sha: &str,
+        file_name: &str,
+        bytes: &[u8],
+    ) -> anyhow::Result<Checked> {
+        let now = self.now_text();
+        // Counted while it is in the worker, and only then: a daemon that dies at any other
+        // moment counts nothing against the file.
+        let tries = crate::store::judging::begin(&self.conn, department, sha, rel, &now)?;
+        let limits = self.cfg.limits;
+        if tries > MAX_TRIES {
+            crate::store::judging::end(&self.conn, department, sha)?;
+            let failure = Failure::Died(format!(
+                "the daemon stopped {} times while this file was being read",
+                tries - 1
+            ));
+            return Ok(too_complex(file_name, &failure, limits));
+        }
+        let judged = self.worker.judge(file_name, bytes);
+        crate::store::judging::end(&self.conn, department, sha)?;
+        match judged {
+            Ok(checked) => Ok(checked),
+            Err(Failure::Start(e)) => {
+                Err(anyhow::Error::new(e).context("starting the worker process"))
+            }
+            Err(failure) => Ok(too_complex(file_name, &failure, limits)),
+        }
+    }
+
+    /// Whether a file that cannot be read as a workbook is to be returned now: only once it has
+    /// read the same for `watch.settle_ms` (a copy over a slow share may pause for long). Until
+    /// then it waits and is read again every `watch.unreadable_retry_ms`.
+    fn settled(&mut self, path: &Path, sha: &str, result: &CheckResult) -> bool {
+        let settle = self.cfg.watch.settle();
+        // Judged only on a second read of the same content, that long after the first.
+        if let Some((h, since)) = self.deferred.get(path)
+            && h == sha
+            && since.elapsed() >= settle
+        {
+            return true;
+        }
+        if self.deferred.get(path).is_none_or(|(h, _)| h != sha) {
+            info!(file = %path.display(), code = result.errors[0].code.as_str(), settle_secs = settle.as_secs(), "cannot read it yet; waiting for it to settle");
+            self.deferred
+                .insert(path.to_path_buf(), (sha.to_string(), Instant::now()));
+        }
+        self.candidates.insert(path.to_path_buf(), Seen::unseen());
+        false
+    }
+
+    /// Step 3's end and step 4 for a taken file: archive it, record it with everything it
+    /// sends in one transaction, then move it out of the inbox.
+    pub(super) fn record(&mut self, t: Taken) -> anyhow::Result<()> {
+        let Taken {
+            path: _,
+            inbox,
+            file_name,
+            size,
+            bytes,
+            oversize,
+            sha,
+            checked,
+        } = t;
+        // The same content may have been recorded since it was taken (twice in one batch).
+        let earlier = submissions::by_hash(&self.conn, &inbox.department, &sha)?;
+        let duplicate_of = earlier
+            .iter()
+            .find(|s| s.outcome != Outcome::Duplicate)
+            .or(earlier.first())
+            .map(|s| s.id);
+        let (outcome, checked) = match checked {
+            Some(mut checked) if duplicate_of.is_none() => {
+                checked.require_sender(Sender::Department(self.department(&inbox.department)));
+                self.check_against_approved(&inbox, &mut checked)?;
+                let outcome = if checked.result.status == Status::Accepted {
+                    Outcome::Accepted
+                } else {
+                    Outcome::Rejected
+                };
+                (outcome, Some(checked))
+            }
+            _ => (Outcome::Duplicate, None),
+        };
 
         // Archive copy, outside the departments' reach, named by content.
         let ext = Path::new(&file_name)
@@ -191,8 +302,9 @@ impl Daemon {
         };
         let received_at = self.now_text();
         let dept = self.department(&inbox.department).clone();
-        let tx = self.conn.transaction()?;
-        crate::store::judging::end(&tx, &inbox.department, &sha)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let id = submissions::record(
             &tx,
             &NewSubmission {
@@ -200,7 +312,7 @@ impl Daemon {
                 inbox_path: &inbox.rel,
                 file_name: &file_name,
                 sha256: &sha,
-                size: meta.len(),
+                size,
                 received_at: &received_at,
                 outcome,
                 form,
@@ -265,36 +377,40 @@ impl Daemon {
         self.finish(&recorded)
     }
 
-    /// Reads and checks a file's bytes in the worker process. A file the worker cannot judge
-    /// within its limits — or one that was being read each of the last times the daemon itself
-    /// died — is answered with a rejection; only a worker that cannot be started leaves the file
-    /// for a later try.
-    fn judge(
+    /// A file in a department's folder that cannot be taken (a name that is not UTF-8, a
+    /// symbolic link): moved, never followed or read, to the department's returned folder with
+    /// the reason beside it, logged once, and listed in the department's next notice of files
+    /// that are no form.
+    pub(super) fn answer_stray(
         &mut self,
+        path: &Path,
         department: &str,
-        rel: &str,
-        sha: &str,
-        file_name: &str,
-        bytes: &[u8],
-    ) -> anyhow::Result<Checked> {
-        let now = self.now_text();
-        let tries = crate::store::judging::begin(&self.conn, department, sha, rel, &now)?;
-        let limits = self.cfg.limits;
-        if tries > MAX_TRIES {
-            let failure = Failure::Died(format!(
-                "the daemon stopped {} times while this file was being read",
-                tries - 1
-            ));
-            return Ok(too_complex(file_name, &failure, limits));
-        }
-        match self.worker.judge(file_name, bytes) {
-            Ok(checked) => Ok(checked),
-            Err(Failure::Start(e)) => {
-                crate::store::judging::end(&self.conn, department, sha)?;
-                Err(anyhow::Error::new(e).context("starting the worker process"))
-            }
-            Err(failure) => Ok(too_complex(file_name, &failure, limits)),
-        }
+        reason: StrayReason,
+    ) -> anyhow::Result<()> {
+        let rel = path
+            .strip_prefix(&self.cfg.root)
+            .context("a department's file lies under the root")?;
+        let (stray, _) = strays::note(&self.conn, rel, Some(department), reason, &self.now_text())?;
+        let dept = self.department(department).clone();
+        let dept_dir = self.cfg.root.join(&dept.folder);
+        let folder = &self.cfg.folders.returned;
+        let dest_dir = real_dir(&dept_dir, folder, self.clock.as_ref())?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let dest_name = format!("未受理{}-{}", stray.id, safe_file_name(&name));
+        // A rename moves a link itself, never what it points to.
+        std::fs::rename(path, dest_dir.join(&dest_name))
+            .with_context(|| format!("moving {}", path.display()))?;
+        write_atomic(
+            &dest_dir.join(format!("{dest_name}.退回原因.txt")),
+            format!("文件“{name}”未能受理：{}。\n", reason.message()).as_bytes(),
+        )?;
+        let moved = format!("{folder}/{dest_name}");
+        strays::mark_moved(&self.conn, stray.id, &moved)?;
+        warn!(file = %path.display(), department, reason = reason.label(), to = %moved, "not taken: moved to the returned folder; the department will be told");
+        Ok(())
     }
 
     /// Measures an accepted performance report or self-evaluation against the project's approved
@@ -356,29 +472,39 @@ impl Daemon {
                 reasons.as_bytes(),
             )?;
         }
-        if std::fs::symlink_metadata(&inbox_path).is_ok() && !dest.exists() {
-            // Only the content we recorded leaves the inbox; a file replaced meanwhile stays.
-            let same = std::fs::read(&inbox_path)
-                .map(|b| hash(&b) == s.sha256)
-                .unwrap_or(false)
-                || s.sha256.len() != 64;
-            if same {
-                std::fs::rename(&inbox_path, &dest).or_else(|_| {
-                    std::fs::copy(&inbox_path, &dest)
-                        .and_then(|_| std::fs::remove_file(&inbox_path))
-                })?;
-            }
-        } else if dest.exists() && std::fs::symlink_metadata(&inbox_path).is_ok() {
-            let same = std::fs::read(&inbox_path)
-                .map(|b| hash(&b) == s.sha256)
-                .unwrap_or(false);
-            if same {
+        // Only the content recorded leaves the inbox: a file replaced meanwhile stays (and is
+        // taken as a new submission), and one deleted meanwhile is gone. `moved_to` then says
+        // nothing was moved.
+        let recorded_content = |p: &Path| {
+            s.sha256.len() != 64
+                || std::fs::read(p)
+                    .map(|b| hash(&b) == s.sha256)
+                    .unwrap_or(false)
+        };
+        let in_inbox = std::fs::symlink_metadata(&inbox_path).is_ok();
+        let moved = if dest.exists() {
+            // Moved by an earlier run; a copy left behind by an interrupted copy goes.
+            if in_inbox && s.sha256.len() == 64 && recorded_content(&inbox_path) {
                 std::fs::remove_file(&inbox_path)?;
             }
+            true
+        } else if in_inbox && recorded_content(&inbox_path) {
+            std::fs::rename(&inbox_path, &dest).or_else(|_| {
+                std::fs::copy(&inbox_path, &dest).and_then(|_| std::fs::remove_file(&inbox_path))
+            })?;
+            true
+        } else {
+            false
+        };
+        if moved {
+            let moved = format!("{folder}/{dest_name}");
+            submissions::mark_done(&self.conn, s.id, Some(&moved), &self.now_text())?;
+            info!(id = s.id, to = %moved, "done");
+        } else {
+            submissions::mark_done(&self.conn, s.id, None, &self.now_text())?;
+            let what = if in_inbox { "replaced" } else { "deleted" };
+            info!(id = s.id, file = %s.inbox_path, "done; the file was {what} before it was moved, so nothing was moved");
         }
-        let moved = format!("{folder}/{dest_name}");
-        submissions::mark_done(&self.conn, s.id, &moved, &self.now_text())?;
-        info!(id = s.id, to = %moved, "done");
         Ok(())
     }
 }
@@ -478,6 +604,7 @@ mod tests {
             result_json: Some(serde_json::to_string(&result).unwrap()),
             duplicate_of: None,
             superseded_by: None,
+            moved_to: None,
         }
     }
 
