@@ -380,39 +380,8 @@ impl<'a> Workbook<'a> {
                     if seen > max * 4 {
                         return Err(too_many());
                     }
-                    // Counted before the text is copied: one long shared string shown in many
-                    // cells costs its length in each.
-                    text.take(match c.get_value() {
-                        calamine::DataRef::String(s)
-                        | calamine::DataRef::DateTimeIso(s)
-                        | calamine::DataRef::DurationIso(s) => s.len(),
-                        calamine::DataRef::SharedString(s) => s.len(),
-                        _ => 0,
-                    })?;
                     let pct = percent.get(style).copied().unwrap_or(false);
-                    let value = match c.get_value() {
-                        calamine::DataRef::Empty => continue,
-                        calamine::DataRef::String(s) => Value::Text(s.clone()),
-                        calamine::DataRef::SharedString(s) => Value::Text(s.to_string()),
-                        calamine::DataRef::Float(f) => Value::Number {
-                            v: *f,
-                            percent: pct,
-                        },
-                        calamine::DataRef::Int(i) => Value::Number {
-                            v: *i as f64,
-                            percent: pct,
-                        },
-                        calamine::DataRef::Bool(b) => Value::Bool(*b),
-                        calamine::DataRef::DateTime(d) => Value::Number {
-                            v: d.as_f64(),
-                            percent: false,
-                        },
-                        calamine::DataRef::DateTimeIso(s) | calamine::DataRef::DurationIso(s) => {
-                            Value::Text(s.clone())
-                        }
-                        calamine::DataRef::Error(e) => Value::Error(e.to_string()),
-                    };
-                    if let Some(cell) = cell(c.get_position(), value) {
+                    if let Some(cell) = cell_of(&c, pct, &mut text)? {
                         cells.push(cell);
                         if cells.len() > max {
                             return Err(too_many());
@@ -425,35 +394,14 @@ impl<'a> Workbook<'a> {
                 let mut reader = wb.worksheet_cells_reader(name).map_err(xlsb_error)?;
                 let mut cells = Vec::new();
                 let mut seen = 0usize;
+                let mut text = TextBudget::new(name, max_text);
                 while let Some(c) = reader.next_cell().map_err(xlsb_error)? {
                     seen += 1;
                     if seen > max * 4 {
                         return Err(too_many());
                     }
                     // The binary format's cells carry no style here: no percent flag.
-                    let value = match c.get_value() {
-                        calamine::DataRef::Empty => continue,
-                        calamine::DataRef::String(s) => Value::Text(s.clone()),
-                        calamine::DataRef::SharedString(s) => Value::Text(s.to_string()),
-                        calamine::DataRef::Float(f) => Value::Number {
-                            v: *f,
-                            percent: false,
-                        },
-                        calamine::DataRef::Int(i) => Value::Number {
-                            v: *i as f64,
-                            percent: false,
-                        },
-                        calamine::DataRef::Bool(b) => Value::Bool(*b),
-                        calamine::DataRef::DateTime(d) => Value::Number {
-                            v: d.as_f64(),
-                            percent: false,
-                        },
-                        calamine::DataRef::DateTimeIso(s) | calamine::DataRef::DurationIso(s) => {
-                            Value::Text(s.clone())
-                        }
-                        calamine::DataRef::Error(e) => Value::Error(e.to_string()),
-                    };
-                    if let Some(cell) = cell(c.get_position(), value) {
+                    if let Some(cell) = cell_of(&c, false, &mut text)? {
                         cells.push(cell);
                         if cells.len() > max {
                             return Err(too_many());
@@ -594,6 +542,40 @@ fn range_to_sheet(
         }
     }
     Ok(Sheet::new(name, cells))
+}
+
+/// A cell as the `.xlsx`/`.xlsb` cell readers give it, its text counted against the sheet's
+/// budget before it is copied (one long shared string shown in many cells costs its length in
+/// each). `None` for an empty cell.
+fn cell_of(
+    c: &calamine::Cell<calamine::DataRef<'_>>,
+    percent: bool,
+    text: &mut TextBudget,
+) -> Result<Option<Cell>, OpenError> {
+    use calamine::DataRef as D;
+    text.take(match c.get_value() {
+        D::String(s) | D::DateTimeIso(s) | D::DurationIso(s) => s.len(),
+        D::SharedString(s) => s.len(),
+        _ => 0,
+    })?;
+    let value = match c.get_value() {
+        D::Empty => return Ok(None),
+        D::String(s) => Value::Text(s.clone()),
+        D::SharedString(s) => Value::Text(s.to_string()),
+        D::Float(f) => Value::Number { v: *f, percent },
+        D::Int(i) => Value::Number {
+            v: *i as f64,
+            percent,
+        },
+        D::Bool(b) => Value::Bool(*b),
+        D::DateTime(d) => Value::Number {
+            v: d.as_f64(),
+            percent: false,
+        },
+        D::DateTimeIso(s) | D::DurationIso(s) => Value::Text(s.clone()),
+        D::Error(e) => Value::Error(e.to_string()),
+    };
+    Ok(cell(c.get_position(), value))
 }
 
 /// The names of the worksheets: chart sheets, macro sheets and dialog sheets hold no form
