@@ -6,6 +6,24 @@ use std::process::Command;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
+/// The 2026 deadlines these tests run against (the example setup sets none).
+const DEADLINES_2026: &str = "
+[[deadlines]]
+year = 2026
+form = \"target_declaration\"
+due = \"2026-03-31\"
+
+[[deadlines]]
+year = 2026
+form = \"performance_report\"
+due = \"2026-08-15\"
+
+[[deadlines]]
+year = 2026
+form = \"self_evaluation\"
+due = \"2027-03-31\"
+";
+
 struct Setup {
     _tmp: tempfile::TempDir,
     dir: PathBuf,
@@ -15,7 +33,8 @@ impl Setup {
     fn new() -> Setup {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_path_buf();
-        let cfg = jixiao::config::EXAMPLE.replace("stable_ms = 2000", "stable_ms = 100");
+        let cfg = format!("{}{DEADLINES_2026}", jixiao::config::EXAMPLE)
+            .replace("stable_ms = 2000", "stable_ms = 100");
         std::fs::write(dir.join("jixiao.toml"), cfg).unwrap();
         Setup { _tmp: tmp, dir }
     }

@@ -9,12 +9,30 @@ use jixiao::forms::record::FormRecord;
 use jixiao::store::submissions::{self, NewSubmission, Outcome};
 use jixiao::{Checker, Definitions, Limits};
 
+/// The 2026 deadlines these tests run against (the example setup sets none).
+const DEADLINES_2026: &str = "
+[[deadlines]]
+year = 2026
+form = \"target_declaration\"
+due = \"2026-03-31\"
+
+[[deadlines]]
+year = 2026
+form = \"performance_report\"
+due = \"2026-08-15\"
+
+[[deadlines]]
+year = 2026
+form = \"self_evaluation\"
+due = \"2027-03-31\"
+";
+
 fn d(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
 
 fn config(dir: &Path) -> Config {
-    let text = jixiao::config::EXAMPLE.to_string();
+    let text = format!("{}{DEADLINES_2026}", jixiao::config::EXAMPLE);
     std::fs::write(dir.join("jixiao.toml"), &text).unwrap();
     Config::load(&dir.join("jixiao.toml")).unwrap()
 }
