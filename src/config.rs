@@ -317,6 +317,7 @@ impl Config {
             deadlines: &self.deadlines,
             reminders: &self.reminders,
             departments: &self.departments,
+            revision_days: self.letters.revision_days,
         }
     }
 
