@@ -295,12 +295,20 @@ fn reminders_from_the_daemon_on_chosen_days() {
     run_on("2026-03-25");
     assert_eq!(mails(&s).len(), 2, "each reminder once");
 
-    // 农业农村厅 declares; its receipt and review opinion go out with it.
+    // 农业农村厅 declares (on the real day, past the 2026 deadlines); its receipt and review
+    // opinion go out with it, and the reminders due that day only after the form is taken.
     let (outcome, _) = s.submit("examples/农业农村厅-绩效目标申报表.xlsx", "申报表.xlsx");
     assert_eq!(outcome, "accepted");
     let m = mails(&s);
     let kinds: Vec<&str> = m.iter().map(|x| x.0.as_str()).collect();
-    assert!(kinds.ends_with(&["receipt", "target_review"]), "{kinds:?}");
+    assert_eq!(kinds[2..4], ["receipt", "target_review"], "{kinds:?}");
+    assert!(kinds[4..].iter().all(|k| *k == "reminder"), "{kinds:?}");
+    assert!(
+        m[4..]
+            .iter()
+            .all(|x| !(x.1.contains("绩效目标申报表") && x.3 == ["jixiao@nyt.jl.example.cn"])),
+        "农业农村厅 is not told its declaration is late: {m:?}"
+    );
     let review = m.iter().find(|x| x.0 == "target_review").unwrap();
     assert!(review.1.contains("绩效目标审核意见"), "{}", review.1);
     assert!(review.2.contains("吉财绩函〔2026〕1号"), "{}", review.2);
