@@ -277,15 +277,16 @@ impl Config {
                 );
             }
             for (b, pb, rb) in &folders[i + 1..] {
-                let nested = ra.starts_with(rb) || rb.starts_with(ra);
-                let mixes = if *a == "decisions_dir" || *b == "decisions_dir" {
-                    nested
-                } else if writes.contains(a) && writes.contains(b) {
-                    ra == rb
-                } else if writes.contains(a) || writes.contains(b) {
-                    nested
+                // decisions_dir holds nothing else and lies in no folder jixiao writes.
+                let decisions = |d: &Path, k: &str, o: &Path| {
+                    o.starts_with(d) || (writes.contains(&k) && d.starts_with(o))
+                };
+                let mixes = if *a == "decisions_dir" {
+                    decisions(ra, b, rb)
+                } else if *b == "decisions_dir" {
+                    decisions(rb, a, ra)
                 } else {
-                    false
+                    writes.contains(a) && writes.contains(b) && ra == rb
                 };
                 if mixes {
                     bail!(
@@ -358,6 +359,7 @@ impl Config {
 /// the part not yet created appended (its `..` taken off lexically, as creating it would).
 fn resolve(path: &Path) -> PathBuf {
     use std::path::Component;
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let parts: Vec<Component> = path.components().collect();
     for k in (1..=parts.len()).rev() {
         let existing: PathBuf = parts[..k].iter().collect();
@@ -375,7 +377,7 @@ fn resolve(path: &Path) -> PathBuf {
         }
         return out;
     }
-    path.to_path_buf()
+    path
 }
 
 /// A folder name must be one plain path component.
@@ -635,9 +637,18 @@ mod tests {
         let e = err(load_with(
             dir.path(),
             "# letters_dir = \"letters\"",
-            "letters_dir = \"outbox/letters\"",
+            "letters_dir = \"决定/letters\"",
         ));
         assert!(e.contains("letters_dir"), "{e}");
+        // Templates beside the configuration, with the state below them, are fine.
+        assert!(
+            load_with(
+                dir.path(),
+                "# letters_dir = \"letters\"",
+                "letters_dir = \".\""
+            )
+            .is_ok()
+        );
         let e = err(load_with(
             dir.path(),
             "decisions_dir = \"决定\"",
