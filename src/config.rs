@@ -172,9 +172,6 @@ impl Config {
         self.summary
             .validate()
             .map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
-        if self.state_dir.starts_with(&self.root) {
-            bail!("{file}: state_dir must be outside root: departments must not reach the archive");
-        }
         for (i, d) in self.deadlines.iter().enumerate() {
             if d.kind().is_none() {
                 bail!(
@@ -189,8 +186,119 @@ impl Config {
         self.mail
             .validate()
             .map_err(|e| anyhow::anyhow!("{file}: [mail]: {e}"))?;
-        if self.decisions_dir.starts_with(&self.root) {
-            bail!("{file}: decisions_dir must be outside root: only the finance office decides");
+        self.check_office_folders()
+    }
+
+    /// The folders the finance office owns, by key: each lies outside `root` after resolving
+    /// links, the decision and report folders do not hold this file, and no two mix contents.
+    fn office_folders(&self) -> Vec<(&'static str, &Path)> {
+        let mut out = vec![
+            ("state_dir", self.state_dir.as_path()),
+            ("reports_dir", self.reports_dir.as_path()),
+            ("decisions_dir", self.decisions_dir.as_path()),
+            ("mail.outbox_dir", self.mail.outbox_dir.as_path()),
+        ];
+        if let Some(f) = &self.forms_dir {
+            out.push(("forms_dir", f));
+        }
+        if let Some(l) = &self.letters_dir {
+            out.push(("letters_dir", l));
+        }
+        out
+    }
+
+    /// A department's folder is its identity and what it puts there is taken as its submission:
+    /// a folder of the office reachable from `root` (directly or through a link) would let a
+    /// department write decisions, read the archive or receive the summary as its own form.
+    fn check_office_folders(&self) -> anyhow::Result<()> {
+        let file = self.file.display();
+        let parent = self
+            .file
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let base = std::path::absolute(parent).unwrap_or_else(|_| parent.to_path_buf());
+        let shown = |p: &Path| {
+            p.strip_prefix(&base)
+                .ok()
+                .filter(|r| !r.as_os_str().is_empty())
+                .unwrap_or(p)
+                .display()
+                .to_string()
+        };
+        let root = resolve(&self.root);
+        let folders: Vec<(&str, &Path, PathBuf)> = self
+            .office_folders()
+            .into_iter()
+            .map(|(k, p)| (k, p, resolve(p)))
+            .collect();
+        for (key, path, real) in &folders {
+            if real.starts_with(&root) {
+                bail!(
+                    "{file}: {key} \"{}\" leads into root ({}) after resolving links: {} is inside {}; \
+                     every folder of the finance office must lie outside the departments' folders",
+                    shown(path),
+                    shown(&self.root),
+                    real.display(),
+                    root.display()
+                );
+            }
+        }
+        let config = resolve(&self.file);
+        for (key, path, real) in &folders {
+            let wrong = match *key {
+                // Decision files are moved out of their folder once read; a summary workbook is
+                // written over whatever has its name.
+                "decisions_dir" | "reports_dir" => config.starts_with(real),
+                _ => false,
+            };
+            if wrong {
+                bail!(
+                    "{file}: {key} \"{}\" holds this configuration file; give it a folder of its own",
+                    shown(path)
+                );
+            }
+        }
+        // Decision files are every file in decisions_dir, and root's files are the departments':
+        // neither may share a folder with anything else. The folders jixiao writes into must
+        // differ, and nothing it writes may land among the forms or letter templates it reads.
+        let writes = [
+            "state_dir",
+            "reports_dir",
+            "decisions_dir",
+            "mail.outbox_dir",
+        ];
+        for (i, (a, pa, ra)) in folders.iter().enumerate() {
+            if *a == "decisions_dir" && (root.starts_with(ra) || ra.starts_with(&root)) {
+                bail!(
+                    "{file}: decisions_dir \"{}\" holds root ({}); give it a folder of its own",
+                    shown(pa),
+                    shown(&self.root)
+                );
+            }
+            for (b, pb, rb) in &folders[i + 1..] {
+                // decisions_dir holds nothing else and lies in no folder jixiao writes.
+                let decisions = |d: &Path, k: &str, o: &Path| {
+                    o.starts_with(d) || (writes.contains(&k) && d.starts_with(o))
+                };
+                let mixes = if *a == "decisions_dir" {
+                    decisions(ra, b, rb)
+                } else if *b == "decisions_dir" {
+                    decisions(rb, a, ra)
+                } else {
+                    writes.contains(a) && writes.contains(b) && ra == rb
+                };
+                if mixes {
+                    bail!(
+                        "{file}: {a} \"{}\" and {b} \"{}\" are the same folder or one holds the other \
+                         ({} and {} after resolving links); give each a folder of its own",
+                        shown(pa),
+                        shown(pb),
+                        ra.display(),
+                        rb.display()
+                    );
+                }
+            }
         }
         Ok(())
     }
@@ -210,6 +318,7 @@ impl Config {
             deadlines: &self.deadlines,
             reminders: &self.reminders,
             departments: &self.departments,
+            revision_days: self.letters.revision_days,
         }
     }
 
@@ -244,6 +353,31 @@ impl Config {
     pub(crate) fn archive_dir(&self) -> PathBuf {
         self.state_dir.join("archive")
     }
+}
+
+/// Where a path leads once links are resolved: the nearest existing ancestor canonicalized, with
+/// the part not yet created appended (its `..` taken off lexically, as creating it would).
+fn resolve(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let parts: Vec<Component> = path.components().collect();
+    for k in (1..=parts.len()).rev() {
+        let existing: PathBuf = parts[..k].iter().collect();
+        let Ok(mut out) = std::fs::canonicalize(&existing) else {
+            continue;
+        };
+        for c in &parts[k..] {
+            match c {
+                Component::ParentDir => {
+                    out.pop();
+                }
+                Component::Normal(name) => out.push(name),
+                _ => {}
+            }
+        }
+        return out;
+    }
+    path
 }
 
 /// A folder name must be one plain path component.
@@ -327,21 +461,12 @@ outbox_dir = "outbox"
 # from = "吉林省财政厅绩效管理处 <jixiao@czt.jl.example.cn>"
 
 # Each form's due date per year. Departments listed below owe a declaration; every project with
-# an approved declaration owes a performance report and a self-evaluation.
-[[deadlines]]
-year = 2026
-form = "target_declaration"
-due = "2026-03-31"
-
-[[deadlines]]
-year = 2026
-form = "performance_report"
-due = "2026-08-15"
-
-[[deadlines]]
-year = 2026
-form = "self_evaluation"
-due = "2027-03-31"
+# an approved declaration owes a performance report and a self-evaluation. No reminder is sent
+# until deadlines are set here, e.g.:
+# [[deadlines]]
+# year = 2027
+# form = "target_declaration"     # target_declaration | performance_report | self_evaluation
+# due = "2027-03-31"
 
 [reminders]
 days_before = [7, 1]           # reminders (催报通知) before the deadline
@@ -405,5 +530,130 @@ mod tests {
             Config::parse(&bad, Path::new("j.toml")).unwrap_err()
         );
         assert!(err.contains("state_dir"), "{err}");
+    }
+
+    /// Writes the example with `replace` applied into a temporary folder and loads it.
+    fn load_with(dir: &Path, from: &str, to: &str) -> anyhow::Result<Config> {
+        let path = dir.join("jixiao.toml");
+        std::fs::write(&path, EXAMPLE.replace(from, to)).unwrap();
+        Config::load(&path)
+    }
+
+    fn err(r: anyhow::Result<Config>) -> String {
+        format!("{:#}", r.unwrap_err())
+    }
+
+    #[test]
+    fn reports_dir_inside_root_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = err(load_with(
+            dir.path(),
+            "reports_dir = \"reports\"",
+            "reports_dir = \"收件/农业农村厅\"",
+        ));
+        assert!(
+            e.contains("reports_dir \"收件/农业农村厅\" leads into root (收件)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn decisions_dir_holding_the_configuration_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = err(load_with(
+            dir.path(),
+            "decisions_dir = \"决定\"",
+            "decisions_dir = \".\"",
+        ));
+        assert!(e.contains("decisions_dir"), "{e}");
+        assert!(e.contains("holds this configuration file"), "{e}");
+        let e = err(load_with(
+            dir.path(),
+            "reports_dir = \"reports\"",
+            "reports_dir = \"\"",
+        ));
+        assert!(e.contains("reports_dir"), "{e}");
+    }
+
+    #[test]
+    fn a_linked_decisions_dir_into_a_department_folder_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let dept = dir.path().join("收件").join("农业农村厅");
+        std::fs::create_dir_all(&dept).unwrap();
+        std::os::unix::fs::symlink(&dept, dir.path().join("决定")).unwrap();
+        let e = err(load_with(dir.path(), "", ""));
+        assert!(
+            e.contains("decisions_dir \"决定\" leads into root (收件) after resolving links"),
+            "{e}"
+        );
+        // A folder not created yet under a link is resolved through its nearest existing ancestor.
+        std::fs::remove_file(dir.path().join("决定")).unwrap();
+        std::os::unix::fs::symlink(&dept, dir.path().join("link")).unwrap();
+        let e = err(load_with(
+            dir.path(),
+            "state_dir = \"state\"",
+            "state_dir = \"link/new/state\"",
+        ));
+        assert!(
+            e.contains("state_dir \"link/new/state\" leads into root"),
+            "{e}"
+        );
+        let e = err(load_with(
+            dir.path(),
+            "outbox_dir = \"outbox\"",
+            "outbox_dir = \"x/../收件/y\"",
+        ));
+        assert!(e.contains("mail.outbox_dir"), "{e}");
+        assert!(load_with(dir.path(), "", "").is_ok());
+    }
+
+    #[test]
+    fn office_folders_that_would_mix_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = err(load_with(
+            dir.path(),
+            "outbox_dir = \"outbox\"",
+            "outbox_dir = \"决定\"",
+        ));
+        assert!(
+            e.contains("decisions_dir") && e.contains("mail.outbox_dir"),
+            "{e}"
+        );
+        let e = err(load_with(
+            dir.path(),
+            "decisions_dir = \"决定\"",
+            "decisions_dir = \"state/决定\"",
+        ));
+        assert!(
+            e.contains("state_dir") && e.contains("decisions_dir"),
+            "{e}"
+        );
+        let e = err(load_with(
+            dir.path(),
+            "reports_dir = \"reports\"",
+            "reports_dir = \"state\"",
+        ));
+        assert!(e.contains("state_dir") && e.contains("reports_dir"), "{e}");
+        let e = err(load_with(
+            dir.path(),
+            "# letters_dir = \"letters\"",
+            "letters_dir = \"决定/letters\"",
+        ));
+        assert!(e.contains("letters_dir"), "{e}");
+        // Templates beside the configuration, with the state below them, are fine.
+        assert!(
+            load_with(
+                dir.path(),
+                "# letters_dir = \"letters\"",
+                "letters_dir = \".\""
+            )
+            .is_ok()
+        );
+        let e = err(load_with(
+            dir.path(),
+            "decisions_dir = \"决定\"",
+            "decisions_dir = \"收件/..\"",
+        ));
+        assert!(e.contains("decisions_dir"), "{e}");
     }
 }

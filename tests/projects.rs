@@ -6,6 +6,24 @@ use std::process::Command;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
+/// The 2026 deadlines these tests run against (the example setup sets none).
+const DEADLINES_2026: &str = "
+[[deadlines]]
+year = 2026
+form = \"target_declaration\"
+due = \"2026-03-31\"
+
+[[deadlines]]
+year = 2026
+form = \"performance_report\"
+due = \"2026-08-15\"
+
+[[deadlines]]
+year = 2026
+form = \"self_evaluation\"
+due = \"2027-03-31\"
+";
+
 struct Setup {
     _tmp: tempfile::TempDir,
     dir: PathBuf,
@@ -15,7 +33,8 @@ impl Setup {
     fn new() -> Setup {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_path_buf();
-        let cfg = jixiao::config::EXAMPLE.replace("stable_ms = 2000", "stable_ms = 100");
+        let cfg = format!("{}{DEADLINES_2026}", jixiao::config::EXAMPLE)
+            .replace("stable_ms = 2000", "stable_ms = 100");
         std::fs::write(dir.join("jixiao.toml"), cfg).unwrap();
         Setup { _tmp: tmp, dir }
     }
@@ -276,12 +295,20 @@ fn reminders_from_the_daemon_on_chosen_days() {
     run_on("2026-03-25");
     assert_eq!(mails(&s).len(), 2, "each reminder once");
 
-    // 农业农村厅 declares; its receipt and review opinion go out with it.
+    // 农业农村厅 declares (on the real day, past the 2026 deadlines); its receipt and review
+    // opinion go out with it, and the reminders due that day only after the form is taken.
     let (outcome, _) = s.submit("examples/农业农村厅-绩效目标申报表.xlsx", "申报表.xlsx");
     assert_eq!(outcome, "accepted");
     let m = mails(&s);
     let kinds: Vec<&str> = m.iter().map(|x| x.0.as_str()).collect();
-    assert!(kinds.ends_with(&["receipt", "target_review"]), "{kinds:?}");
+    assert_eq!(kinds[2..4], ["receipt", "target_review"], "{kinds:?}");
+    assert!(kinds[4..].iter().all(|k| *k == "reminder"), "{kinds:?}");
+    assert!(
+        m[4..]
+            .iter()
+            .all(|x| !(x.1.contains("绩效目标申报表") && x.3 == ["jixiao@nyt.jl.example.cn"])),
+        "农业农村厅 is not told its declaration is late: {m:?}"
+    );
     let review = m.iter().find(|x| x.0 == "target_review").unwrap();
     assert!(review.1.contains("绩效目标审核意见"), "{}", review.1);
     assert!(review.2.contains("吉财绩函〔2026〕1号"), "{}", review.2);

@@ -9,23 +9,54 @@ use jixiao::forms::record::FormRecord;
 use jixiao::store::submissions::{self, NewSubmission, Outcome};
 use jixiao::{Checker, Definitions, Limits};
 
+/// The 2026 deadlines these tests run against (the example setup sets none).
+const DEADLINES_2026: &str = "
+[[deadlines]]
+year = 2026
+form = \"target_declaration\"
+due = \"2026-03-31\"
+
+[[deadlines]]
+year = 2026
+form = \"performance_report\"
+due = \"2026-08-15\"
+
+[[deadlines]]
+year = 2026
+form = \"self_evaluation\"
+due = \"2027-03-31\"
+";
+
 fn d(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
 
 fn config(dir: &Path) -> Config {
-    let text = jixiao::config::EXAMPLE.to_string();
+    let text = format!("{}{DEADLINES_2026}", jixiao::config::EXAMPLE);
     std::fs::write(dir.join("jixiao.toml"), &text).unwrap();
     Config::load(&dir.join("jixiao.toml")).unwrap()
 }
 
 /// Records a fixture as the daemon would, for department `dept`.
 fn submit(conn: &mut rusqlite::Connection, fixture: &str, dept: &str) {
+    submit_as(conn, fixture, dept, "2026-03-01T09:00:00+08:00", |_| {});
+}
+
+/// Records a fixture received at `received_at`, its result changed by `edit` first (to give a
+/// conclusion no fixture has).
+fn submit_as(
+    conn: &mut rusqlite::Connection,
+    fixture: &str,
+    dept: &str,
+    received_at: &str,
+    edit: impl FnOnce(&mut jixiao::CheckResult),
+) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(fixture);
     let checker = Checker::new(Definitions::embedded(), Limits::default());
-    let checked = checker.check_path(&path, fixture);
+    let mut checked = checker.check_path(&path, fixture);
+    edit(&mut checked.result);
     let r = &checked.result;
     let project = r.project.clone().unwrap();
     let key = project.key(dept);
@@ -39,7 +70,7 @@ fn submit(conn: &mut rusqlite::Connection, fixture: &str, dept: &str) {
             file_name: fixture,
             sha256: fixture,
             size: 1,
-            received_at: "2026-03-01T09:00:00+08:00",
+            received_at,
             outcome: if r.accepted() {
                 Outcome::Accepted
             } else {
@@ -164,10 +195,23 @@ fn a_declaration_concluded_for_revision_owes_nothing_until_approved() {
     let mut conn = jixiao::store::open(&cfg.database()).unwrap();
     submit(&mut conn, "crossform/申报表-修改后通过.xlsx", "nyt");
     let owed = jixiao::cycle::owed(&conn, &cfg.calendar(), Some(2026)).unwrap();
-    assert!(
-        owed.iter()
-            .all(|o| !(o.department == "nyt" && o.form != jixiao::FormKind::TargetDeclaration)),
+    let nyt: Vec<_> = owed
+        .iter()
+        .filter(|o| o.department == "nyt")
+        .map(|o| (o.form, o.due))
+        .collect();
+    // A corrected declaration is owed within 10 days of the review (received 2026-03-01).
+    assert_eq!(
+        nyt,
+        [(jixiao::FormKind::TargetDeclaration, d("2026-03-11"))],
         "{owed:?}"
+    );
+    assert!(
+        jixiao::cycle::overdue(&conn, &cfg.calendar(), d("2026-03-12"))
+            .unwrap()
+            .iter()
+            .any(|o| o.department == "nyt"),
+        "a department whose declaration awaits revision is overdue, not forgotten"
     );
     jixiao::cycle::approvals::approve(
         &conn,
@@ -189,5 +233,137 @@ fn a_declaration_concluded_for_revision_owes_nothing_until_approved() {
             jixiao::FormKind::PerformanceReport,
             jixiao::FormKind::SelfEvaluation
         ]
+    );
+}
+
+/// Renders the reminders due on `today` as the daemon sends them: (subject, body) per
+/// department code.
+fn rendered(
+    conn: &rusqlite::Connection,
+    cfg: &Config,
+    today: NaiveDate,
+) -> Vec<(String, String, String)> {
+    let letters = jixiao::letters::Letters::load(None).unwrap();
+    let settings = jixiao::letters::LetterSettings::default();
+    jixiao::cycle::due_reminders(conn, &cfg.calendar(), today)
+        .unwrap()
+        .iter()
+        .map(|n| {
+            let (subject, body) = letters
+                .render_notice(jixiao::letters::NoticeKind::Reminder, &settings, n)
+                .unwrap();
+            (n.department_code.clone(), subject, body)
+        })
+        .collect()
+}
+
+#[test]
+fn a_declaration_reminder_says_what_is_owed() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{}{DEADLINES_2026}\n[[deadlines]]\nyear = 2027\nform = \"target_declaration\"\ndue = \"2027-03-31\"\n",
+        jixiao::config::EXAMPLE
+    );
+    std::fs::write(dir.path().join("jixiao.toml"), &text).unwrap();
+    let cfg = Config::load(&dir.path().join("jixiao.toml")).unwrap();
+    let mut conn = jixiao::store::open(&cfg.database()).unwrap();
+    // A department with nothing known: the form itself is named.
+    let r = rendered(&conn, &cfg, d("2026-03-24"));
+    let nyt = r.iter().find(|x| x.0 == "nyt").unwrap();
+    assert!(
+        nyt.2
+            .contains("你单位尚未报送项目支出绩效目标申报表，请按时报送。"),
+        "{}",
+        nyt.2
+    );
+    assert!(!nyt.2.contains("以下项目尚未报送："), "{}", nyt.2);
+    // A returned declaration, and last year's project: both are named in the next year.
+    submit(&mut conn, "examples/农业农村厅-绩效目标申报表.xlsx", "nyt");
+    submit_as(
+        &mut conn,
+        "examples/退回示例-资金合计不符.xlsx",
+        "jyt",
+        "2026-03-02T09:00:00+08:00",
+        |_| {},
+    );
+    let r = rendered(&conn, &cfg, d("2026-03-30"));
+    let jyt = r.iter().find(|x| x.0 == "jyt").unwrap();
+    assert!(
+        jyt.2.contains("以下项目尚未报送，请按时报送："),
+        "{}",
+        jyt.2
+    );
+    assert!(jyt.2.contains("（已退回，请修改后重新报送）"), "{}", jyt.2);
+    let r = rendered(&conn, &cfg, d("2027-03-24"));
+    let nyt = r
+        .iter()
+        .find(|x| x.0 == "nyt" && x.1.contains("绩效目标申报表"))
+        .unwrap();
+    assert!(
+        nyt.2
+            .contains("- 基层农技推广体系改革与建设补助项目（上年度项目）"),
+        "{}",
+        nyt.2
+    );
+}
+
+#[test]
+fn a_declaration_not_passed_owes_a_corrected_one_by_its_revision_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path());
+    let mut conn = jixiao::store::open(&cfg.database()).unwrap();
+    submit_as(
+        &mut conn,
+        "examples/农业农村厅-绩效目标申报表.xlsx",
+        "nyt",
+        "2026-03-01T09:00:00+08:00",
+        |r| r.review.as_mut().unwrap().conclusion = jixiao::rules::review::Conclusion::Fail,
+    );
+    // Owed: the corrected declaration, 10 days ([letters] revision_days) after the review.
+    let owed = jixiao::cycle::owed(&conn, &cfg.calendar(), Some(2026)).unwrap();
+    let nyt: Vec<_> = owed.iter().filter(|o| o.department == "nyt").collect();
+    assert_eq!(nyt.len(), 1, "{owed:?}");
+    assert_eq!(nyt[0].form, jixiao::FormKind::TargetDeclaration);
+    // Reminded before and after that day, not only by the year's deadline.
+    let sent = send_all(&mut conn, &cfg, d("2026-03-04"));
+    assert!(
+        sent.iter()
+            .any(|(dept, _, label)| dept == "nyt" && label.ends_with("-before-7")),
+        "{sent:?}"
+    );
+    let r = rendered(&conn, &cfg, d("2026-03-12"));
+    let nyt = r
+        .iter()
+        .find(|x| x.0 == "nyt")
+        .expect("an overdue reminder");
+    assert!(nyt.1.contains("逾期未报"), "{}", nyt.1);
+    assert!(
+        nyt.2.contains(
+            "审核结论为不通过，请按审核意见修改后重新报送。重新报送期限2026年3月11日已过1天"
+        ),
+        "{}",
+        nyt.2
+    );
+    assert!(
+        nyt.2.contains("- 基层农技推广体系改革与建设补助项目"),
+        "{}",
+        nyt.2
+    );
+    // Overdue (as status and the summary list it) from the day after.
+    let overdue = jixiao::cycle::overdue(&conn, &cfg.calendar(), d("2026-03-12")).unwrap();
+    assert!(overdue.iter().any(|o| o.department == "nyt"), "{overdue:?}");
+    // A corrected declaration concluded 通过 settles it.
+    submit_as(
+        &mut conn,
+        "examples/农业农村厅-绩效目标申报表.xlsx",
+        "nyt",
+        "2026-03-13T09:00:00+08:00",
+        |_| {},
+    );
+    let owed = jixiao::cycle::owed(&conn, &cfg.calendar(), Some(2026)).unwrap();
+    assert!(
+        owed.iter()
+            .all(|o| !(o.department == "nyt" && o.form == jixiao::FormKind::TargetDeclaration)),
+        "{owed:?}"
     );
 }

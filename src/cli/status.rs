@@ -120,7 +120,7 @@ pub(crate) fn status(
                 let what = if o.projects.is_empty() {
                     String::new()
                 } else {
-                    format!("（{}）", o.projects.join("、"))
+                    format!("（{}）", o.what())
                 };
                 writeln!(
                     out,

@@ -2,9 +2,11 @@
 //! are in force.
 //!
 //! Every configured department owes a target declaration each year; every project with an
-//! approved declaration owes a performance report and a self-evaluation. Before and after each
-//! deadline, a department that still owes a form gets one reminder per configured day, listing
-//! what it owes; each reminder is sent once.
+//! approved declaration owes a performance report and a self-evaluation. A declaration concluded
+//! 不通过, or 修改后通过 and not approved, owes a corrected declaration within
+//! `[letters] revision_days` of its review letter. Before and after each deadline, a department
+//! that still owes a form gets one reminder per configured day, listing what it owes; each
+//! reminder is sent once.
 
 pub mod approvals;
 
@@ -17,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::departments::{self, Department};
 use crate::forms::FormKind;
+use crate::rules::review::Conclusion;
 use crate::store;
 use crate::text::chinese_date;
 
@@ -62,6 +65,9 @@ pub struct Calendar<'a> {
     pub(crate) deadlines: &'a [Deadline],
     pub(crate) reminders: &'a ReminderSettings,
     pub(crate) departments: &'a [Department],
+    /// Days a department has to send a corrected declaration after its review letter (the
+    /// `[letters] revision_days` the letter states).
+    pub(crate) revision_days: u32,
 }
 
 /// What a department still owes for one deadline.
@@ -69,10 +75,90 @@ pub struct Calendar<'a> {
 pub struct Owed {
     pub department: String,
     pub form: FormKind,
-    pub(crate) year: i32,
-    pub(crate) due: NaiveDate,
-    /// The projects (by name) that owe the form; empty for a declaration owed by the department.
+    pub year: i32,
+    /// The deadline, or for a corrected declaration its revision deadline.
+    pub due: NaiveDate,
+    /// The projects (by name) that owe the form. For a declaration owed by the department, the
+    /// projects known to be expected (last year's, returned ones), each with why; may be empty.
     pub(crate) projects: Vec<String>,
+    /// For a corrected declaration: the declaration it corrects.
+    pub(crate) revision: Option<Revision>,
+}
+
+/// A declaration whose review asks for a corrected one, owed by `due` of [`Owed`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Revision {
+    /// The submission reviewed.
+    pub(crate) submission: i64,
+    pub(crate) conclusion: Conclusion,
+    /// The day of its review letter.
+    pub(crate) reviewed: NaiveDate,
+}
+
+impl Owed {
+    /// What is owed, as `jixiao status` and the summary's 逾期未报 sheet list it.
+    pub(crate) fn what(&self) -> String {
+        match &self.revision {
+            Some(r) => format!(
+                "{}（审核结论为{}，待修改后重新报送）",
+                self.projects.join("、"),
+                r.conclusion
+            ),
+            None => self.projects.join("、"),
+        }
+    }
+}
+
+/// The corrected declaration a project owes: its latest accepted declaration was concluded
+/// 不通过, or 修改后通过 without the finance office's approval, and no declaration of it is
+/// approved.
+fn revision_owed(
+    conn: &Connection,
+    key: &crate::forms::project::ProjectKey,
+) -> anyhow::Result<Option<Revision>> {
+    if approvals::approved_declaration(conn, key)?.is_some() {
+        return Ok(None);
+    }
+    let Some(latest) = store::submissions::accepted_declarations(conn, key)?
+        .into_iter()
+        .next()
+    else {
+        return Ok(None);
+    };
+    let Some(conclusion) = latest.result.and_then(|r| r.review).map(|r| r.conclusion) else {
+        return Ok(None);
+    };
+    if conclusion == Conclusion::Pass {
+        return Ok(None);
+    }
+    let Some(received) = store::reminders::received_on(conn, latest.id)? else {
+        return Ok(None);
+    };
+    Ok(Some(Revision {
+        submission: latest.id,
+        conclusion,
+        reviewed: received,
+    }))
+}
+
+/// The projects a department is expected to declare when it has declared nothing this year:
+/// those returned this year, then last year's, each with why.
+fn expected_projects(conn: &Connection, year: i32, dept: &str) -> anyhow::Result<Vec<String>> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for name in store::reminders::returned_declarations(conn, year, dept)? {
+        if seen.insert(name.clone()) {
+            out.push(format!("{name}（已退回，请修改后重新报送）"));
+        }
+    }
+    for (_, name) in store::submissions::declared_projects(conn, year - 1, dept)? {
+        if let Some(name) = name
+            && seen.insert(name.clone())
+        {
+            out.push(format!("{name}（上年度项目）"));
+        }
+    }
+    Ok(out)
 }
 
 /// The projects of a department with an approved declaration: (key, name).
@@ -104,9 +190,25 @@ pub fn owed(conn: &Connection, cal: &Calendar, year: Option<i32>) -> anyhow::Res
             let projects = match kind {
                 FormKind::TargetDeclaration => {
                     if store::submissions::has_accepted_declaration(conn, d.year, &dept.code)? {
+                        for (key, name) in
+                            store::submissions::declared_projects(conn, d.year, &dept.code)?
+                        {
+                            let Some(revision) = revision_owed(conn, &key)? else {
+                                continue;
+                            };
+                            out.push(Owed {
+                                department: dept.code.clone(),
+                                form: kind,
+                                year: d.year,
+                                due: revision.reviewed
+                                    + chrono::Days::new(u64::from(cal.revision_days)),
+                                projects: vec![name.unwrap_or_else(|| key.to_string())],
+                                revision: Some(revision),
+                            });
+                        }
                         continue;
                     }
-                    Vec::new()
+                    expected_projects(conn, d.year, &dept.code)?
                 }
                 _ => {
                     let mut missing = Vec::new();
@@ -127,6 +229,7 @@ pub fn owed(conn: &Connection, cal: &Calendar, year: Option<i32>) -> anyhow::Res
                 year: d.year,
                 due: d.due,
                 projects,
+                revision: None,
             });
         }
     }
@@ -154,12 +257,22 @@ pub struct ReminderNotice {
     /// Days left before, or days past, the deadline.
     pub days: i64,
     pub missing: Vec<String>,
+    /// For a corrected declaration: the review's conclusion (不通过, 修改后通过) and its date.
+    pub revision: Option<RevisionNotice>,
     #[serde(skip)]
     pub label: String,
     #[serde(skip)]
     pub(crate) year: i32,
     #[serde(skip)]
     pub form: FormKind,
+}
+
+/// The review a corrected declaration answers, as the reminder states it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RevisionNotice {
+    pub conclusion: String,
+    /// `2026年3月1日`.
+    pub reviewed: String,
 }
 
 /// The reminders due on `today` that have not been sent: for each owed form, the latest
@@ -172,18 +285,23 @@ pub fn due_reminders(
 ) -> anyhow::Result<Vec<ReminderNotice>> {
     let mut out = Vec::new();
     for o in owed(conn, cal, None)? {
+        // A corrected declaration's reminders are its own: each review has its days.
+        let prefix = o
+            .revision
+            .as_ref()
+            .map_or(String::new(), |r| format!("revision-{}-", r.submission));
         let mut days: Vec<(NaiveDate, String, bool)> = Vec::new();
         for n in &cal.reminders.days_before {
             days.push((
                 o.due - chrono::Days::new(*n as u64),
-                format!("before-{n}"),
+                format!("{prefix}before-{n}"),
                 false,
             ));
         }
         for n in &cal.reminders.days_after {
             days.push((
                 o.due + chrono::Days::new(*n as u64),
-                format!("after-{n}"),
+                format!("{prefix}after-{n}"),
                 true,
             ));
         }
@@ -207,6 +325,10 @@ pub fn due_reminders(
             overdue,
             days: (today - o.due).num_days().abs(),
             missing: o.projects.clone(),
+            revision: o.revision.as_ref().map(|r| RevisionNotice {
+                conclusion: r.conclusion.to_string(),
+                reviewed: chinese_date(r.reviewed),
+            }),
             label,
             year: o.year,
             form: o.form,

@@ -74,6 +74,9 @@ impl NoticeKind {
                 department => "吉林省农业农村厅", form_name => "绩效自评表",
                 deadline => "2026年12月1日", overdue => false, days => 3,
                 missing => vec!["样例项目"],
+                revision => minijinja::context! {
+                    conclusion => "不通过", reviewed => "2026年11月20日",
+                },
             },
             NoticeKind::Summary => minijinja::context! {
                 finance => "吉林省财政厅绩效管理处", year => 2026,

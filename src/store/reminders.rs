@@ -1,5 +1,7 @@
-//! The `reminders` table: each reminder (催报通知) sent, so none is sent twice.
+//! The `reminders` table: each reminder (催报通知) sent, so none is sent twice; and the
+//! submissions a reminder names what is owed from.
 
+use chrono::NaiveDate;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::forms::FormKind;
@@ -55,4 +57,31 @@ pub(crate) fn record_sent(tx: &Transaction, r: &SentReminder) -> rusqlite::Resul
         ],
     )?;
     Ok(())
+}
+
+/// The day a submission was received (its review letter's day), from its local time.
+pub(crate) fn received_on(conn: &Connection, id: i64) -> rusqlite::Result<Option<NaiveDate>> {
+    let at: Option<String> = conn
+        .query_row(
+            "SELECT received_at FROM submissions WHERE id = ?1",
+            params![id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(at.and_then(|t| t.get(..10).and_then(|d| d.parse().ok())))
+}
+
+/// The 项目名称 of a department's declarations of `year` that were returned, oldest first.
+pub(crate) fn returned_declarations(
+    conn: &Connection,
+    year: i32,
+    department: &str,
+) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare(
+        "SELECT project_name FROM submissions WHERE year = ?1 AND department = ?2 \
+         AND form = 'target_declaration' AND outcome = 'rejected' AND project_name IS NOT NULL \
+         ORDER BY id",
+    )?;
+    let rows = stmt.query_map(params![year, department], |r| r.get(0))?;
+    rows.collect()
 }

@@ -140,6 +140,9 @@ pub(crate) struct Tally {
     rows: Vec<DepartmentRow>,
     returned_by_kind: HashMap<(String, FormKind), u64>,
     last_by_kind: HashMap<(String, FormKind), String>,
+    /// The forms a department had accepted this year: it has sent them, whatever became of them
+    /// after (a later version, a pending adjustment).
+    accepted_kinds: std::collections::HashSet<(String, FormKind)>,
 }
 
 impl Tally {
@@ -163,6 +166,7 @@ impl Tally {
             rows: Vec::new(),
             returned_by_kind: HashMap::new(),
             last_by_kind: HashMap::new(),
+            accepted_kinds: Default::default(),
             grade_names,
         };
         for d in departments {
@@ -188,6 +192,9 @@ impl Tally {
             }
             if let Some(kind) = c.form {
                 let key = (c.department.clone(), kind);
+                if c.outcome == Outcome::Accepted && c.count > 0 {
+                    t.accepted_kinds.insert(key.clone());
+                }
                 if c.outcome == Outcome::Rejected {
                     *t.returned_by_kind.entry(key.clone()).or_default() += c.count;
                 }
@@ -270,8 +277,8 @@ impl Tally {
         for d in departments {
             let row = &self.rows[self.order[&d.code]];
             for kind in FormKind::ALL {
-                if row.current[kind_index(kind)] == 0 {
-                    let key = (d.code.clone(), kind);
+                let key = (d.code.clone(), kind);
+                if row.current[kind_index(kind)] == 0 && !self.accepted_kinds.contains(&key) {
                     missing.push(Missing {
                         code: d.code.clone(),
                         name: d.name.clone(),
@@ -290,5 +297,36 @@ impl Tally {
             missing,
             grade_names: self.grade_names,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_department_with_an_accepted_declaration_is_not_missing_it() {
+        let departments: Vec<Department> = toml::from_str::<toml::Table>(
+            "[[d]]\nname = \"吉林省农业农村厅\"\ncode = \"nyt\"\nfolder = \"农业农村厅\"\n",
+        )
+        .unwrap()["d"]
+            .clone()
+            .try_into()
+            .unwrap();
+        let defs = Definitions::embedded();
+        // Accepted once, but no current version counted (it awaits the finance office).
+        let counts = [Count {
+            department: "nyt".into(),
+            form: Some(FormKind::TargetDeclaration),
+            outcome: Outcome::Accepted,
+            count: 1,
+            last_received: "2026-03-01T09:00:00+08:00".into(),
+        }];
+        let s = Tally::new(&departments, &defs, 2026, &counts).finish(&departments, String::new());
+        let missing: Vec<FormKind> = s.missing.iter().map(|m| m.kind).collect();
+        assert_eq!(
+            missing,
+            [FormKind::PerformanceReport, FormKind::SelfEvaluation]
+        );
     }
 }

@@ -818,7 +818,7 @@ fn overdue_sheet(
             if o.projects.is_empty() {
                 Cell::Text("本部门绩效目标申报表")
             } else {
-                Cell::Owned(o.projects.join("、"))
+                Cell::Owned(o.what())
             },
         )?;
         sh.row += 1;

@@ -78,6 +78,9 @@ pub(crate) struct Daemon {
     summary: crate::summary::Refresher,
     /// When this run started: the mail schedule of the summary counts from here.
     started: chrono::NaiveDateTime,
+    /// The files waiting at start-up not yet taken: reminders wait for them, so a department
+    /// whose form lies in its folder is not told it is late. `None` once they are taken.
+    waiting_at_start: Option<std::collections::HashSet<PathBuf>>,
     stop: Arc<AtomicBool>,
     /// The mail sender thread, nudged after each recorded submission.
     sender: Option<crate::mail::Sender>,
@@ -138,6 +141,7 @@ impl Daemon {
         Ok(Daemon {
             summary: crate::summary::Refresher::new(cfg.summary.refresh_interval()),
             started: runtime.clock.now().naive_local(),
+            waiting_at_start: Some(std::collections::HashSet::new()),
             cfg,
             checker,
             worker: crate::worker::Worker::new(launch),
@@ -187,6 +191,7 @@ impl Daemon {
             Some(start_watcher(&self.cfg.root, tx)?)
         };
         self.scan();
+        self.waiting_at_start = Some(self.candidates.keys().cloned().collect());
         // Tests and operators wait for this line: from now on a new file is noticed.
         info!(root = %self.cfg.root.display(), "ready: watching for forms");
         let rescan_every = if self.cfg.watch.poll {
@@ -205,6 +210,7 @@ impl Daemon {
                 last_scan = Instant::now();
             }
             self.take_ready();
+            self.after_first_pass();
             self.send_file_notices();
             self.refresh_summary(false);
             if opts.once && self.paused() {
@@ -324,6 +330,23 @@ impl Daemon {
         self.failures
             .insert(path.clone(), (n, Instant::now() + wait));
         self.candidates.insert(path, Seen::unseen());
+    }
+
+    /// Once the files waiting at start-up are taken (or failed, or wait for a second try),
+    /// queues the reminders held back until then.
+    fn after_first_pass(&mut self) {
+        let (candidates, failures, deferred) = (&self.candidates, &self.failures, &self.deferred);
+        let Some(waiting) = self.waiting_at_start.as_mut() else {
+            return;
+        };
+        waiting.retain(|p| {
+            candidates.contains_key(p) && !failures.contains_key(p) && !deferred.contains_key(p)
+        });
+        if waiting.is_empty() {
+            self.waiting_at_start = None;
+            let r = self.send_reminders();
+            self.log_failure(r, "sending reminders failed");
+        }
     }
 
     /// Queues the reminders (催报通知) due today, each once, to the departments that owe a form.
@@ -550,8 +573,10 @@ impl Daemon {
         // Work a failed write left recorded but not moved (its file may be gone from the inbox).
         let r = self.finish_unfinished();
         self.log_failure(r, "finishing recorded forms failed; will retry");
-        let r = self.send_reminders();
-        self.log_failure(r, "sending reminders failed");
+        if self.waiting_at_start.is_none() {
+            let r = self.send_reminders();
+            self.log_failure(r, "sending reminders failed");
+        }
         let r = self.mail_summary_on_schedule();
         self.log_failure(r, "mailing the summary workbook failed");
         let folders: Vec<PathBuf> = self
