@@ -80,6 +80,21 @@ fn direction(approved: &Meaning, now: &Meaning) -> &'static str {
     }
 }
 
+/// The note on a declaration made while approved targets are in force (those of the
+/// declaration with submission number `approved_id`): it is an adjustment request, and the
+/// approved targets stay in force until the finance office approves it.
+pub(crate) fn adjustment_request(form: &RawForm, approved_id: i64) -> Issue {
+    Issue::new(
+        &form.sheet,
+        None,
+        "项目",
+        IssueCode::AdjustmentRequest,
+        format!(
+            "本项目已有批复的绩效目标（受理编号{approved_id}），本次报送的申报表作为绩效目标调整申请审核；财政部门批准调整前，仍执行已批复的绩效目标，绩效运行监控表和绩效自评表均对照已批复的绩效目标审核"
+        ),
+    )
+}
+
 /// The 二级指标 of a report's row, or the approved one's when the row leaves it out.
 fn level2_of(row: &crate::forms::read::IndicatorRow, approved: &Ind) -> String {
     row.get("level2")

@@ -1,6 +1,6 @@
-//! Decision files: the finance office approves a declaration by putting a small TOML file into
-//! its own folder (`decisions_dir`, never a department's). Each is applied once and moved to
-//! `已处理/`, or to `有误/` with a `.txt` saying why.
+//! Decision files: the finance office approves a declaration, or revokes an approval, by
+//! putting a small TOML file into its own folder (`decisions_dir`, never a department's). Each
+//! is applied once and moved to `已处理/`, or to `有误/` with a `.txt` saying why.
 
 use std::path::Path;
 
@@ -9,17 +9,21 @@ use rusqlite::Connection;
 use crate::cycle::approvals;
 use crate::departments::{self, Department};
 use crate::forms::project::ProjectKey;
+use crate::store::approvals::Action;
 
 /// A decision file put by the finance office into its own folder (`decisions_dir`), e.g.
 /// `决定/2026-nyt-22000026000101.toml`:
 ///
 /// ```toml
-/// decision = "approve"          # approve the declaration concluded 修改后通过
+/// decision = "approve"          # or "revoke"
 /// year = 2026
 /// department = "nyt"            # department code from jixiao.toml
 /// project = "22000026000101"    # 项目编码, or 项目名称 when the project has no code
+/// version = 12                  # optional: the declaration's submission number
 /// note = "经复核，同意按修改后目标执行"
 /// ```
+///
+/// A file named `{year}-{department}-…` must name the same year and department inside.
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Decision {
@@ -27,6 +31,8 @@ pub(crate) struct Decision {
     pub(crate) year: i32,
     pub(crate) department: String,
     pub(crate) project: String,
+    #[serde(default)]
+    pub(crate) version: Option<i64>,
     #[serde(default)]
     pub(crate) note: Option<String>,
 }
@@ -52,27 +58,51 @@ pub(crate) fn process_decisions(
         {
             continue;
         }
-        let outcome = std::fs::read_to_string(&path)
-            .map_err(anyhow::Error::from)
-            .and_then(|text| apply_decision(conn, departments, &name, &text, now));
-        let (folder, reason) = match outcome {
-            Ok(()) => {
-                applied += 1;
-                ("已处理", None)
-            }
-            Err(e) => ("有误", Some(format!("{e:#}"))),
-        };
-        let target = dir.join(folder);
-        std::fs::create_dir_all(&target)?;
-        if let Some(reason) = &reason {
-            tracing::warn!(file = %name, error = %reason, "decision file not applied");
-            std::fs::write(target.join(format!("{name}.txt")), reason)?;
-        } else {
-            tracing::info!(file = %name, "decision applied");
+        if apply_file(conn, &path, departments, now)? {
+            applied += 1;
         }
-        std::fs::rename(&path, target.join(&name))?;
     }
     Ok(applied)
+}
+
+/// Applies one decision file and moves it to `已处理/`, or to `有误/` with a `.txt` saying why.
+/// Returns whether it was applied.
+pub(crate) fn apply_file(
+    conn: &Connection,
+    path: &Path,
+    departments: &[Department],
+    now: &str,
+) -> anyhow::Result<bool> {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return Ok(false);
+    };
+    let name = name.to_string_lossy().to_string();
+    let outcome = std::fs::read_to_string(path)
+        .map_err(anyhow::Error::from)
+        .and_then(|text| apply_decision(conn, departments, &name, &text, now));
+    let (folder, reason) = match &outcome {
+        Ok(()) => ("已处理", None),
+        Err(e) => ("有误", Some(format!("{e:#}"))),
+    };
+    let target = dir.join(folder);
+    std::fs::create_dir_all(&target)?;
+    if let Some(reason) = &reason {
+        tracing::warn!(file = %name, error = %reason, "decision file not applied");
+        std::fs::write(target.join(format!("{name}.txt")), reason)?;
+    } else {
+        tracing::info!(file = %name, "decision applied");
+    }
+    std::fs::rename(path, target.join(&name))?;
+    Ok(outcome.is_ok())
+}
+
+/// The year and department a file name `2026-nyt-….toml` announces, when it has that shape.
+fn named_in_file_name(name: &str) -> Option<(&str, &str)> {
+    let mut parts = name.strip_suffix(".toml")?.splitn(3, '-');
+    let year = parts.next()?;
+    let department = parts.next()?;
+    parts.next()?;
+    (year.len() == 4 && year.chars().all(|c| c.is_ascii_digit())).then_some((year, department))
 }
 
 fn apply_decision(
@@ -83,26 +113,39 @@ fn apply_decision(
     now: &str,
 ) -> anyhow::Result<()> {
     let d: Decision = crate::util::parse_toml(text, name)?;
-    if d.decision != "approve" {
-        anyhow::bail!(
-            "{name}: decision = \"{}\": only \"approve\" is known",
-            d.decision
-        );
-    }
+    let action = match d.decision.as_str() {
+        "approve" => Action::Approve,
+        "revoke" => Action::Revoke,
+        other => anyhow::bail!(
+            "{name}: decision = \"{other}\": only \"approve\" and \"revoke\" are known"
+        ),
+    };
     if departments::by_code(departments, &d.department).is_none() {
         anyhow::bail!(
             "{name}: department = \"{}\" is not in jixiao.toml",
             d.department
         );
     }
-    let key = ProjectKey::new(Some(d.year), &d.department, &d.project);
-    match approvals::approve(conn, &key, name, d.note.as_deref(), now)? {
-        Some(_) => Ok(()),
-        None => anyhow::bail!(
-            "{name}: no accepted declaration of project \"{}\" ({} {})",
-            d.project,
-            d.year,
-            d.department
-        ),
+    if let Some((year, department)) = named_in_file_name(name) {
+        if department != d.department {
+            anyhow::bail!(
+                "{name}: the file name names department \"{department}\" but the file says department = \"{}\"; nothing was applied",
+                d.department
+            );
+        }
+        if year != d.year.to_string() {
+            anyhow::bail!(
+                "{name}: the file name names year {year} but the file says year = {}; nothing was applied",
+                d.year
+            );
+        }
     }
+    let key = ProjectKey::new(Some(d.year), &d.department, &d.project);
+    let note = d.note.as_deref();
+    let done = match action {
+        Action::Approve => approvals::approve(conn, &key, d.version, name, note, now)?,
+        Action::Revoke => approvals::revoke(conn, &key, d.version, name, note, now)?,
+    };
+    done.map(|_| ())
+        .map_err(|refused| anyhow::anyhow!("{name}: {refused}"))
 }
