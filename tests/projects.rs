@@ -638,3 +638,68 @@ fn a_decision_file_naming_another_department_than_its_name_is_refused() {
     assert!(reason.contains("year 2025"), "{reason}");
     assert_eq!(s.approvals(), 0);
 }
+
+#[test]
+fn a_decision_file_is_applied_as_soon_as_it_is_stable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    // The rescan is an hour away: only the file-system event can bring the decision in.
+    let cfg = jixiao::config::EXAMPLE
+        .replace("stable_ms = 2000", "stable_ms = 100")
+        .replace("rescan_secs = 60", "rescan_secs = 3600");
+    std::fs::write(dir.join("jixiao.toml"), cfg).unwrap();
+    let s = Setup { _tmp: tmp, dir };
+    s.submit("crossform/申报表-修改后通过.xlsx", "申报表.xlsx");
+    let decisions = s.dir.join("决定");
+    std::fs::create_dir_all(&decisions).unwrap();
+
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jixiao"))
+        .args(["watch", "--config"])
+        .arg(s.dir.join("jixiao.toml"))
+        .env("JIXIAO_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let child = Kill(child);
+    let mut seen = Vec::new();
+    loop {
+        match lines.next() {
+            Some(Ok(line)) if line.contains("ready: watching for forms") => break,
+            Some(Ok(line)) => seen.push(line),
+            _ => panic!("the daemon stopped before it was ready: {seen:?}"),
+        }
+    }
+    std::fs::write(
+        decisions.join("2026-nyt-22000026000101.toml"),
+        "decision = \"approve\"\nyear = 2026\ndepartment = \"nyt\"\nproject = \"22000026000101\"\n",
+    )
+    .unwrap();
+    // Waits for the daemon's log line saying it applied the file; a minute without it (the
+    // rescan being an hour away) means the event was missed.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let applied = lines
+            .map_while(Result::ok)
+            .any(|l| l.contains("decision applied"));
+        let _ = tx.send(applied);
+    });
+    let applied = rx.recv_timeout(std::time::Duration::from_secs(60));
+    drop(child);
+    assert_eq!(applied, Ok(true), "the decision was not applied");
+    assert!(
+        decisions
+            .join("已处理/2026-nyt-22000026000101.toml")
+            .exists()
+    );
+    assert_eq!(s.approvals(), 1);
+}

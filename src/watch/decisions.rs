@@ -2,7 +2,9 @@
 //! putting a small TOML file into its own folder (`decisions_dir`, never a department's). Each
 //! is applied once and moved to `已处理/`, or to `有误/` with a `.txt` saying why.
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
@@ -10,6 +12,8 @@ use crate::cycle::approvals;
 use crate::departments::{self, Department};
 use crate::forms::project::ProjectKey;
 use crate::store::approvals::Action;
+
+use super::inbox::Seen;
 
 /// A decision file put by the finance office into its own folder (`decisions_dir`), e.g.
 /// `决定/2026-nyt-22000026000101.toml`:
@@ -37,32 +41,77 @@ pub(crate) struct Decision {
     pub(crate) note: Option<String>,
 }
 
-/// Applies the decision files waiting in the folder: each is moved to `已处理/` when applied, or
-/// to `有误/` with a `.txt` saying why.
-pub(crate) fn process_decisions(
-    conn: &Connection,
-    dir: &Path,
-    departments: &[Department],
-    now: &str,
-) -> anyhow::Result<usize> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Ok(0);
-    };
-    let mut applied = 0;
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().to_string();
-        if !entry.file_type().map(|t| t.is_file()).unwrap_or(false)
-            || name.starts_with('.')
-            || !name.ends_with(".toml")
-        {
-            continue;
+/// Decision files noticed (by a file-system event or a rescan of `decisions_dir`) and waiting
+/// until they are stable, by the same rule as forms in an inbox: unchanged in size and
+/// modification time for `stable_ms`.
+#[derive(Debug, Default)]
+pub(crate) struct Waiting {
+    files: HashMap<PathBuf, Seen>,
+}
+
+/// Whether a path is a decision file lying directly in the folder.
+fn is_decision_file(dir: &Path, path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    path.parent() == Some(dir) && !name.starts_with('.') && name.ends_with(".toml")
+}
+
+impl Waiting {
+    /// Takes note of a path that may be a new or changed decision file; false when it is none.
+    pub(crate) fn notice(&mut self, dir: &Path, path: &Path) -> bool {
+        if !is_decision_file(dir, path) {
+            return false;
         }
-        if apply_file(conn, &path, departments, now)? {
-            applied += 1;
+        self.files
+            .entry(path.to_path_buf())
+            .or_insert_with(Seen::unseen);
+        true
+    }
+
+    /// Takes note of every decision file lying in the folder.
+    pub(crate) fn notice_all(&mut self, dir: &Path) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_file()) {
+                self.notice(dir, &entry.path());
+            }
         }
     }
-    Ok(applied)
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// The decision files stable for `stable`, oldest name first; forgets the ones gone.
+    pub(crate) fn ready(&mut self, stable: Duration) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        self.files.retain(|path, seen| {
+            let Ok(meta) = std::fs::symlink_metadata(path) else {
+                return false;
+            };
+            if !meta.is_file() {
+                return false;
+            }
+            let now = (meta.len(), meta.modified().ok());
+            if (seen.size, seen.mtime) != now {
+                *seen = Seen {
+                    size: now.0,
+                    mtime: now.1,
+                    since: Instant::now(),
+                };
+            } else if seen.since.elapsed() >= stable {
+                out.push(path.clone());
+                return false;
+            }
+            true
+        });
+        out.sort();
+        out
+    }
 }
 
 /// Applies one decision file and moves it to `已处理/`, or to `有误/` with a `.txt` saying why.
@@ -87,12 +136,15 @@ pub(crate) fn apply_file(
     let target = dir.join(folder);
     std::fs::create_dir_all(&target)?;
     if let Some(reason) = &reason {
-        tracing::warn!(file = %name, error = %reason, "decision file not applied");
         std::fs::write(target.join(format!("{name}.txt")), reason)?;
-    } else {
-        tracing::info!(file = %name, "decision applied");
     }
     std::fs::rename(path, target.join(&name))?;
+    match &reason {
+        Some(reason) => {
+            tracing::warn!(file = %name, error = %reason, to = folder, "decision file not applied")
+        }
+        None => tracing::info!(file = %name, to = folder, "decision applied"),
+    }
     Ok(outcome.is_ok())
 }
 
