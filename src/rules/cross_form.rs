@@ -148,10 +148,17 @@ pub(crate) fn cross_check(
                 format!("指标“{name}”不在批复的绩效目标中（擅自调整绩效目标），新增指标须报经财政部门审核"),
             )),
             Some(a) => {
+                let level2 = level2_of(row, a);
                 let was = text_meaning(&a.target, &a.level2, defs);
-                let now = meaning(&target_slot, &level2_of(row, a), defs);
-                if was != now {
-                    let how = direction(&was, &now);
+                let now = meaning(&target_slot, &level2, defs);
+                // The approved value is kept as text, where a number shown as a percentage is
+                // the bare number (0.95): the report's cell is also compared as that text.
+                let now_as_kept = text_meaning(&target, &level2, defs);
+                if was != now && was != now_as_kept {
+                    let how = match direction(&was, &now) {
+                        "调整" => direction(&was, &now_as_kept),
+                        how => how,
+                    };
                     out.push(Issue::new(
                         &form.sheet,
                         target_slot.cell,
@@ -242,6 +249,32 @@ mod tests {
             t.replace("≥", ">=").replace("≤", "<=").replace("%", "％")
         });
         let found = cross_check(Some(&approved), &ascii, &defs);
+        assert!(found.is_empty(), "{:?}", messages(&found));
+    }
+
+    /// The example with each `≥95%` target typed as a number shown as a percentage (0.95).
+    fn with_percent_cells(mut form: RawForm) -> RawForm {
+        for row in &mut form.indicators {
+            let slot = row.get("target");
+            if slot.text().as_deref() == Some("≥95%") {
+                let v = Value::Number {
+                    v: 0.95,
+                    percent: true,
+                };
+                row.cells
+                    .insert("target".to_string(), Slot::new(slot.cell, v));
+            }
+        }
+        form
+    }
+
+    #[test]
+    fn targets_typed_as_percentages_compare_with_each_other() {
+        let defs = Definitions::embedded();
+        let declaration = with_percent_cells(read("农业农村厅-绩效目标申报表.xlsx"));
+        let approved = FormRecord::from_form(&declaration);
+        let report = with_percent_cells(read("农业农村厅-绩效运行监控表.xlsx"));
+        let found = cross_check(Some(&approved), &report, &defs);
         assert!(found.is_empty(), "{:?}", messages(&found));
     }
 
