@@ -213,3 +213,92 @@ pub fn revoke(
     store::approvals::record(conn, key, id, Action::Revoke, source, note, now)?;
     Ok(Ok(id))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::{CheckResult, Status};
+    use crate::rules::review::Review;
+
+    fn decl(id: i64, conclusion: Option<Conclusion>) -> StoredDeclaration {
+        StoredDeclaration {
+            id,
+            result: Some(CheckResult {
+                file: format!("{id}.xlsx"),
+                form: None,
+                status: Status::Accepted,
+                project: None,
+                errors: Vec::new(),
+                warnings: Vec::new(),
+                score: None,
+                review: conclusion.map(|conclusion| Review {
+                    conclusion,
+                    findings: Vec::new(),
+                }),
+            }),
+            record: None,
+        }
+    }
+
+    fn decided(id: i64, submission_id: i64, action: Action) -> Decided {
+        Decided {
+            id,
+            submission_id,
+            action,
+            at: String::new(),
+            source: "test".into(),
+            note: None,
+        }
+    }
+
+    fn at(decls: &[StoredDeclaration], decisions: &[Decided]) -> (Option<i64>, Option<i64>) {
+        let s = standing_of(decls, decisions.to_vec());
+        (s.in_force, s.pending)
+    }
+
+    use Action::{Approve, Revoke};
+    use Conclusion::{Fail, Pass, PassAfterRevision};
+
+    #[test]
+    fn the_first_declaration_concluded_pass_stays_in_force_until_another_is_approved() {
+        let decls = [
+            decl(1, Some(Pass)),
+            decl(2, Some(Pass)),
+            decl(3, Some(Fail)),
+        ];
+        assert_eq!(at(&decls[..1], &[]), (Some(1), None));
+        assert_eq!(at(&decls[..2], &[]), (Some(1), Some(2)));
+        // A later 不通过 is no adjustment to approve; the one before it still waits.
+        assert_eq!(at(&decls, &[]), (Some(1), Some(2)));
+        let approved = [decided(1, 2, Approve)];
+        assert_eq!(at(&decls, &approved), (Some(2), None));
+        // Revoking the adjustment puts back the first; revoking that leaves nothing in force.
+        let revoked = [decided(1, 2, Approve), decided(2, 2, Revoke)];
+        assert_eq!(at(&decls, &revoked), (Some(1), None));
+        let both = [
+            decided(1, 2, Approve),
+            decided(2, 2, Revoke),
+            decided(3, 1, Revoke),
+        ];
+        assert_eq!(at(&decls, &both), (None, None));
+    }
+
+    #[test]
+    fn a_declaration_for_revision_is_in_force_once_approved_or_replaced_by_one_that_passes() {
+        let first = [decl(1, Some(PassAfterRevision))];
+        assert_eq!(at(&first, &[]), (None, None));
+        assert_eq!(at(&first, &[decided(1, 1, Approve)]), (Some(1), None));
+        let corrected = [decl(1, Some(PassAfterRevision)), decl(2, Some(Pass))];
+        assert_eq!(at(&corrected, &[]), (Some(2), None));
+        // Approved first, the corrected one is an adjustment request.
+        assert_eq!(
+            at(&corrected, &[decided(1, 1, Approve)]),
+            (Some(1), Some(2))
+        );
+        // The latest approval wins.
+        let again = [decided(1, 2, Approve), decided(2, 1, Approve)];
+        assert_eq!(at(&corrected, &again), (Some(1), Some(2)));
+        let unreviewed = [decl(1, Some(Fail)), decl(2, None)];
+        assert_eq!(at(&unreviewed, &[]), (None, None));
+    }
+}
