@@ -216,10 +216,12 @@ fn a_declaration_concluded_for_revision_owes_nothing_until_approved() {
     jixiao::cycle::approvals::approve(
         &conn,
         &jixiao::forms::project::ProjectKey::new(Some(2026), "nyt", "22000026000101"),
+        None,
         "test",
         None,
         "now",
     )
+    .unwrap()
     .unwrap();
     let owed = jixiao::cycle::owed(&conn, &cfg.calendar(), Some(2026)).unwrap();
     let nyt: Vec<_> = owed

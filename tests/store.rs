@@ -132,6 +132,15 @@ fn a_database_of_0_1_0_is_migrated_forward_with_nothing_lost() {
             .map(|(id, _)| id),
         Some(6)
     );
+    // The approval 0.1.0 recorded reads back as an approval, with who and the note.
+    let decisions = jixiao::cycle::approvals::standing(&conn, &jyt)
+        .unwrap()
+        .decisions;
+    assert_eq!(decisions.len(), 1);
+    assert_eq!(decisions[0].action.as_str(), "approve");
+    assert_eq!(decisions[0].submission_id, 6);
+    assert_eq!(decisions[0].source, "command");
+    assert_eq!(decisions[0].note.as_deref(), Some("同意"));
     assert_eq!(submissions::by_project(&conn, &nyt).unwrap().len(), 3);
 
     // Letters, their numbers and the files beside the originals: the same as before.

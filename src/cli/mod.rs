@@ -1,5 +1,6 @@
 //! The command line: `jixiao check`, `jixiao templates`, `jixiao letter`. `main.rs` parses and calls [`run`].
 
+mod decide;
 mod history;
 mod setup;
 mod status;
@@ -13,13 +14,14 @@ use clap::{Parser, Subcommand};
 use crate::check::CheckResult;
 use crate::check::Checked;
 use crate::check::Status;
+use crate::cli::decide::DecisionArgs;
 use crate::config::Config;
 use crate::departments;
 use crate::forms::definitions::{Definitions, FormKind};
-use crate::forms::project::ProjectKey;
 use crate::rules::identity::Sender;
 use crate::rules::issue::Issue;
 use crate::runtime::Runtime;
+use crate::store::approvals::Action;
 use crate::{Checker, Limits};
 
 #[derive(Debug, Parser)]
@@ -91,19 +93,16 @@ pub(crate) enum Command {
         #[arg(value_name = "PROJECT")]
         project: String,
     },
-    /// Approve a declaration concluded 修改后通过, so later forms are measured against it.
+    /// Approve a declaration's targets, so later forms are measured against them: a declaration
+    /// concluded 修改后通过, or a later version (an adjustment request) replacing the approved one.
     Approve {
-        /// 项目编码 or 项目名称.
-        #[arg(value_name = "PROJECT")]
-        project: String,
-        /// The year, when the project has forms of several years.
-        #[arg(long)]
-        year: Option<i32>,
-        /// The department code, when several departments use the same code or name.
-        #[arg(long)]
-        department: Option<String>,
-        #[arg(long)]
-        note: Option<String>,
+        #[command(flatten)]
+        decision: DecisionArgs,
+    },
+    /// Revoke the approval of a declaration: what was in force before it comes back.
+    Revoke {
+        #[command(flatten)]
+        decision: DecisionArgs,
     },
     /// Write the finance office's summary workbook of a year (default: the current year) to
     /// `reports_dir/绩效汇总-{year}.xlsx` or to --out.
@@ -185,6 +184,26 @@ pub(crate) enum OutboxStatus {
     Sending,
     Sent,
     Failed,
+}
+
+/// `jixiao approve` and `jixiao revoke`.
+fn decide_command(
+    config: Option<&Path>,
+    action: Action,
+    args: &DecisionArgs,
+    clock: &dyn crate::runtime::Clock,
+) -> anyhow::Result<i32> {
+    let cfg = load_config(config)?;
+    let conn = crate::store::open(&cfg.database())?;
+    decide::decide(
+        &conn,
+        &cfg,
+        action,
+        args,
+        &clock.now().to_rfc3339(),
+        &mut std::io::stdout().lock(),
+        &mut std::io::stderr().lock(),
+    )
 }
 
 /// Loads the definitions named on the command line, or the built-in ones.
@@ -280,61 +299,18 @@ pub fn run(cli: Cli, mut runtime: Runtime) -> anyhow::Result<i32> {
             let conn = crate::store::open(&cfg.database())?;
             history::history(&conn, &cfg, &project, &mut std::io::stdout().lock())
         }
-        Command::Approve {
-            project,
-            year,
-            department,
-            note,
-        } => {
-            let cfg = load_config(cli.config.as_deref())?;
-            let conn = crate::store::open(&cfg.database())?;
-            let keys: Vec<ProjectKey> = crate::store::submissions::find_keys(
-                &conn,
-                &project,
-                &crate::text::normalize(&project),
-            )?
-            .into_iter()
-            .filter(|k| {
-                year.is_none_or(|want| k.year() == want.to_string())
-                    && department
-                        .as_deref()
-                        .is_none_or(|want| k.department() == want)
-            })
-            .collect();
-            match keys.as_slice() {
-                [] => {
-                    eprintln!("no project \"{project}\" found");
-                    Ok(1)
-                }
-                [key] => {
-                    let now = clock.now().to_rfc3339();
-                    match crate::cycle::approvals::approve(
-                        &conn,
-                        key,
-                        "command",
-                        note.as_deref(),
-                        &now,
-                    )? {
-                        Some(id) => {
-                            println!("approved the declaration #{id} of {key}");
-                            Ok(0)
-                        }
-                        None => {
-                            eprintln!("{key} has no accepted declaration to approve");
-                            Ok(1)
-                        }
-                    }
-                }
-                many => {
-                    let keys: Vec<&str> = many.iter().map(ProjectKey::as_str).collect();
-                    eprintln!(
-                        "\"{project}\" matches several projects; add --year or --department: {}",
-                        keys.join(", ")
-                    );
-                    Ok(2)
-                }
-            }
-        }
+        Command::Approve { decision } => decide_command(
+            cli.config.as_deref(),
+            Action::Approve,
+            &decision,
+            clock.as_ref(),
+        ),
+        Command::Revoke { decision } => decide_command(
+            cli.config.as_deref(),
+            Action::Revoke,
+            &decision,
+            clock.as_ref(),
+        ),
         Command::Status { limit } => {
             let cfg = load_config(cli.config.as_deref())?;
             status::status(&cfg, clock.today(), limit, &mut std::io::stdout().lock())?;

@@ -1,6 +1,13 @@
-//! Which declaration's targets are in force for a project: the latest accepted declaration
-//! concluded 通过, or 修改后通过 and approved by the finance office (财预〔2015〕88号: targets once
-//! approved are not changed without approval).
+//! Which declaration's targets are in force for a project (财预〔2015〕88号: targets once approved
+//! are not changed without approval).
+//!
+//! The first accepted declaration concluded 通过 is in force by itself; a declaration concluded
+//! 修改后通过 is in force once the finance office approves it. Once targets are in force, a later
+//! declaration is an adjustment request: reviewed and answered as usual, but the approved
+//! targets stay in force until the finance office approves the new version. The latest approval
+//! not revoked wins; revoking it puts back what was in force before.
+
+use std::collections::HashMap;
 
 use rusqlite::Connection;
 
@@ -8,38 +15,290 @@ use crate::forms::project::ProjectKey;
 use crate::forms::record::FormRecord;
 use crate::rules::review::Conclusion;
 use crate::store;
+use crate::store::approvals::{Action, Decided};
+use crate::store::submissions::StoredDeclaration;
+
+/// Where a project's declarations stand with the finance office.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Standing {
+    /// The declaration whose targets are in force: its submission id.
+    pub in_force: Option<i64>,
+    /// A later declaration waiting for the finance office's approval (an adjustment request).
+    pub pending: Option<i64>,
+    /// Every approval and revocation, oldest first.
+    pub decisions: Vec<Decided>,
+}
+
+/// Why the finance office's decision was not recorded.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Refused {
+    #[error("{0} has no accepted declaration")]
+    NoDeclaration(String),
+    #[error("#{id} is not an accepted declaration of {key}")]
+    NotADeclaration { id: i64, key: String },
+    #[error(
+        "the declaration #{id} of {key} was concluded {conclusion}: only a declaration concluded 通过 or 修改后通过 can be approved"
+    )]
+    NotApprovable {
+        id: i64,
+        key: String,
+        conclusion: String,
+    },
+    #[error("the declaration #{id} of {key} is not approved: there is nothing to revoke")]
+    NotApproved { id: i64, key: String },
+}
+
+fn conclusion(d: &StoredDeclaration) -> Option<Conclusion> {
+    d.result
+        .as_ref()
+        .and_then(|r| r.review.as_ref())
+        .map(|r| r.conclusion)
+}
+
+fn conclusion_text(d: &StoredDeclaration) -> String {
+    conclusion(d).map_or_else(|| "（未审核）".to_string(), |c| c.to_string())
+}
+
+fn approvable(d: &StoredDeclaration) -> bool {
+    matches!(
+        conclusion(d),
+        Some(Conclusion::Pass | Conclusion::PassAfterRevision)
+    )
+}
+
+/// The standing computed from the accepted declarations (oldest first) and the decisions.
+fn standing_of(decls: &[StoredDeclaration], decisions: Vec<Decided>) -> Standing {
+    let mut last: HashMap<i64, (i64, Action)> = HashMap::new();
+    for d in &decisions {
+        last.insert(d.submission_id, (d.id, d.action));
+    }
+    let revoked = |id: i64| matches!(last.get(&id), Some((_, Action::Revoke)));
+    let approved = decls
+        .iter()
+        .filter_map(|d| match last.get(&d.id) {
+            Some((at, Action::Approve)) => Some((*at, d.id)),
+            _ => None,
+        })
+        .max()
+        .map(|(_, id)| id);
+    let first_pass = decls
+        .iter()
+        .find(|d| conclusion(d) == Some(Conclusion::Pass))
+        .map(|d| d.id)
+        .filter(|id| !revoked(*id));
+    let in_force = approved.or(first_pass);
+    let pending = in_force.and_then(|current| {
+        decls
+            .iter()
+            .rev()
+            .find(|d| d.id > current && approvable(d) && !revoked(d.id))
+            .map(|d| d.id)
+    });
+    Standing {
+        in_force,
+        pending,
+        decisions,
+    }
+}
+
+/// Where a project's declarations stand: the one in force, a pending adjustment request, and
+/// the finance office's decisions.
+pub fn standing(conn: &Connection, key: &ProjectKey) -> anyhow::Result<Standing> {
+    let decls = store::submissions::accepted_declarations(conn, key)?;
+    let decisions = store::approvals::of_project(conn, key)?;
+    Ok(standing_of(&decls, decisions))
+}
 
 /// The approved declaration of a project: its submission id and values.
 pub fn approved_declaration(
     conn: &Connection,
     key: &ProjectKey,
 ) -> anyhow::Result<Option<(i64, FormRecord)>> {
-    for d in store::submissions::accepted_declarations(conn, key)? {
-        let conclusion = d.result.and_then(|r| r.review).map(|r| r.conclusion);
-        let ok = match conclusion {
-            Some(Conclusion::Pass) => true,
-            Some(Conclusion::PassAfterRevision) => d.approved,
-            Some(Conclusion::Fail) | None => false,
-        };
-        if ok && let Some(record) = d.record {
-            return Ok(Some((d.id, record)));
-        }
-    }
-    Ok(None)
+    let decls = store::submissions::accepted_declarations(conn, key)?;
+    let decisions = store::approvals::of_project(conn, key)?;
+    let Some(id) = standing_of(&decls, decisions).in_force else {
+        return Ok(None);
+    };
+    Ok(decls
+        .into_iter()
+        .find(|d| d.id == id)
+        .and_then(|d| d.record.map(|r| (d.id, r))))
 }
 
-/// Approves the latest accepted declaration of a project (for a 修改后通过 conclusion).
-/// Returns the approved submission's id, or `None` when there is no accepted declaration.
+/// Approves a declaration of a project: the given version (submission number), or else the
+/// latest one concluded 通过 or 修改后通过. A declaration concluded 不通过, or not reviewed, is
+/// refused. Returns the approved submission's id.
 pub fn approve(
     conn: &Connection,
     key: &ProjectKey,
+    version: Option<i64>,
     source: &str,
     note: Option<&str>,
     now: &str,
-) -> anyhow::Result<Option<i64>> {
-    let id = store::approvals::latest_accepted_declaration(conn, key)?;
-    if let Some(id) = id {
-        store::approvals::approve(conn, key, id, source, note, now)?;
+) -> anyhow::Result<Result<i64, Refused>> {
+    let decls = store::submissions::accepted_declarations(conn, key)?;
+    let chosen = match version {
+        Some(id) => decls
+            .iter()
+            .find(|d| d.id == id)
+            .ok_or(Refused::NotADeclaration {
+                id,
+                key: key.to_string(),
+            }),
+        None => decls
+            .iter()
+            .rev()
+            .find(|d| approvable(d))
+            .or(decls.last())
+            .ok_or_else(|| Refused::NoDeclaration(key.to_string())),
+    };
+    let d = match chosen {
+        Ok(d) => d,
+        Err(e) => return Ok(Err(e)),
+    };
+    if !approvable(d) {
+        return Ok(Err(Refused::NotApprovable {
+            id: d.id,
+            key: key.to_string(),
+            conclusion: conclusion_text(d),
+        }));
     }
-    Ok(id)
+    store::approvals::record(conn, key, d.id, Action::Approve, source, note, now)?;
+    Ok(Ok(d.id))
+}
+
+/// Revokes the approval of a declaration: the given version, or else the one in force. What was
+/// in force before it comes back. Returns the revoked submission's id.
+pub fn revoke(
+    conn: &Connection,
+    key: &ProjectKey,
+    version: Option<i64>,
+    source: &str,
+    note: Option<&str>,
+    now: &str,
+) -> anyhow::Result<Result<i64, Refused>> {
+    let decls = store::submissions::accepted_declarations(conn, key)?;
+    let decisions = store::approvals::of_project(conn, key)?;
+    let id = match version {
+        Some(id) if !decls.iter().any(|d| d.id == id) => {
+            return Ok(Err(Refused::NotADeclaration {
+                id,
+                key: key.to_string(),
+            }));
+        }
+        Some(id) => id,
+        None => match standing_of(&decls, decisions.clone()).in_force {
+            Some(id) => id,
+            None if decls.is_empty() => return Ok(Err(Refused::NoDeclaration(key.to_string()))),
+            None => {
+                return Ok(Err(Refused::NotApproved {
+                    id: decls.last().map_or(0, |d| d.id),
+                    key: key.to_string(),
+                }));
+            }
+        },
+    };
+    let standing = standing_of(&decls, decisions.clone());
+    let explicitly = decisions
+        .iter()
+        .rev()
+        .find(|d| d.submission_id == id)
+        .is_some_and(|d| d.action == Action::Approve);
+    if !explicitly && standing.in_force != Some(id) {
+        return Ok(Err(Refused::NotApproved {
+            id,
+            key: key.to_string(),
+        }));
+    }
+    store::approvals::record(conn, key, id, Action::Revoke, source, note, now)?;
+    Ok(Ok(id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::{CheckResult, Status};
+    use crate::rules::review::Review;
+
+    fn decl(id: i64, conclusion: Option<Conclusion>) -> StoredDeclaration {
+        StoredDeclaration {
+            id,
+            result: Some(CheckResult {
+                file: format!("{id}.xlsx"),
+                form: None,
+                status: Status::Accepted,
+                project: None,
+                errors: Vec::new(),
+                warnings: Vec::new(),
+                score: None,
+                review: conclusion.map(|conclusion| Review {
+                    conclusion,
+                    findings: Vec::new(),
+                }),
+            }),
+            record: None,
+        }
+    }
+
+    fn decided(id: i64, submission_id: i64, action: Action) -> Decided {
+        Decided {
+            id,
+            submission_id,
+            action,
+            at: String::new(),
+            source: "test".into(),
+            note: None,
+        }
+    }
+
+    fn at(decls: &[StoredDeclaration], decisions: &[Decided]) -> (Option<i64>, Option<i64>) {
+        let s = standing_of(decls, decisions.to_vec());
+        (s.in_force, s.pending)
+    }
+
+    use Action::{Approve, Revoke};
+    use Conclusion::{Fail, Pass, PassAfterRevision};
+
+    #[test]
+    fn the_first_declaration_concluded_pass_stays_in_force_until_another_is_approved() {
+        let decls = [
+            decl(1, Some(Pass)),
+            decl(2, Some(Pass)),
+            decl(3, Some(Fail)),
+        ];
+        assert_eq!(at(&decls[..1], &[]), (Some(1), None));
+        assert_eq!(at(&decls[..2], &[]), (Some(1), Some(2)));
+        // A later 不通过 is no adjustment to approve; the one before it still waits.
+        assert_eq!(at(&decls, &[]), (Some(1), Some(2)));
+        let approved = [decided(1, 2, Approve)];
+        assert_eq!(at(&decls, &approved), (Some(2), None));
+        // Revoking the adjustment puts back the first; revoking that leaves nothing in force.
+        let revoked = [decided(1, 2, Approve), decided(2, 2, Revoke)];
+        assert_eq!(at(&decls, &revoked), (Some(1), None));
+        let both = [
+            decided(1, 2, Approve),
+            decided(2, 2, Revoke),
+            decided(3, 1, Revoke),
+        ];
+        assert_eq!(at(&decls, &both), (None, None));
+    }
+
+    #[test]
+    fn a_declaration_for_revision_is_in_force_once_approved_or_replaced_by_one_that_passes() {
+        let first = [decl(1, Some(PassAfterRevision))];
+        assert_eq!(at(&first, &[]), (None, None));
+        assert_eq!(at(&first, &[decided(1, 1, Approve)]), (Some(1), None));
+        let corrected = [decl(1, Some(PassAfterRevision)), decl(2, Some(Pass))];
+        assert_eq!(at(&corrected, &[]), (Some(2), None));
+        // Approved first, the corrected one is an adjustment request.
+        assert_eq!(
+            at(&corrected, &[decided(1, 1, Approve)]),
+            (Some(1), Some(2))
+        );
+        // The latest approval wins.
+        let again = [decided(1, 2, Approve), decided(2, 1, Approve)];
+        assert_eq!(at(&corrected, &again), (Some(1), Some(2)));
+        let unreviewed = [decl(1, Some(Fail)), decl(2, None)];
+        assert_eq!(at(&unreviewed, &[]), (None, None));
+    }
 }

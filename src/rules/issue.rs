@@ -143,6 +143,8 @@ pub enum IssueCode {
     IndicatorAdded,
     /// An approved indicator left out.
     IndicatorRemoved,
+    /// A declaration made while approved targets are in force: an adjustment request.
+    AdjustmentRequest,
 
     // Found on receipt.
     /// A form of another department than the folder's.
@@ -210,6 +212,7 @@ impl IssueCode {
             Self::TargetChanged => "target_changed",
             Self::IndicatorAdded => "indicator_added",
             Self::IndicatorRemoved => "indicator_removed",
+            Self::AdjustmentRequest => "adjustment_request",
             Self::WrongDepartment => "wrong_department",
         }
     }
@@ -278,7 +281,7 @@ mod tests {
     use super::*;
 
     /// Every code, to check the serialised id against `as_str`.
-    const ALL: [IssueCode; 58] = {
+    const ALL: [IssueCode; 59] = {
         use IssueCode::*;
         [
             LockFile,
@@ -338,6 +341,7 @@ mod tests {
             TargetChanged,
             IndicatorAdded,
             IndicatorRemoved,
+            AdjustmentRequest,
             WrongDepartment,
         ]
     };

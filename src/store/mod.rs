@@ -80,6 +80,10 @@ const MIGRATIONS: &[Migration] = &[
         what: "files not taken as submissions are remembered and answered once",
         sql: include_str!("migrations/0006_stray_files.sql"),
     },
+    Migration {
+        what: "approvals and revocations of declarations are kept as a history",
+        sql: include_str!("migrations/0007_approval_decisions.sql"),
+    },
 ];
 
 /// The schema version this jixiao writes.

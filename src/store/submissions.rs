@@ -68,7 +68,7 @@ impl Stage {
     }
 }
 
-fn text_enum<T>(v: ValueRef<'_>, parse: impl Fn(&str) -> Option<T>) -> FromSqlResult<T> {
+pub(crate) fn text_enum<T>(v: ValueRef<'_>, parse: impl Fn(&str) -> Option<T>) -> FromSqlResult<T> {
     let s = v.as_str()?;
     parse(s).ok_or_else(|| FromSqlError::Other(format!("unknown value {s:?}").into()))
 }
@@ -334,26 +334,23 @@ pub(crate) fn find_keys(
     rows.collect()
 }
 
-/// An accepted declaration of a project, newest first, with its stored values and whether the
-/// finance office approved it.
+/// An accepted declaration of a project with its stored values.
 #[derive(Debug, Clone)]
 pub(crate) struct StoredDeclaration {
     pub(crate) id: i64,
     pub(crate) result: Option<CheckResult>,
     pub(crate) record: Option<FormRecord>,
-    pub(crate) approved: bool,
 }
 
-/// Every accepted declaration of a project, newest first.
+/// Every accepted declaration of a project, oldest first.
 pub(crate) fn accepted_declarations(
     conn: &Connection,
     key: &ProjectKey,
 ) -> rusqlite::Result<Vec<StoredDeclaration>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT s.id, s.result_json, s.form_json, \
-         EXISTS (SELECT 1 FROM approvals a WHERE a.submission_id = s.id) \
+        "SELECT s.id, s.result_json, s.form_json \
          FROM submissions s WHERE s.project_key = ?1 AND s.form = 'target_declaration' \
-         AND s.outcome = 'accepted' ORDER BY s.id DESC",
+         AND s.outcome = 'accepted' ORDER BY s.id",
     )?;
     let rows = stmt.query_map(params![key.as_str()], |r| {
         let result: Option<String> = r.get(1)?;
@@ -362,7 +359,6 @@ pub(crate) fn accepted_declarations(
             id: r.get(0)?,
             result: result.and_then(|j| CheckResult::from_stored(&j).ok()),
             record: form.and_then(|j| serde_json::from_str(&j).ok()),
-            approved: r.get(3)?,
         })
     })?;
     rows.collect()

@@ -44,12 +44,13 @@ pub(crate) struct Listed {
     pub(crate) kind: FormKind,
     pub(crate) code: Option<String>,
     pub(crate) name: Option<String>,
+    pub(crate) project_key: Option<String>,
 }
 
 /// The current (latest accepted) forms of a year, without their values.
 pub(crate) fn current_forms(conn: &Connection, year: i32) -> rusqlite::Result<Vec<Listed>> {
     let mut stmt = conn.prepare(
-        "SELECT id, department, form, project_code, project_name FROM submissions \
+        "SELECT id, department, form, project_code, project_name, project_key FROM submissions \
          WHERE year = ?1 AND outcome = 'accepted' AND superseded_by IS NULL \
          AND form IS NOT NULL AND form_json IS NOT NULL",
     )?;
@@ -60,6 +61,7 @@ pub(crate) fn current_forms(conn: &Connection, year: i32) -> rusqlite::Result<Ve
             kind: r.get(2)?,
             code: r.get(3)?,
             name: r.get(4)?,
+            project_key: r.get(5)?,
         })
     })?
     .collect()

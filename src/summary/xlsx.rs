@@ -4,6 +4,8 @@
 //! The big sheets stream to temporary files (constant-memory mode), so memory stays flat however
 //! many projects there are. Text from forms is always written as a string, never as a formula.
 
+use std::collections::HashMap;
+
 use rust_decimal::prelude::ToPrimitive;
 
 use anyhow::Context;
@@ -18,6 +20,7 @@ use super::tally::{Current, DepartmentRow, Summary, Tally, fraction, kind_index,
 use super::{DEPARTMENT_SHEET, INDICATOR_SHEET, MISSING_SHEET, NOTES_SHEET, OVERDUE_SHEET, Scope};
 use crate::departments::{self, Department};
 use crate::forms::definitions::{Definitions, FormDef, FormKind, ValueType};
+use crate::forms::project::ProjectKey;
 use crate::forms::values::{amount_text, percent_text_fraction};
 use crate::rules::issue::IssueCode;
 use crate::rules::review::Conclusion;
@@ -70,8 +73,11 @@ pub(super) fn build(
     wb.add_worksheet_with_constant_memory()?
         .set_name(INDICATOR_SHEET)?;
 
+    let (listed, approval) = with_approved_declarations(conn, listed)?;
+
     // One pass over the current forms, each read once: its row on its form's sheet, its
-    // indicators on the indicator sheet, its figures into the tally.
+    // indicators on the indicator sheet, its figures into the tally. A pending adjustment
+    // request has its row (marked) but is not counted: the approved version is.
     {
         let sheets = wb.worksheets_mut();
         let (head, tail) = sheets.split_at_mut(1 + FormKind::ALL.len());
@@ -81,9 +87,12 @@ pub(super) fn build(
             let mut forms = FormWriter::new(ws, &st, defs.form(kind))?;
             while let Some(l) = next.next_if(|l| l.kind == kind) {
                 let c = super::load_current(conn, l)?;
-                tally.add(&c);
-                forms.row(scope.departments, &c)?;
-                indicators.rows(scope.departments, &defs.form(kind).name, &c)?;
+                let status = approval.get(&l.id).copied();
+                forms.row(scope.departments, &c, status)?;
+                if status.is_none_or(Approval::counted) {
+                    tally.add(&c);
+                    indicators.rows(scope.departments, &defs.form(kind).name, &c)?;
+                }
             }
             forms.finish()?;
         }
@@ -98,6 +107,83 @@ pub(super) fn build(
         .save_to_buffer()
         .context("writing the summary workbook")?;
     Ok((summary, bytes))
+}
+
+/// Where a declaration stands with the finance office, as its row on the 绩效目标申报表 sheet
+/// says.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Approval {
+    /// Its targets are in force.
+    InForce,
+    /// A later version (an adjustment request) waiting for approval; the approved one is in
+    /// force meanwhile. Shown, not counted.
+    Pending,
+    /// A later version concluded 不通过 (or not reviewed) while approved targets are in force.
+    /// Shown, not counted.
+    Refused,
+    /// No targets in force (a declaration concluded 修改后通过 not yet approved, or 不通过).
+    NotApproved,
+}
+
+impl Approval {
+    fn label(self) -> &'static str {
+        match self {
+            Approval::InForce => "已批复",
+            Approval::Pending => "调整申请，待批复",
+            Approval::Refused => "调整申请，未通过",
+            Approval::NotApproved => "未批复",
+        }
+    }
+
+    /// Whether the row is counted on the other sheets: a later version is not while approved
+    /// targets are in force.
+    fn counted(self) -> bool {
+        matches!(self, Approval::InForce | Approval::NotApproved)
+    }
+}
+
+/// The current forms with each declaration preceded by the version in force when that is an
+/// earlier one (the later one then follows it, marked as an adjustment request); and each
+/// declaration's standing.
+fn with_approved_declarations(
+    conn: &Connection,
+    listed: Vec<Listed>,
+) -> anyhow::Result<(Vec<Listed>, HashMap<i64, Approval>)> {
+    let mut out = Vec::with_capacity(listed.len());
+    let mut approval = HashMap::new();
+    for l in listed {
+        let key = match &l.project_key {
+            Some(k) if l.kind == FormKind::TargetDeclaration => ProjectKey::from_stored(k.clone()),
+            _ => {
+                out.push(l);
+                continue;
+            }
+        };
+        let standing = crate::cycle::approvals::standing(conn, &key)?;
+        match standing.in_force {
+            Some(approved) if approved == l.id => {
+                approval.insert(l.id, Approval::InForce);
+            }
+            Some(approved) => {
+                approval.insert(approved, Approval::InForce);
+                let later = if standing.pending == Some(l.id) {
+                    Approval::Pending
+                } else {
+                    Approval::Refused
+                };
+                approval.insert(l.id, later);
+                out.push(Listed {
+                    id: approved,
+                    ..l.clone()
+                });
+            }
+            None => {
+                approval.insert(l.id, Approval::NotApproved);
+            }
+        }
+        out.push(l);
+    }
+    Ok((out, approval))
 }
 
 /// How a column's values are written.
@@ -379,6 +465,7 @@ impl<'w, 's, 'd> FormWriter<'w, 's, 'd> {
         match def.kind() {
             FormKind::TargetDeclaration => {
                 headers.push(("审核结论".into(), Kind::Text));
+                headers.push(("批复状态".into(), Kind::Text));
             }
             FormKind::PerformanceReport => {
                 headers.push(("执行率（执行数/年初预算数）".into(), Kind::Percent));
@@ -405,7 +492,12 @@ impl<'w, 's, 'd> FormWriter<'w, 's, 'd> {
         })
     }
 
-    fn row(&mut self, departments: &[Department], c: &Current) -> anyhow::Result<()> {
+    fn row(
+        &mut self,
+        departments: &[Department],
+        c: &Current,
+        approval: Option<Approval>,
+    ) -> anyhow::Result<()> {
         let sh = &mut self.sh;
         let rec = &c.record;
         sh.put(
@@ -433,7 +525,9 @@ impl<'w, 's, 'd> FormWriter<'w, 's, 'd> {
             FormKind::TargetDeclaration => {
                 let conclusion = c.result.review.as_ref().map(|r| r.conclusion.as_str());
                 sh.put(col, conclusion.map_or(Cell::Empty, Cell::Text))?;
-                col += 1;
+                let label = approval.map(Approval::label);
+                sh.put(col + 1, label.map_or(Cell::Empty, Cell::Text))?;
+                col += 2;
             }
             FormKind::PerformanceReport => {
                 sh.put(col, report_rate(rec).map_or(Cell::Empty, Cell::Number))?;

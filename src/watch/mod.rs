@@ -59,6 +59,8 @@ pub(crate) struct Daemon {
     checker: Checker,
     conn: Connection,
     candidates: HashMap<PathBuf, Seen>,
+    /// Decision files in `decisions_dir` waiting until they are stable.
+    decisions: decisions::Waiting,
     /// Unreadable files waiting for their second try: path → (hash, first failure).
     deferred: HashMap<PathBuf, (String, Instant)>,
     /// Paths refused once (pipes, paths escaping the root), not logged again.
@@ -147,6 +149,7 @@ impl Daemon {
             worker: crate::worker::Worker::new(launch),
             conn,
             candidates: HashMap::new(),
+            decisions: decisions::Waiting::default(),
             deferred: HashMap::new(),
             refused: HashMap::new(),
             outside: std::collections::HashSet::new(),
@@ -188,7 +191,7 @@ impl Daemon {
         let _watcher = if self.cfg.watch.poll || opts.once {
             None
         } else {
-            Some(start_watcher(&self.cfg.root, tx)?)
+            Some(start_watcher(&self.cfg.root, &self.cfg.decisions_dir, tx)?)
         };
         self.scan();
         self.waiting_at_start = Some(self.candidates.keys().cloned().collect());
@@ -209,6 +212,8 @@ impl Daemon {
                 self.scan();
                 last_scan = Instant::now();
             }
+            // Decisions first: a form arriving with its approval is measured against it.
+            self.apply_decisions();
             self.take_ready();
             self.after_first_pass();
             self.send_file_notices();
@@ -218,7 +223,11 @@ impl Daemon {
                 break;
             }
             let stuck = |p: &PathBuf| self.failures.get(p).is_some_and(|f| f.0 >= 3);
-            if opts.once && self.deferred.is_empty() && self.candidates.keys().all(stuck) {
+            if opts.once
+                && self.deferred.is_empty()
+                && self.decisions.is_empty()
+                && self.candidates.keys().all(stuck)
+            {
                 if !self.candidates.is_empty() {
                     warn!(
                         files = self.candidates.len(),
@@ -561,15 +570,9 @@ impl Daemon {
         Ok(())
     }
 
-    /// Walks every department folder and notices each file; applies decision files.
+    /// Walks every department folder and notices each file, and the decision files.
     fn scan(&mut self) {
-        let r = decisions::process_decisions(
-            &self.conn,
-            &self.cfg.decisions_dir,
-            &self.cfg.departments,
-            &self.now_text(),
-        );
-        self.log_failure(r, "reading decision files failed");
+        self.decisions.notice_all(&self.cfg.decisions_dir);
         // Work a failed write left recorded but not moved (its file may be gone from the inbox).
         let r = self.finish_unfinished();
         self.log_failure(r, "finishing recorded forms failed; will retry");
@@ -700,8 +703,20 @@ impl Daemon {
         )
     }
 
+    /// Applies the decision files that are stable, each once.
+    fn apply_decisions(&mut self) {
+        for path in self.decisions.ready(self.cfg.watch.stable()) {
+            let now = self.now_text();
+            let r = decisions::apply_file(&self.conn, &path, &self.cfg.departments, &now);
+            self.log_failure(r, "applying a decision file failed");
+        }
+    }
+
     /// Takes note of a path that may be a new or changed file.
     fn notice(&mut self, path: &Path) {
+        if self.decisions.notice(&self.cfg.decisions_dir, path) {
+            return;
+        }
         match self.place(path) {
             Place::Inbox(_)
             | Place::Stray {
@@ -861,8 +876,11 @@ fn is_disk_full(e: &anyhow::Error) -> bool {
     })
 }
 
+/// Watches the root (recursively) and the finance office's decision folder (its own files only;
+/// created when missing, else its files are found by the rescan).
 fn start_watcher(
     root: &Path,
+    decisions_dir: &Path,
     tx: mpsc::Sender<PathBuf>,
 ) -> anyhow::Result<notify::RecommendedWatcher> {
     use notify::{RecursiveMode, Watcher};
@@ -877,5 +895,11 @@ fn start_watcher(
     watcher
         .watch(root, RecursiveMode::Recursive)
         .with_context(|| format!("watching {}", root.display()))?;
+    if let Err(e) = std::fs::create_dir_all(decisions_dir)
+        .map_err(notify::Error::io)
+        .and_then(|()| watcher.watch(decisions_dir, RecursiveMode::NonRecursive))
+    {
+        warn!(folder = %decisions_dir.display(), error = %e, "not watching the decision folder; its files are found by the rescan");
+    }
     Ok(watcher)
 }

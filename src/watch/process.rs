@@ -414,7 +414,8 @@ impl Daemon {
     }
 
     /// Measures an accepted performance report or self-evaluation against the project's approved
-    /// declaration; the findings go into its result and its letter.
+    /// declaration; the findings go into its result and its letter. A declaration made while
+    /// approved targets are in force is marked as an adjustment request.
     fn check_against_approved(
         &self,
         inbox: &InboxFile,
@@ -423,7 +424,7 @@ impl Daemon {
         let Some(form) = &checked.form else {
             return Ok(());
         };
-        if !checked.result.accepted() || form.kind == FormKind::TargetDeclaration {
+        if !checked.result.accepted() {
             return Ok(());
         }
         let Some(key) = checked
@@ -435,6 +436,13 @@ impl Daemon {
             return Ok(());
         };
         let approved = crate::cycle::approvals::approved_declaration(&self.conn, &key)?;
+        if form.kind == FormKind::TargetDeclaration {
+            if let Some((id, _)) = &approved {
+                let note = crate::rules::cross_form::adjustment_request(form, *id);
+                checked.result.warnings.push(note);
+            }
+            return Ok(());
+        }
         let findings = crate::rules::cross_form::cross_check(
             approved.as_ref().map(|(_, r)| r),
             form,
