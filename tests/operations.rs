@@ -476,3 +476,22 @@ fn every_option_and_argument_has_a_help_line() {
     assert_eq!(r.code, 0);
     assert!(r.stdout.starts_with("jixiao "), "{}", r.stdout);
 }
+
+#[test]
+fn the_packaged_configuration_keeps_everything_under_var_lib_jixiao() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/jixiao.toml");
+    let cfg = jixiao::config::Config::load(&path).unwrap();
+    assert_eq!(cfg.database(), Path::new("/var/lib/jixiao/state/jixiao.db"));
+    assert_eq!(cfg.reports_dir, Path::new("/var/lib/jixiao/reports"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.contains("outbox_dir = \"/var/lib/jixiao/outbox\""),
+        "the service cannot write under /etc"
+    );
+    let unit = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/jixiao.service"),
+    )
+    .unwrap();
+    assert!(unit.contains("\nExecStart=/usr/bin/jixiao --config /etc/jixiao/jixiao.toml watch\n"));
+    assert!(unit.contains("\nUser=jixiao\n") && unit.contains("\nTimeoutStopSec=30\n"));
+}
