@@ -104,17 +104,32 @@ struct Recent {
     moved_to: Option<String>,
 }
 
-/// Whether a daemon holds the lock of the state folder; the lock is taken for a moment only.
+/// Whether a daemon holds the lock of the state folder (`jixiao.lock`, see `watch::lock_state`).
+/// The lock is tried for a moment only, on the existing file opened for reading: `status` run by
+/// another user (root) creates no lock file the daemon's user could not open.
 fn daemon_running(state_dir: &Path) -> anyhow::Result<bool> {
-    if !state_dir.is_dir() {
-        return Ok(false);
+    let path = state_dir.join("jixiao.lock");
+    let file = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => {
+            return Err(anyhow::Error::from(e).context(format!("opening {}", path.display())));
+        }
+    };
+    match file.try_lock_shared() {
+        Ok(()) => Ok(false),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(true),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(anyhow::Error::from(e).context(format!("trying {}", path.display())))
+        }
     }
-    Ok(crate::watch::lock_state(state_dir)?.is_none())
 }
 
 /// Free and total bytes of the file system holding `dir`.
 fn disk_space(dir: &Path) -> anyhow::Result<(u64, u64)> {
     use std::os::unix::ffi::OsStrExt;
+    // A state folder not made yet: the file system it will be made on.
+    let dir = dir.ancestors().find(|d| d.exists()).unwrap_or(dir);
     let c = std::ffi::CString::new(dir.as_os_str().as_bytes())?;
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
     // SAFETY: `c` is a NUL-terminated path and `st` a writable statvfs.
