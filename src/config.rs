@@ -451,7 +451,9 @@ revision_days = 10             # days a department has to send a corrected form
 # doc_type = "通知"
 
 [mail]
-# With no [mail.smtp], every message is written as an .eml file into outbox_dir.
+# With no [mail.smtp], every message is written as an .eml file into outbox_dir, from the
+# example address 绩效管理系统（示例地址） <jixiao@example.invalid>: set [mail.smtp] from to the
+# office's own address before sending real mail (Message-IDs then use its domain).
 outbox_dir = "outbox"
 # [mail.smtp]
 # host = "smtp.czt.jl.example.cn"

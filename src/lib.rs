@@ -11,7 +11,8 @@
 //!   delivery);
 //! - the state and the year: [`store`] (opening and migrating the database, its tables),
 //!   [`cycle`], [`summary`], [`config`];
-//! - [`runtime`]: the clock and test hooks that come in from outside.
+//! - [`runtime`]: the clock and test hooks that come in from outside; [`logging`]: the log's
+//!   style and one event per line.
 //!
 //! Everything else — the daemon's loop, shared helpers — is internal (`pub(crate)`), so the
 //! compiler reports what nothing uses. The README's "Code layout" section draws the layers.
@@ -25,6 +26,7 @@ pub(crate) mod departments;
 pub mod forms;
 pub(crate) mod inbox;
 pub mod letters;
+pub mod logging;
 pub mod mail;
 pub mod rules;
 pub mod runtime;

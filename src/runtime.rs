@@ -110,11 +110,16 @@ impl Hooks {
     }
 }
 
+/// The environment variable naming the configuration file when `--config` is not given.
+pub const CONFIG_ENV: &str = "JIXIAO_CONFIG";
+
 /// The clock and hooks a command runs with.
 #[derive(Debug, Clone)]
 pub struct Runtime {
     pub(crate) clock: std::sync::Arc<dyn Clock>,
     pub hooks: Hooks,
+    /// The configuration file named by `JIXIAO_CONFIG`, looked at when `--config` is not given.
+    pub config_env: Option<std::path::PathBuf>,
 }
 
 impl Runtime {
@@ -123,6 +128,7 @@ impl Runtime {
         Runtime {
             clock: std::sync::Arc::new(SystemClock { today }),
             hooks: Hooks::default(),
+            config_env: None,
         }
     }
 }

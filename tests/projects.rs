@@ -524,7 +524,10 @@ fn an_adjustment_request_leaves_the_approved_targets_in_force_until_approved() {
         "{letter}"
     );
     // Its conclusion says so too, not that the project goes on to the budget.
-    assert!(letter.contains("该绩效目标调整申请审核通过，经财政部门批准后执行"), "{letter}");
+    assert!(
+        letter.contains("该绩效目标调整申请审核通过，经财政部门批准后执行"),
+        "{letter}"
+    );
     assert!(!letter.contains("可进入下一步预算编制程序"), "{letter}");
     // Reports are measured against the approved targets meanwhile.
     let (_, w) = s.submit("crossform/监控表-调低指标值.xlsx", "03-监控表.xlsx");

@@ -24,6 +24,7 @@ pub(crate) struct DecisionArgs {
     /// approve, the latest declaration concluded 通过 or 修改后通过; for revoke, the one in force.
     #[arg(long, value_name = "N")]
     pub(crate) version: Option<i64>,
+    /// A note recorded with the decision (who decided, on what grounds).
     #[arg(long)]
     pub(crate) note: Option<String>,
 }

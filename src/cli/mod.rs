@@ -35,9 +35,10 @@ pub struct Cli {
     /// `forms/` when not given.
     #[arg(long, global = true, value_name = "DIR")]
     pub(crate) forms: Option<PathBuf>,
-    /// The configuration file of the daemon (default: ./jixiao.toml). `check` and `letter` use
-    /// one only when given: then 主管部门 must name a configured department, and letters use
-    /// its `[letters]` settings and templates.
+    /// The configuration file. Without it, `watch`, `status`, `history`, `approve`,
+    /// `consolidate` and `outbox` use $JIXIAO_CONFIG, else ./jixiao.toml, else
+    /// ./jixiao-data/jixiao.toml. `check` and `letter` use one only when given: then 主管部门
+    /// must name a configured department, and letters use its `[letters]` settings and templates.
     #[arg(long, global = true, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
     /// Rehearse on another day (`2026-03-30`): deadlines, reminders and letters' dates go by
@@ -70,22 +71,27 @@ pub(crate) enum Command {
     /// Write a working example setup into DIR: a configuration, one folder per department and
     /// the blank forms in each.
     Init {
+        /// The folder to write the setup into (made when missing); its jixiao.toml must not exist.
         #[arg(value_name = "DIR")]
         dir: PathBuf,
     },
     /// Run the watcher daemon: take every form put into a department's folder, check it, record
-    /// it and answer it. Without a configuration, creates and uses an example setup in
-    /// ./jixiao-data.
+    /// it and answer it. Where no configuration is found (see --config), creates and uses an
+    /// example setup in ./jixiao-data.
     Watch {
         /// Process what is waiting, then exit.
         #[arg(long)]
         once: bool,
     },
-    /// Recent submissions, and anything pending or failed.
+    /// For an operator: whether the daemon runs, what is pending and why, files not taken,
+    /// failed mail, whether the summary workbook is current, free space, recent submissions.
     Status {
-        /// How many recent submissions to list.
+        /// How many recent submissions (and files not taken) to list.
         #[arg(long, default_value_t = 20)]
         limit: usize,
+        /// Print all of it as one JSON object, for monitoring.
+        #[arg(long)]
+        json: bool,
     },
     /// Every version of every form of a project, with results and letters.
     History {
@@ -107,8 +113,10 @@ pub(crate) enum Command {
     /// Write the finance office's summary workbook of a year (default: the current year) to
     /// `reports_dir/绩效汇总-{year}.xlsx` or to --out.
     Consolidate {
+        /// The year of the forms, four digits (2000 to 2100); the current year when not given.
         #[arg(long, value_name = "YEAR")]
         year: Option<i32>,
+        /// Where to write the workbook instead of `reports_dir/绩效汇总-{year}.xlsx`.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
         /// Also prepare the mail to the finance office (`finance.emails`).
@@ -117,6 +125,7 @@ pub(crate) enum Command {
     },
     /// Write the three blank forms, from the definitions, into a folder.
     Templates {
+        /// The folder to write them into (made when missing).
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
@@ -126,6 +135,7 @@ pub(crate) enum Command {
         /// The form (.xlsx, .xls, .ods).
         #[arg(value_name = "FILE")]
         file: PathBuf,
+        /// The folder to write the letter (and annotated workbook) into (made when missing).
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
         /// With --config: the department (code) the letter goes to; 主管部门 must name it.
@@ -164,6 +174,7 @@ pub(crate) enum OutboxAction {
     /// attempts afresh, addressed to the recipients the configuration names now (same
     /// Message-ID and content). A sent message is never sent again.
     Retry {
+        /// The message's number, as `jixiao outbox` lists it (#ID).
         #[arg(value_name = "ID")]
         id: i64,
     },
@@ -191,9 +202,10 @@ fn decide_command(
     config: Option<&Path>,
     action: Action,
     args: &DecisionArgs,
-    clock: &dyn crate::runtime::Clock,
+    runtime: &Runtime,
 ) -> anyhow::Result<i32> {
-    let cfg = load_config(config)?;
+    let clock = runtime.clock.as_ref();
+    let cfg = load_config(config, runtime)?;
     let conn = crate::store::open(&cfg.database())?;
     decide::decide(
         &conn,
@@ -215,11 +227,59 @@ pub(crate) fn definitions(forms: Option<&PathBuf>) -> anyhow::Result<Definitions
     }
 }
 
-/// The daemon's configuration: the file named with `--config`, else `./jixiao.toml`.
-pub(crate) fn load_config(
-    named: Option<&std::path::Path>,
-) -> anyhow::Result<crate::config::Config> {
-    crate::config::Config::load(named.unwrap_or(std::path::Path::new("jixiao.toml")))
+/// The configuration of a command that needs one, found as [`setup::find_config`] says.
+fn load_config(named: Option<&Path>, runtime: &Runtime) -> anyhow::Result<Config> {
+    setup::load_found(named, runtime.config_env.as_deref())
+}
+
+/// The years `consolidate` accepts: a two-digit `26` is a mistake, not the year 26.
+const YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
+
+/// Standard output went away (`jixiao outbox | head`): the command stops printing quietly.
+#[derive(Debug, thiserror::Error)]
+#[error("standard output is closed")]
+pub struct StdoutClosed;
+
+/// Whether a command's error is only that its standard output was closed by the reader.
+pub fn is_stdout_closed(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.is::<StdoutClosed>()
+            || c.downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .is_some_and(|inner| inner.is::<StdoutClosed>())
+    })
+}
+
+/// Standard output for the commands' printing: a closed pipe becomes [`StdoutClosed`].
+pub(crate) struct Stdout(std::io::StdoutLock<'static>);
+
+pub(crate) fn stdout() -> Stdout {
+    Stdout(std::io::stdout().lock())
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf).map_err(closed)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush().map_err(closed)
+    }
+}
+
+fn closed(e: std::io::Error) -> std::io::Error {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::io::Error::other(StdoutClosed)
+    } else {
+        e
+    }
+}
+
+/// `println!` for the commands: an error (a closed pipe) ends the command instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        writeln!(crate::cli::stdout(), $($arg)*)?
+    };
 }
 
 /// Who may have sent `file` under a configuration: the department named with `--department`,
@@ -272,53 +332,63 @@ pub fn run(cli: Cli, mut runtime: Runtime) -> anyhow::Result<i32> {
         }
         Command::Init { dir } => {
             let path = crate::cli::setup::init(&dir, &defs)?;
-            println!("wrote an example setup: {}", path.display());
+            say!("wrote an example setup: {}", path.display());
             Ok(0)
         }
         Command::Watch { once } => {
-            let cfg = crate::cli::setup::config_for_watch(cli.config.as_deref(), &defs)?;
+            let cfg = crate::cli::setup::config_for_watch(
+                cli.config.as_deref(),
+                runtime.config_env.as_deref(),
+                &defs,
+            )?;
             let forms = cli.forms.clone().or_else(|| cfg.forms_dir.clone());
             let defs = match (&cli.forms, &cfg.forms_dir) {
                 (None, Some(dir)) => definitions(Some(dir))?,
                 _ => defs,
             };
             let launch = crate::worker::Launch::new(forms, cfg.limits);
-            crate::cli::setup::print_where(&cfg);
             let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
             for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
                 signal_hook::flag::register(sig, stop.clone())
                     .context("installing the signal handler")?;
             }
             let checker = Checker::new(defs, Limits::default());
+            let where_ = cfg.clone();
+            // Refuses here when another daemon runs on the same state, before any banner.
             let mut daemon = crate::watch::Daemon::new(cfg, checker, launch, stop, runtime)?;
+            crate::cli::setup::print_where(&where_);
             daemon.run(crate::watch::RunOptions { once })?;
             Ok(0)
         }
         Command::History { project } => {
-            let cfg = load_config(cli.config.as_deref())?;
+            let cfg = load_config(cli.config.as_deref(), &runtime)?;
             let conn = crate::store::open(&cfg.database())?;
-            history::history(&conn, &cfg, &project, &mut std::io::stdout().lock())
+            history::history(&conn, &cfg, &project, &mut stdout())
         }
-        Command::Approve { decision } => decide_command(
-            cli.config.as_deref(),
-            Action::Approve,
-            &decision,
-            clock.as_ref(),
-        ),
-        Command::Revoke { decision } => decide_command(
-            cli.config.as_deref(),
-            Action::Revoke,
-            &decision,
-            clock.as_ref(),
-        ),
-        Command::Status { limit } => {
-            let cfg = load_config(cli.config.as_deref())?;
-            status::status(&cfg, clock.today(), limit, &mut std::io::stdout().lock())?;
+        Command::Approve { decision } => {
+            decide_command(cli.config.as_deref(), Action::Approve, &decision, &runtime)
+        }
+        Command::Revoke { decision } => {
+            decide_command(cli.config.as_deref(), Action::Revoke, &decision, &runtime)
+        }
+        Command::Status { limit, json } => {
+            let cfg = load_config(cli.config.as_deref(), &runtime)?;
+            let mut out = std::io::BufWriter::new(stdout());
+            status::status(&cfg, clock.as_ref(), limit, json, &mut out)?;
+            out.flush()?;
             Ok(0)
         }
         Command::Consolidate { year, out, mail } => {
-            let path = cli.config.unwrap_or_else(|| PathBuf::from("jixiao.toml"));
-            let cfg = crate::config::Config::load(&path)?;
+            if let Some(y) = year
+                && !YEARS.contains(&y)
+            {
+                anyhow::bail!(
+                    "--year {y} is not a year of forms: write it with four digits, {} to {}",
+                    YEARS.start(),
+                    YEARS.end()
+                );
+            }
+            let cfg = load_config(cli.config.as_deref(), &runtime)?;
             let defs = match (&cli.forms, &cfg.forms_dir) {
                 (None, Some(dir)) => definitions(Some(dir))?,
                 _ => defs,
@@ -329,7 +399,7 @@ pub fn run(cli: Cli, mut runtime: Runtime) -> anyhow::Result<i32> {
             let scope = cfg.summary_scope(&defs, clock.as_ref());
             if mail {
                 crate::summary::write(&conn, &scope, year, &out)?;
-                println!("{}", out.display());
+                say!("{}", out.display());
                 let letters = crate::letters::Letters::load(cfg.letters_dir.as_deref())
                     .context("loading the letter templates")?;
                 let id = crate::summary::queue_mail(
@@ -340,13 +410,13 @@ pub fn run(cli: Cli, mut runtime: Runtime) -> anyhow::Result<i32> {
                     year,
                     "manual",
                 )?;
-                println!(
+                say!(
                     "queued as outbox #{id} to {}; the running daemon sends it (or `jixiao outbox deliver`)",
                     cfg.finance.emails.join(", ")
                 );
             } else {
                 crate::summary::write(&conn, &scope, year, &out)?;
-                println!("{}", out.display());
+                say!("{}", out.display());
             }
             Ok(0)
         }
@@ -380,8 +450,7 @@ pub fn run(cli: Cli, mut runtime: Runtime) -> anyhow::Result<i32> {
                     })
                 }
             };
-            let stdout = std::io::stdout();
-            let mut out = std::io::BufWriter::new(stdout.lock());
+            let mut out = std::io::BufWriter::new(stdout());
             for r in &results {
                 if json {
                     serde_json::to_writer(&mut out, r)?;
@@ -411,7 +480,7 @@ pub fn run(cli: Cli, mut runtime: Runtime) -> anyhow::Result<i32> {
             std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
             for kind in FormKind::ALL {
                 let path = crate::forms::blank::write_blank(&defs, kind, &out)?;
-                println!("{}", path.display());
+                say!("{}", path.display());
             }
             Ok(0)
         }
@@ -480,12 +549,12 @@ pub fn run(cli: Cli, mut runtime: Runtime) -> anyhow::Result<i32> {
             let path = out.join(&letter.docx_file_name);
             std::fs::write(&path, &letter.docx)
                 .with_context(|| format!("writing {}", path.display()))?;
-            println!("{}  {}", kind.name(), path.display());
+            say!("{}  {}", kind.name(), path.display());
             if let Some((name, bytes)) = &letter.annotated_xlsx {
                 let path = out.join(crate::util::safe_file_name(name));
                 std::fs::write(&path, bytes)
                     .with_context(|| format!("writing {}", path.display()))?;
-                println!("错误标注表  {}", path.display());
+                say!("错误标注表  {}", path.display());
             }
             Ok(0)
         }
@@ -500,7 +569,7 @@ pub fn run(cli: Cli, mut runtime: Runtime) -> anyhow::Result<i32> {
             let (state, cfg) = match (state, cli.config.as_deref()) {
                 (Some(s), None) => (s, None),
                 (state, named) => {
-                    let cfg = load_config(named)?;
+                    let cfg = load_config(named, &runtime)?;
                     (state.unwrap_or_else(|| cfg.database()), Some(cfg))
                 }
             };
@@ -529,21 +598,21 @@ fn outbox(
             let row = mail::outbox::get(&conn, id)?;
             let current = cfg.and_then(|c| configured_recipients(c, &row));
             match mail::outbox::retry(&conn, id, now, current.as_ref())? {
-                Retried::Hurried => println!("#{id} 已安排立即发送"),
+                Retried::Hurried => say!("#{id} 已安排立即发送"),
                 Retried::Requeued if cfg.is_none() => {
-                    println!("#{id} 已重新排队（未读取配置文件，收件人不变）")
+                    say!("#{id} 已重新排队（未读取配置文件，收件人不变）")
                 }
                 Retried::Requeued if row.status == mail::Status::Failed && current.is_none() => {
-                    println!("#{id} 已重新排队（配置中找不到它的收件部门，收件人不变）")
+                    say!("#{id} 已重新排队（配置中找不到它的收件部门，收件人不变）")
                 }
-                Retried::Requeued => println!("#{id} 已重新排队"),
+                Retried::Requeued => say!("#{id} 已重新排队"),
                 Retried::Readdressed(r) => {
                     let cc = if r.cc.is_empty() {
                         String::new()
                     } else {
                         format!("，抄送：{}", r.cc.join(", "))
                     };
-                    println!(
+                    say!(
                         "#{id} 已按当前配置重新排队，收件人：{}{cc}",
                         r.to.join(", ")
                     )
@@ -573,7 +642,7 @@ fn outbox(
             settings.ready_to_send()?;
             mail::outbox::recover_interrupted(&conn)?;
             let r = mail::deliver_due(&conn, &settings, now, runtime.hooks)?;
-            println!(
+            say!(
                 "已发送{}封，稍后重试{}封，发送失败{}封，未尝试{}封",
                 r.sent.len(),
                 r.deferred.len(),
@@ -591,8 +660,7 @@ fn outbox(
                 Some(OutboxStatus::Failed) => ListFilter::Only(Status::Failed),
             };
             let rows = mail::outbox::list(&conn, filter)?;
-            let stdout = std::io::stdout();
-            let mut out = std::io::BufWriter::new(stdout.lock());
+            let mut out = std::io::BufWriter::new(stdout());
             for r in &rows {
                 if json {
                     serde_json::to_writer(&mut out, r)?;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::config::{Config, EXAMPLE};
-use crate::forms::definitions::{Definitions, FormKind};
+use crate::forms::definitions::Definitions;
 
 /// Writes an example setup into `dir`: `jixiao.toml`, one folder per department with the blank
 /// forms, and the state folder. Returns the configuration's path. Never overwrites a config.
@@ -20,10 +20,7 @@ pub(crate) fn init(dir: &Path, defs: &Definitions) -> anyhow::Result<PathBuf> {
     let cfg = Config::load(&path)?;
     for d in &cfg.departments {
         let templates = cfg.root.join(&d.folder).join(&cfg.folders.templates);
-        std::fs::create_dir_all(&templates)?;
-        for kind in FormKind::ALL {
-            crate::forms::blank::write_blank(defs, kind, &templates)?;
-        }
+        crate::forms::blank::ensure_blank_forms(defs, &templates)?;
     }
     std::fs::create_dir_all(&cfg.state_dir)?;
     std::fs::create_dir_all(&cfg.reports_dir)?;
@@ -31,26 +28,87 @@ pub(crate) fn init(dir: &Path, defs: &Definitions) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-/// The configuration `jixiao watch` uses: the one named, else `./jixiao.toml`, else an example
-/// setup in `./jixiao-data` (created on first use).
-pub(crate) fn config_for_watch(named: Option<&Path>, defs: &Definitions) -> anyhow::Result<Config> {
+/// The example setup's folder, made by the first `jixiao watch` where no configuration is found.
+pub(crate) const EXAMPLE_DIR: &str = "jixiao-data";
+
+/// Where a command's configuration was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Found {
+    pub(crate) path: PathBuf,
+    /// How it was found: `--config`, `JIXIAO_CONFIG`, or the file looked for in the folder.
+    pub(crate) how: &'static str,
+}
+
+/// Finds the configuration of a command that needs one: `--config`, then `JIXIAO_CONFIG` (given
+/// as `env`), then `./jixiao.toml`, then `./jixiao-data/jixiao.toml` (the example setup), each
+/// relative to `here`. A named file is used even when missing (reading it then says so).
+pub(crate) fn find_config(named: Option<&Path>, env: Option<&Path>, here: &Path) -> Option<Found> {
     if let Some(path) = named {
-        return Config::load(path);
+        return Some(Found {
+            path: path.to_path_buf(),
+            how: "--config",
+        });
     }
-    let here = Path::new("jixiao.toml");
-    if here.exists() {
-        return Config::load(here);
+    if let Some(path) = env.filter(|p| !p.as_os_str().is_empty()) {
+        return Some(Found {
+            path: path.to_path_buf(),
+            how: "JIXIAO_CONFIG",
+        });
     }
-    let example = Path::new("jixiao-data");
-    let path = example.join("jixiao.toml");
-    if !path.exists() {
-        init(example, defs)?;
-        eprintln!(
-            "No jixiao.toml here: created an example setup in {} (edit {} for your departments).",
-            example.display(),
-            path.display()
+    for rel in ["jixiao.toml", "jixiao-data/jixiao.toml"] {
+        if here.join(rel).is_file() {
+            return Some(Found {
+                path: Path::new(".").join(rel),
+                how: "found in the current folder",
+            });
+        }
+    }
+    None
+}
+
+/// Says on standard error which configuration a command uses.
+pub(crate) fn say_which(found: &Found) {
+    eprintln!(
+        "jixiao: using the configuration {} ({})",
+        found.path.display(),
+        found.how
+    );
+}
+
+/// The configuration of `status`, `history`, `approve`, `consolidate` and `outbox`: found as
+/// [`find_config`] says, and named on standard error.
+pub(crate) fn load_found(named: Option<&Path>, env: Option<&Path>) -> anyhow::Result<Config> {
+    let Some(found) = find_config(named, env, Path::new(".")) else {
+        anyhow::bail!(
+            "no configuration: give --config FILE, set JIXIAO_CONFIG, or run in a folder with \
+             jixiao.toml or {EXAMPLE_DIR}/jixiao.toml (the first `jixiao watch` creates an example setup there)"
         );
+    };
+    say_which(&found);
+    Config::load(&found.path)
+}
+
+/// The configuration `jixiao watch` uses: the one [`find_config`] finds, else an example setup
+/// in `./jixiao-data`, created now.
+pub(crate) fn config_for_watch(
+    named: Option<&Path>,
+    env: Option<&Path>,
+    defs: &Definitions,
+) -> anyhow::Result<Config> {
+    if find_config(named, env, Path::new(".")).is_some() {
+        return load_found(named, env);
     }
+    let example = Path::new(".").join(EXAMPLE_DIR);
+    let path = init(&example, defs)?;
+    eprintln!(
+        "No configuration found: created an example setup in {} (edit {} for your departments).",
+        example.display(),
+        path.display()
+    );
+    say_which(&Found {
+        path: path.clone(),
+        how: "the example setup",
+    });
     Config::load(&path)
 }
 

@@ -205,6 +205,21 @@ pub fn build(defs: &Definitions, kind: FormKind) -> anyhow::Result<Workbook> {
     Ok(wb)
 }
 
+/// Gives a department's folder of blank forms its three forms when the folder does not exist yet
+/// (a new department, or a first start); an existing folder is left as the office keeps it.
+/// Returns whether it wrote them.
+pub(crate) fn ensure_blank_forms(defs: &Definitions, dir: &Path) -> anyhow::Result<bool> {
+    // Anything already there, even a link, is the office's: nothing is written through it.
+    if std::fs::symlink_metadata(dir).is_ok() {
+        return Ok(false);
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for kind in FormKind::ALL {
+        write_blank(defs, kind, dir)?;
+    }
+    Ok(true)
+}
+
 /// Writes the blank form of one kind into `dir` and returns its path.
 pub fn write_blank(defs: &Definitions, kind: FormKind, dir: &Path) -> anyhow::Result<PathBuf> {
     let def = defs.form(kind);

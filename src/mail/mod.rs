@@ -119,8 +119,10 @@ impl MailSettings {
     }
 }
 
-/// The sender of `.eml` files written when no SMTP server is configured.
-pub(crate) const DEFAULT_FROM: &str = "绩效管理系统 <jixiao@localhost>";
+/// The sender of `.eml` files written when no SMTP server is configured: an address of the
+/// reserved `.invalid` domain, so that it reads as the placeholder it is (and so do the
+/// Message-IDs made from its domain) until `[mail.smtp] from` names the office's own.
+pub(crate) const DEFAULT_FROM: &str = "绩效管理系统（示例地址） <jixiao@example.invalid>";
 
 /// How to reach the SMTP server.
 #[derive(Debug, Clone, Deserialize)]

@@ -34,3 +34,28 @@ pub(crate) fn end(conn: &Connection, department: &str, sha256: &str) -> rusqlite
     )?;
     Ok(())
 }
+
+/// A file being read, or left half-read by a daemon that died while reading it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Reading {
+    pub(crate) department: String,
+    pub(crate) inbox_path: String,
+    pub(crate) tries: u32,
+    pub(crate) updated_at: String,
+}
+
+/// Every file being read now or left half-read, oldest first.
+pub(crate) fn list(conn: &Connection) -> rusqlite::Result<Vec<Reading>> {
+    let mut stmt = conn.prepare(
+        "SELECT department, inbox_path, tries, updated_at FROM judging ORDER BY updated_at",
+    )?;
+    stmt.query_map([], |r| {
+        Ok(Reading {
+            department: r.get(0)?,
+            inbox_path: r.get(1)?,
+            tries: r.get(2)?,
+            updated_at: r.get(3)?,
+        })
+    })?
+    .collect()
+}

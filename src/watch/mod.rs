@@ -123,10 +123,6 @@ impl Daemon {
         stop: Arc<AtomicBool>,
         runtime: Runtime,
     ) -> anyhow::Result<Daemon> {
-        for d in &cfg.departments {
-            let dir = cfg.root.join(&d.folder);
-            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        }
         std::fs::create_dir_all(cfg.archive_dir())
             .with_context(|| format!("creating {}", cfg.archive_dir().display()))?;
         std::fs::create_dir_all(&cfg.state_dir)?;
@@ -136,6 +132,15 @@ impl Daemon {
                 cfg.state_dir.display()
             );
         };
+        // A department new in the configuration gets its folder and blank forms, as `init` does.
+        for d in &cfg.departments {
+            let dir = cfg.root.join(&d.folder);
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            let blank = dir.join(&cfg.folders.templates);
+            if crate::forms::blank::ensure_blank_forms(&checker.defs, &blank)? {
+                info!(department = %d.code, folder = %blank.display(), "wrote the blank forms");
+            }
+        }
         let conn = crate::store::open(&cfg.database())?;
         remove_stale_temp_files(&cfg);
         let letters = crate::letters::Letters::load(cfg.letters_dir.as_deref())
