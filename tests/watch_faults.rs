@@ -743,3 +743,56 @@ fn a_run_once_on_a_full_state_folder_leaves_the_files_for_the_next_run() {
     assert_eq!(rows.len(), 2, "{rows:?}");
     assert!(rows.iter().all(|r| r.2 == "done"), "{rows:?}");
 }
+
+/// A file whose processing keeps failing (here: its archive folder is blocked by a file) is
+/// retried, and `status` says what is stuck and why — with the number of attempts and the last
+/// error, kept in the state so a restart does not forget it; once it goes through, nothing is
+/// listed any more.
+#[test]
+fn a_file_that_keeps_failing_is_listed_by_status_with_its_error_until_it_goes_through() {
+    let s = Setup::new();
+    let bytes = std::fs::read(fixture(SELF_EVALUATION)).unwrap();
+    let sha = sha256_hex(&bytes);
+    let blocker = s.state().join("archive").join(&sha[..2]);
+    std::fs::create_dir_all(blocker.parent().unwrap()).unwrap();
+    std::fs::write(&blocker, b"not a folder").unwrap();
+    let mut d = s.start();
+    put(
+        SELF_EVALUATION,
+        &s.inbox("农业农村厅").join("自评表.xlsx"),
+        0,
+    );
+    d.wait_log("processing failed; will retry", 20);
+    d.stop();
+    let status = s.status();
+    assert!(
+        status.contains("retrying nyt 农业农村厅/自评表.xlsx"),
+        "{status}"
+    );
+    assert!(status.contains("tries"), "{status}");
+    let json: serde_json::Value = serde_json::from_slice(
+        &Command::new(env!("CARGO_BIN_EXE_jixiao"))
+            .args(["status", "--json", "--config"])
+            .arg(s.dir.join("jixiao.toml"))
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let pending = json["pending"].as_array().unwrap();
+    let stuck = pending
+        .iter()
+        .find(|p| p["kind"] == "retrying")
+        .unwrap_or_else(|| panic!("{json:#}"));
+    assert_eq!(stuck["department"], "nyt");
+    assert!(stuck["attempts"].as_u64().unwrap() >= 1);
+    assert!(
+        stuck["last_error"].as_str().unwrap().contains("archive"),
+        "{stuck}"
+    );
+    // Cleared: after a restart the file goes through and is no longer listed.
+    std::fs::remove_file(&blocker).unwrap();
+    s.run_once();
+    assert_eq!(s.rows().len(), 1);
+    assert!(!s.status().contains("retrying"), "{}", s.status());
+}

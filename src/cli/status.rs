@@ -199,6 +199,21 @@ fn report(cfg: &Config, clock: &dyn Clock, limit: usize) -> anyhow::Result<Repor
             since: r.updated_at,
         });
     }
+    for f in crate::store::failures::list(&conn)? {
+        let department = cfg
+            .departments
+            .iter()
+            .find(|d| f.path.starts_with(&format!("{}/", d.folder)))
+            .map(|d| d.code.clone());
+        pending.push(Pending {
+            kind: "retrying",
+            department,
+            what: f.path,
+            attempts: f.attempts,
+            last_error: Some(f.last_error),
+            since: f.updated_at,
+        });
+    }
     let mail = crate::mail::outbox::list(&conn, crate::mail::ListFilter::All)?;
     for m in &mail {
         if m.status == crate::mail::Status::Queued && m.attempts > 0 {

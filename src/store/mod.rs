@@ -9,6 +9,7 @@
 //! upgrades keeps its year. A database from a newer jixiao is refused rather than guessed at.
 
 pub(crate) mod approvals;
+pub(crate) mod failures;
 pub(crate) mod judging;
 pub mod letters;
 pub mod notices;
@@ -83,6 +84,10 @@ const MIGRATIONS: &[Migration] = &[
     Migration {
         what: "approvals and revocations of declarations are kept as a history",
         sql: include_str!("migrations/0007_approval_decisions.sql"),
+    },
+    Migration {
+        what: "files whose processing is retried keep their last error",
+        sql: include_str!("migrations/0008_failures.sql"),
     },
 ];
 

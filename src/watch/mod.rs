@@ -69,6 +69,9 @@ pub(crate) struct Daemon {
     outside: std::collections::HashSet<PathBuf>,
     /// Files whose processing failed: how often, and when to try again (backing off to 5 min).
     failures: HashMap<PathBuf, (u32, Instant)>,
+    /// Files that failed before this start (the state's `failures` table), by path under the
+    /// root: their count goes on, and their row goes when they succeed.
+    failed_before: std::collections::HashSet<String>,
     /// The state's disk was found full: forms wait (tried again every few seconds) until a
     /// write succeeds. Said once when it fills and once when space returns.
     disk_full: bool,
@@ -159,6 +162,7 @@ impl Daemon {
             refused: HashMap::new(),
             outside: std::collections::HashSet::new(),
             failures: HashMap::new(),
+            failed_before: std::collections::HashSet::new(),
             disk_full: false,
             probed: None,
             summary_failures: 0,
@@ -191,6 +195,7 @@ impl Daemon {
                 .context("starting the mail sender")?,
             );
         }
+        self.load_failures()?;
         self.finish_unfinished()?;
         let (tx, rx) = mpsc::channel::<PathBuf>();
         let _watcher = if self.cfg.watch.poll || opts.once {
@@ -294,7 +299,7 @@ impl Daemon {
             {
                 match self.answer_stray(&path, &dept, reason) {
                     Ok(()) => {
-                        self.failures.remove(&path);
+                        self.succeeded(&path);
                     }
                     Err(e) => self.failed(path, e),
                 }
@@ -303,7 +308,7 @@ impl Daemon {
             match self.take(&path) {
                 Ok(Some(t)) => taken.push(t),
                 Ok(None) => {
-                    self.failures.remove(&path);
+                    self.succeeded(&path);
                 }
                 Err(e) => self.failed(path, e),
             }
@@ -314,7 +319,7 @@ impl Daemon {
             let path = t.path.clone();
             match self.record(t) {
                 Ok(()) => {
-                    self.failures.remove(&path);
+                    self.succeeded(&path);
                     self.space_returned();
                 }
                 Err(e) => self.failed(path, e),
@@ -328,6 +333,15 @@ impl Daemon {
     /// said once: nothing is recorded, so nothing is lost.
     fn failed(&mut self, path: PathBuf, e: anyhow::Error) {
         let n = self.failures.get(&path).map_or(0, |f| f.0) + 1;
+        if !is_disk_full(&e) {
+            // Kept for `jixiao status`: what is stuck and why, also after a restart.
+            let rel = self.rel_path(&path);
+            if let Err(db) =
+                crate::store::failures::note(&self.conn, &rel, &format!("{e:#}"), &self.now_text())
+            {
+                warn!(file = %path.display(), error = %db, "the failure could not be recorded");
+            }
+        }
         let wait = if is_disk_full(&e) {
             if !self.disk_full {
                 self.disk_full = true;
@@ -344,6 +358,36 @@ impl Daemon {
         self.failures
             .insert(path.clone(), (n, Instant::now() + wait));
         self.candidates.insert(path, Seen::unseen());
+    }
+
+    /// A file was processed (or needs nothing more): it is no longer being retried.
+    fn succeeded(&mut self, path: &Path) {
+        let rel = self.rel_path(path);
+        if self.failures.remove(path).is_some() || self.failed_before.remove(&rel) {
+            if let Err(e) = crate::store::failures::clear(&self.conn, &rel) {
+                warn!(file = %path.display(), error = %e, "the end of a failure could not be recorded");
+            }
+        }
+    }
+
+    /// A path as the state keeps it: relative to the root.
+    fn rel_path(&self, path: &Path) -> String {
+        path.strip_prefix(&self.cfg.root)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    /// Reads the failures kept from earlier runs, forgetting those whose file is gone.
+    fn load_failures(&mut self) -> anyhow::Result<()> {
+        for f in crate::store::failures::list(&self.conn)? {
+            if self.cfg.root.join(&f.path).exists() {
+                self.failed_before.insert(f.path);
+            } else {
+                crate::store::failures::clear(&self.conn, &f.path)?;
+            }
+        }
+        Ok(())
     }
 
     /// Once the files waiting at start-up are taken (or failed, or wait for a second try),
