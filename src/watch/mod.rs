@@ -363,10 +363,10 @@ impl Daemon {
     /// A file was processed (or needs nothing more): it is no longer being retried.
     fn succeeded(&mut self, path: &Path) {
         let rel = self.rel_path(path);
-        if self.failures.remove(path).is_some() || self.failed_before.remove(&rel) {
-            if let Err(e) = crate::store::failures::clear(&self.conn, &rel) {
-                warn!(file = %path.display(), error = %e, "the end of a failure could not be recorded");
-            }
+        if (self.failures.remove(path).is_some() || self.failed_before.remove(&rel))
+            && let Err(e) = crate::store::failures::clear(&self.conn, &rel)
+        {
+            warn!(file = %path.display(), error = %e, "the end of a failure could not be recorded");
         }
     }
 
