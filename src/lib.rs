@@ -7,6 +7,7 @@
 //!
 //! - checking: [`Checker`], [`Checked`], [`CheckResult`], [`Definitions`], [`FormKind`],
 //!   [`Limits`], and the modules [`forms`], [`rules`], [`score`], [`workbook`], [`cellref`];
+//!   [`cli::write_human`], the human report of `check` (the fuzz targets write it);
 //! - answering: [`letters`] (rendering a letter from a result) and [`mail`] (the outbox and its
 //!   delivery);
 //! - the state and the year: [`store`] (opening and migrating the database, its tables),

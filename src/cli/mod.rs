@@ -803,7 +803,7 @@ fn write_issue(out: &mut impl Write, mark: &str, i: &Issue) -> std::io::Result<(
 }
 
 /// One header line per file, then one line per problem: cell, field, message.
-pub(crate) fn write_human(out: &mut impl Write, r: &CheckResult) -> std::io::Result<()> {
+pub fn write_human(out: &mut impl Write, r: &CheckResult) -> std::io::Result<()> {
     let status = match r.status {
         Status::Accepted => "通过",
         Status::Rejected => "退回",
