@@ -33,7 +33,7 @@ pub(crate) fn too_large(slot: &Slot, suffix: &str) -> bool {
 }
 
 /// Reads an amount in 万元: a number, or text such as `1,200.00`, `１２００．００`, `1200万元`.
-/// `Ok(None)` for an empty cell or a placeholder (`—`). An amount larger than [`LARGEST`] is not
+/// `Ok(None)` for an empty cell or a placeholder (`—`). An amount larger than `LARGEST` is not
 /// a valid amount (`Err`).
 pub fn amount(slot: &Slot) -> Result<Option<Decimal>, String> {
     if slot.is_empty() {
