@@ -7,22 +7,7 @@ use std::process::Command;
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
 /// The 2026 deadlines these tests run against (the example setup sets none).
-const DEADLINES_2026: &str = "
-[[deadlines]]
-year = 2026
-form = \"target_declaration\"
-due = \"2026-03-31\"
-
-[[deadlines]]
-year = 2026
-form = \"performance_report\"
-due = \"2026-08-15\"
-
-[[deadlines]]
-year = 2026
-form = \"self_evaluation\"
-due = \"2027-03-31\"
-";
+const DEADLINES_2026: &str = include_str!("fixtures/state/deadlines-2026.toml");
 
 struct Setup {
     _tmp: tempfile::TempDir,

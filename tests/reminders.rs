@@ -10,22 +10,7 @@ use jixiao::store::submissions::{self, NewSubmission, Outcome};
 use jixiao::{Checker, Definitions, Limits};
 
 /// The 2026 deadlines these tests run against (the example setup sets none).
-const DEADLINES_2026: &str = "
-[[deadlines]]
-year = 2026
-form = \"target_declaration\"
-due = \"2026-03-31\"
-
-[[deadlines]]
-year = 2026
-form = \"performance_report\"
-due = \"2026-08-15\"
-
-[[deadlines]]
-year = 2026
-form = \"self_evaluation\"
-due = \"2027-03-31\"
-";
+const DEADLINES_2026: &str = include_str!("fixtures/state/deadlines-2026.toml");
 
 fn d(s: &str) -> NaiveDate {
     s.parse().unwrap()
