@@ -58,6 +58,10 @@ pub struct Config {
     /// `[limits]`: what the worker that reads one file may spend on it.
     #[serde(default)]
     pub(crate) limits: crate::worker::WorkerLimits,
+    /// `[web]`: the web console. With it, the daemon serves the console; without it, only
+    /// `jixiao serve` does.
+    #[serde(default)]
+    pub(crate) web: Option<crate::web::WebSettings>,
     /// Where the file was read from (for messages and relative paths).
     #[serde(skip)]
     pub(crate) file: PathBuf,
@@ -449,6 +453,14 @@ revision_days = 10             # days a department has to send a corrected form
 # [letters.kinds.return_notice] # a kind of letter under its own 机关代字, e.g. as a 通知
 # agency = "吉财绩通"
 # doc_type = "通知"
+
+# The web console (总览, 报送记录, 待批复, 待签发, 邮件, …), served by the daemon. Only this machine
+# can reach it; put a reverse proxy in front for TLS and other machines (README). Accounts:
+# `jixiao user add NAME --role admin`. Remove this table to turn the console off.
+[web]
+listen = "127.0.0.1:8480"
+# secure_cookies = true          # behind a TLS proxy (also said by X-Forwarded-Proto: https)
+# session_hours = 12
 
 [mail]
 # With no [mail.smtp], every message is written as an .eml file into outbox_dir, from the

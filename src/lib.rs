@@ -37,6 +37,7 @@ pub mod summary;
 pub(crate) mod text;
 pub(crate) mod util;
 pub(crate) mod watch;
+pub(crate) mod web;
 pub mod workbook;
 pub(crate) mod worker;
 

@@ -4,6 +4,7 @@ mod decide;
 mod history;
 mod setup;
 mod status;
+mod user;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -156,6 +157,19 @@ pub(crate) enum Command {
         #[command(subcommand)]
         action: Option<OutboxAction>,
     },
+    /// Serve the web console alone, without watching the folders: beside a daemon whose
+    /// jixiao.toml has no `[web]` table, or to look at a copy of the state. (With `[web]`, `jixiao
+    /// watch` serves it itself.) Stops on Ctrl-C or SIGTERM.
+    Serve {
+        /// The address to listen on instead of `[web] listen` (default 127.0.0.1:8480).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
+    /// The web console's accounts: add, passwd, role, disable, enable, list.
+    User {
+        #[command(subcommand)]
+        action: user::UserAction,
+    },
     /// Internal: the daemon's worker process, which reads the files it is given on standard
     /// input under hard limits (see the `worker` module). Not for use by hand.
     #[command(hide = true)]
@@ -215,6 +229,22 @@ fn decide_command(
         &clock.now().to_rfc3339(),
         &mut std::io::stdout().lock(),
         &mut std::io::stderr().lock(),
+    )
+}
+
+/// Starts the web console on `[web] listen` of `cfg`.
+fn start_console(
+    cfg: Config,
+    defs: Definitions,
+    launch: crate::worker::Launch,
+    clock: std::sync::Arc<dyn crate::runtime::Clock>,
+) -> anyhow::Result<crate::web::Console> {
+    let letters = crate::letters::Letters::load(cfg.letters_dir.as_deref())
+        .context("loading the letter templates")?;
+    let app = crate::web::App::new(cfg, defs, letters, clock, launch)?;
+    crate::web::start(
+        app,
+        std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
     )
 }
 
@@ -352,13 +382,59 @@ pub fn run(cli: Cli, mut runtime: Runtime) -> anyhow::Result<i32> {
                 signal_hook::flag::register(sig, stop.clone())
                     .context("installing the signal handler")?;
             }
+            let console_parts = (!once && cfg.web.is_some()).then(|| {
+                (
+                    cfg.clone(),
+                    defs.clone(),
+                    launch.clone(),
+                    runtime.clock.clone(),
+                )
+            });
             let checker = Checker::new(defs, Limits::default());
             let where_ = cfg.clone();
             // Refuses here when another daemon runs on the same state, before any banner.
             let mut daemon = crate::watch::Daemon::new(cfg, checker, launch, stop, runtime)?;
             crate::cli::setup::print_where(&where_);
+            // The console only reads the state and records people's decisions; the daemon's
+            // loop alone takes files.
+            // A console that cannot start (its port taken) is said in the log; forms are still
+            // handled.
+            let _console = console_parts.and_then(|(cfg, defs, launch, clock)| {
+                start_console(cfg, defs, launch, clock)
+                    .map_err(|e| {
+                        tracing::error!(error = %format!("{e:#}"), "the web console is not served; forms are still handled")
+                    })
+                    .ok()
+            });
             daemon.run(crate::watch::RunOptions { once })?;
             Ok(0)
+        }
+        Command::Serve { listen } => {
+            let mut cfg = load_config(cli.config.as_deref(), &runtime)?;
+            let defs = definitions_for(cli.forms.as_ref(), Some(&cfg))?;
+            let mut web = cfg.web.clone().unwrap_or_default();
+            if let Some(listen) = listen {
+                web.listen = listen;
+            }
+            cfg.web = Some(web);
+            let forms = cli.forms.clone().or_else(|| cfg.forms_dir.clone());
+            let launch = crate::worker::Launch::new(forms, cfg.limits);
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+                signal_hook::flag::register(sig, stop.clone())
+                    .context("installing the signal handler")?;
+            }
+            let console = start_console(cfg, defs, launch, runtime.clock.clone())?;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            drop(console);
+            Ok(0)
+        }
+        Command::User { action } => {
+            let cfg = load_config(cli.config.as_deref(), &runtime)?;
+            let conn = crate::store::open(&cfg.database())?;
+            user::user(&conn, action, &clock.now().to_rfc3339(), &mut stdout())
         }
         Command::History { project } => {
             let cfg = load_config(cli.config.as_deref(), &runtime)?;

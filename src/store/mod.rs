@@ -8,7 +8,9 @@
 //! a database runs the steps it has not had yet, each in its own transaction, so an office that
 //! upgrades keeps its year. A database from a newer jixiao is refused rather than guessed at.
 
+pub mod accounts;
 pub(crate) mod approvals;
+pub mod audit;
 pub(crate) mod failures;
 pub(crate) mod judging;
 pub mod letters;
@@ -88,6 +90,10 @@ const MIGRATIONS: &[Migration] = &[
     Migration {
         what: "files whose processing is retried keep their last error",
         sql: include_str!("migrations/0008_failures.sql"),
+    },
+    Migration {
+        what: "the web console's accounts, sessions and audit log",
+        sql: include_str!("migrations/0009_console.sql"),
     },
 ];
 

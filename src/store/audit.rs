@@ -1,0 +1,68 @@
+//! The audit log: what people did through the console (and the command line's decisions are in
+//! their own history). Every approval, revocation, sign-off, mail retry, upload and login is one
+//! row, shown on the pages.
+
+use rusqlite::{Connection, params};
+
+/// One thing a person did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Entry {
+    pub id: i64,
+    pub at: String,
+    pub user: String,
+    /// `login`, `logout`, `approve`, `revoke`, `sign`, `retry`, `trial`, ….
+    pub action: String,
+    /// What it was about: `submission:12`, `outbox:3`, `project:…`, `user:张三`.
+    pub subject: String,
+    pub detail: String,
+}
+
+pub fn record(
+    conn: &Connection,
+    at: &str,
+    user: &str,
+    action: &str,
+    subject: &str,
+    detail: &str,
+) -> rusqlite::Result<i64> {
+    conn.execute(
+        "INSERT INTO audit_log (at, user, action, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![at, user, action, subject, detail],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+fn row(r: &rusqlite::Row) -> rusqlite::Result<Entry> {
+    Ok(Entry {
+        id: r.get(0)?,
+        at: r.get(1)?,
+        user: r.get(2)?,
+        action: r.get(3)?,
+        subject: r.get(4)?,
+        detail: r.get(5)?,
+    })
+}
+
+/// The latest entries, newest first.
+pub fn recent(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<Entry>> {
+    let mut stmt = conn.prepare(
+        "SELECT id, at, user, action, subject, detail FROM audit_log ORDER BY id DESC LIMIT ?1",
+    )?;
+    stmt.query_map(params![limit as i64], row)?.collect()
+}
+
+/// The entries about one subject (or several, e.g. every submission of a project), newest first.
+pub fn about(conn: &Connection, subjects: &[String]) -> rusqlite::Result<Vec<Entry>> {
+    let mut out = Vec::new();
+    let mut stmt = conn.prepare(
+        "SELECT id, at, user, action, subject, detail FROM audit_log WHERE subject = ?1",
+    )?;
+    for s in subjects {
+        out.extend(
+            stmt.query_map(params![s], row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?,
+        );
+    }
+    out.sort_by(|a, b| b.id.cmp(&a.id));
+    Ok(out)
+}

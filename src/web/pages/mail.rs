@@ -1,0 +1,28 @@
+//! 邮件: the outbox, and retrying a message.
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::Html;
+use axum::routing::get;
+use minijinja::context;
+
+use crate::web::Shared;
+use crate::web::auth::Who;
+use crate::web::page::{WebError, render};
+
+/// This page's templates.
+pub(super) const TEMPLATES: &[(&str, &str)] = &[];
+
+pub(super) fn routes() -> Router<Shared> {
+    Router::new().route("/mail", get(page))
+}
+
+async fn page(State(app): State<Shared>, who: Who) -> Result<Html<String>, WebError> {
+    render(
+        &app,
+        &who,
+        "mail",
+        "placeholder.html",
+        context! { title => "邮件" },
+    )
+}

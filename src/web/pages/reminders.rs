@@ -1,0 +1,28 @@
+//! 催报: deadlines, who owes what, reminders sent.
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::Html;
+use axum::routing::get;
+use minijinja::context;
+
+use crate::web::Shared;
+use crate::web::auth::Who;
+use crate::web::page::{WebError, render};
+
+/// This page's templates.
+pub(super) const TEMPLATES: &[(&str, &str)] = &[];
+
+pub(super) fn routes() -> Router<Shared> {
+    Router::new().route("/reminders", get(page))
+}
+
+async fn page(State(app): State<Shared>, who: Who) -> Result<Html<String>, WebError> {
+    render(
+        &app,
+        &who,
+        "reminders",
+        "placeholder.html",
+        context! { title => "催报" },
+    )
+}
