@@ -8,6 +8,7 @@
 #     楷体_GB2312, 宋体) in Noto Serif CJK SC and 黑体 in Noto Sans CJK SC where they are missing:
 #     LibreOffice ignores a .docx font table's w:altName, so the fallback is named here
 #   - openxml-audit (PyPI) — the OOXML schema validator every letter must pass
+#   - Chromium and its WebDriver (chromium, chromium-driver) — the web console's browser tests
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -22,6 +23,8 @@ command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
 fc-list :lang=zh 2>/dev/null | grep -q . || missing+=(fonts-noto-cjk)
 fc-list 2>/dev/null | grep -q "Noto Serif CJK SC" || missing+=(fonts-noto-cjk)
 fc-list 2>/dev/null | grep -q "Liberation Serif" || missing+=(fonts-liberation2)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
@@ -57,4 +60,5 @@ if ! command -v openxml-audit >/dev/null 2>&1; then
 fi
 
 soffice --headless --version || true
+chromium --version 2>/dev/null || true
 openxml-audit --version 2>/dev/null || command -v openxml-audit

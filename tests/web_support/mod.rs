@@ -26,6 +26,8 @@ impl Setup {
         let dir = tempfile::tempdir().unwrap();
         let setup = Setup { dir };
         setup.jixiao(&["init", "."]);
+        // The example setup serves the console on 127.0.0.1:8480; tests take any free port.
+        setup.edit_config("listen = \"127.0.0.1:8480\"", "listen = \"127.0.0.1:0\"");
         for (name, role) in [
             ("查看员", "viewer"),
             ("审核员", "reviewer"),
@@ -113,14 +115,8 @@ impl Setup {
         Server::start(self, &["serve", "--listen", "127.0.0.1:0"])
     }
 
-    /// `jixiao watch` serving the console (`[web] listen` on a free port).
+    /// `jixiao watch` serving the console (`[web] listen` on a free port, as [`Setup::new`] set).
     pub fn watch_with_console(&self) -> Server {
-        if !std::fs::read_to_string(self.config())
-            .unwrap()
-            .contains("\n[web]")
-        {
-            self.append_config("[web]\nlisten = \"127.0.0.1:0\"\n");
-        }
         Server::start(self, &["watch"])
     }
 }
