@@ -61,7 +61,7 @@ pub struct Config {
     /// `[web]`: the web console. With it, the daemon serves the console; without it, only
     /// `jixiao serve` does.
     #[serde(default)]
-    pub(crate) web: Option<crate::web::WebSettings>,
+    pub(crate) web: Option<WebSettings>,
     /// Where the file was read from (for messages and relative paths).
     #[serde(skip)]
     pub(crate) file: PathBuf,
@@ -402,6 +402,42 @@ fn check_folder_name(name: &str) -> anyhow::Result<()> {
 fn check_email(e: &str) -> anyhow::Result<()> {
     crate::mail::check_address(e)?;
     Ok(())
+}
+
+/// `[web]` in jixiao.toml: where the console listens. With this table present the daemon serves
+/// the console; `jixiao serve` serves it alone.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebSettings {
+    /// `127.0.0.1:8480` by default: only this machine. Put a reverse proxy in front for TLS and
+    /// for other machines (README, "The web console").
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// Mark the session cookie `Secure`. Also set for a request that came through a proxy which
+    /// says it was HTTPS (`X-Forwarded-Proto: https`).
+    #[serde(default)]
+    pub secure_cookies: bool,
+    /// How long a login lasts.
+    #[serde(default = "default_session_hours")]
+    pub session_hours: u32,
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8480".to_string()
+}
+
+fn default_session_hours() -> u32 {
+    12
+}
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        WebSettings {
+            listen: default_listen(),
+            secure_cookies: false,
+            session_hours: default_session_hours(),
+        }
+    }
 }
 
 /// The example setup written by `jixiao init` and used by `jixiao watch` on a fresh machine.

@@ -25,51 +25,14 @@ use anyhow::Context;
 use axum::Router;
 use axum::response::IntoResponse;
 use rusqlite::Connection;
-use serde::Deserialize;
 use tracing::info;
 
-use crate::config::Config;
+use crate::config::{Config, WebSettings};
 use crate::forms::definitions::Definitions;
 use crate::letters::Letters;
 use crate::runtime::Clock;
 
 pub(crate) use page::WebError;
-
-/// `[web]` in jixiao.toml: where the console listens. With this table present the daemon serves
-/// the console; `jixiao serve` serves it alone.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WebSettings {
-    /// `127.0.0.1:8480` by default: only this machine. Put a reverse proxy in front for TLS and
-    /// for other machines (README, "The web console").
-    #[serde(default = "default_listen")]
-    pub listen: String,
-    /// Mark the session cookie `Secure`. Also set for a request that came through a proxy which
-    /// says it was HTTPS (`X-Forwarded-Proto: https`).
-    #[serde(default)]
-    pub secure_cookies: bool,
-    /// How long a login lasts.
-    #[serde(default = "default_session_hours")]
-    pub session_hours: u32,
-}
-
-fn default_listen() -> String {
-    "127.0.0.1:8480".to_string()
-}
-
-fn default_session_hours() -> u32 {
-    12
-}
-
-impl Default for WebSettings {
-    fn default() -> Self {
-        WebSettings {
-            listen: default_listen(),
-            secure_cookies: false,
-            session_hours: default_session_hours(),
-        }
-    }
-}
 
 /// Everything a page needs: the configuration, the form definitions and letter templates the
 /// service loaded, the clock, the database, and a worker process for 试一试.
