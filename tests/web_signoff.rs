@@ -220,7 +220,11 @@ fn a_held_review_letter_goes_out_only_when_a_reviewer_signs_it() {
         .unwrap();
     assert_eq!(
         audit,
-        ("审核员".into(), format!("submission:{id}"), doc_number.clone())
+        (
+            "审核员".into(),
+            format!("submission:{id}"),
+            doc_number.clone()
+        )
     );
 
     // Signing again (a second reviewer's stale page) issues nothing.
@@ -240,7 +244,10 @@ fn a_held_review_letter_goes_out_only_when_a_reviewer_signs_it() {
         .filter(|n| n.ends_with(".docx"))
         .collect();
     assert_eq!(beside.len(), 1, "{:?}", files_in(&accepted));
-    assert!(beside[0].starts_with(&format!("{id}-{doc_number}")), "{beside:?}");
+    assert!(
+        beside[0].starts_with(&format!("{id}-{doc_number}")),
+        "{beside:?}"
+    );
     let xml = document_xml(&std::fs::read(accepted.join(&beside[0])).unwrap());
     for text in [RELEVANCE, FEASIBILITY, doc_number.as_str()] {
         assert!(xml.contains(text), "{text} not in the letter");
@@ -278,7 +285,11 @@ fn form_urlencoded(s: &str) -> String {
 #[test]
 fn a_departments_text_stays_text_on_the_signoff_pages() {
     let setup = holding();
-    setup.drop_form("web/signoff-script-name.xlsx", "农业农村厅", "<b>表<i>.xlsx");
+    setup.drop_form(
+        "web/signoff-script-name.xlsx",
+        "农业农村厅",
+        "<b>表<i>.xlsx",
+    );
     setup.process();
     let id: i64 = count(&setup, "SELECT id FROM submissions");
     assert_eq!(held_status(&setup, id), "held");
@@ -290,13 +301,16 @@ fn a_departments_text_stays_text_on_the_signoff_pages() {
         assert!(!page.body.contains("<script"), "{path}: {}", page.body);
         assert!(!page.body.contains("<b>表"), "{path}");
         assert!(
-            page.body.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;农技推广项目"),
+            page.body
+                .contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;农技推广项目"),
             "{path}: {}",
             page.body
         );
     }
     // The reviewer's own words are text too.
-    let page = c.get(&format!("/signoff/{id}?relevance=%3Cscript%3Ex%3C%2Fscript%3E"));
+    let page = c.get(&format!(
+        "/signoff/{id}?relevance=%3Cscript%3Ex%3C%2Fscript%3E"
+    ));
     assert!(!page.body.contains("<script>x"), "{}", page.body);
     assert!(page.body.contains("&lt;script&gt;x&lt;&#x2f;script&gt;"));
 }

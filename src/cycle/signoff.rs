@@ -57,11 +57,7 @@ pub enum SignError {
     #[error("no letter is held for submission {0}")]
     NotHeld(i64),
     #[error("the letter of submission {id} was signed already, by {by}: {number}")]
-    AlreadySigned {
-        id: i64,
-        by: String,
-        number: String,
-    },
+    AlreadySigned { id: i64, by: String, number: String },
     /// The reviewer's words are missing; the text says which, for the reviewer.
     #[error("{0}")]
     Missing(&'static str),
@@ -291,7 +287,10 @@ fn place_beside_original(
     if !std::fs::symlink_metadata(&dir)?.is_dir()
         || !std::fs::canonicalize(&dir)?.starts_with(std::fs::canonicalize(&dept_dir)?)
     {
-        anyhow::bail!("{} is not a folder inside the department's folder", dir.display());
+        anyhow::bail!(
+            "{} is not a folder inside the department's folder",
+            dir.display()
+        );
     }
     let files = std::iter::once((&issued.docx_file_name, &issued.docx))
         .chain(issued.annotated.as_ref().map(|(n, b)| (n, b)));
@@ -419,7 +418,9 @@ mod tests {
     }
 
     fn mail_kinds(conn: &Connection) -> Vec<String> {
-        let mut stmt = conn.prepare("SELECT kind FROM mail_outbox ORDER BY id").unwrap();
+        let mut stmt = conn
+            .prepare("SELECT kind FROM mail_outbox ORDER BY id")
+            .unwrap();
         stmt.query_map([], |r| r.get(0))
             .unwrap()
             .collect::<rusqlite::Result<_>>()
@@ -476,7 +477,15 @@ mod tests {
         assert_eq!(count(&conn, "SELECT last FROM doc_numbers"), 1);
         // The next letter of the same 机关代字 follows without a gap.
         let second = f.receive(&mut conn, "b.xlsx");
-        let s2 = sign(&mut conn, &f.office(), second, &words(), "审核员", signed_at()).unwrap();
+        let s2 = sign(
+            &mut conn,
+            &f.office(),
+            second,
+            &words(),
+            "审核员",
+            signed_at(),
+        )
+        .unwrap();
         assert_eq!(s2.doc_number, "吉财绩函〔2026〕2号");
     }
 
@@ -488,12 +497,22 @@ mod tests {
         let mut w = words();
         w.feasibility = "  ".into();
         let e = sign(&mut conn, &f.office(), id, &w, "审核员", signed_at()).unwrap_err();
-        assert!(matches!(e, SignError::Missing(m) if m.contains("可行性")), "{e:?}");
+        assert!(
+            matches!(e, SignError::Missing(m) if m.contains("可行性")),
+            "{e:?}"
+        );
         assert_eq!(count(&conn, "SELECT COUNT(*) FROM doc_numbers"), 0);
         assert_eq!(mail_kinds(&conn), ["receipt"]);
         assert_eq!(store::held::waiting(&conn).unwrap().len(), 1);
         assert!(matches!(
-            sign(&mut conn, &f.office(), id + 1, &words(), "审核员", signed_at()),
+            sign(
+                &mut conn,
+                &f.office(),
+                id + 1,
+                &words(),
+                "审核员",
+                signed_at()
+            ),
             Err(SignError::NotHeld(_))
         ));
     }
@@ -515,7 +534,11 @@ mod tests {
                 .collect();
             handles.into_iter().map(|h| h.join().unwrap()).collect()
         });
-        assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+        assert_eq!(
+            results.iter().filter(|r| r.is_ok()).count(),
+            1,
+            "{results:?}"
+        );
         assert!(
             results
                 .iter()
@@ -547,7 +570,11 @@ mod tests {
         assert!(preview.docx_file_name.starts_with("预览-"));
         let plain = text.plain();
         assert!(plain.contains("吉财绩函〔2026〕  号"), "{plain}");
-        let at = |s: &str| plain.find(s).unwrap_or_else(|| panic!("{s} not in {plain}"));
+        let at = |s: &str| {
+            plain
+                .find(s)
+                .unwrap_or_else(|| panic!("{s} not in {plain}"))
+        };
         assert!(at("（一）绩效目标与部门职能的相关性") < at("相关。"));
         assert!(at("相关。") < at("（二）实施方案的可行性"));
         assert!(at("（二）实施方案的可行性") < at("（待审核人填写）"));
@@ -595,7 +622,10 @@ mod tests {
         );
         assert_eq!(mail_kinds(&conn), ["receipt"]);
         let no_words = sign(&mut conn, &f.office(), id, &words(), "审核员", signed_at());
-        assert!(matches!(no_words, Err(SignError::Missing(_))), "{no_words:?}");
+        assert!(
+            matches!(no_words, Err(SignError::Missing(_))),
+            "{no_words:?}"
+        );
         let opinion = ReviewerOpinions {
             opinion: "请于十日内改正后重新报送。".into(),
             ..Default::default()

@@ -372,15 +372,26 @@ mod tests {
         assert!(!LetterSettings::default().holds(LetterKind::TargetReview));
         let bad: LetterSettings = toml::from_str("sign_off = [\"review\"]").unwrap();
         let e = bad.validate().unwrap_err();
-        assert!(e.contains("letters.sign_off") && e.contains("\"review\""), "{e}");
+        assert!(
+            e.contains("letters.sign_off") && e.contains("\"review\""),
+            "{e}"
+        );
     }
 
     #[test]
     fn opinions_missing_by_kind() {
         let mut o = ReviewerOpinions::default();
-        assert!(o.missing(LetterKind::TargetReview).unwrap().contains("相关性"));
+        assert!(
+            o.missing(LetterKind::TargetReview)
+                .unwrap()
+                .contains("相关性")
+        );
         o.relevance = "相关".into();
-        assert!(o.missing(LetterKind::TargetReview).unwrap().contains("可行性"));
+        assert!(
+            o.missing(LetterKind::TargetReview)
+                .unwrap()
+                .contains("可行性")
+        );
         o.feasibility = " 可行 ".into();
         assert_eq!(o.missing(LetterKind::TargetReview), None);
         assert!(o.missing(LetterKind::MonitoringOpinion).is_some());

@@ -270,7 +270,11 @@ impl LetterText {
 
     /// The whole text, one block a line (for tests and logs).
     pub fn plain(&self) -> String {
-        let mut out = vec![self.number.clone(), self.title.clone(), format!("{}：", self.addressee)];
+        let mut out = vec![
+            self.number.clone(),
+            self.title.clone(),
+            format!("{}：", self.addressee),
+        ];
         for b in &self.body {
             let text: String = b.parts.iter().map(|p| p.text.as_str()).collect();
             out.push(match b.kind {

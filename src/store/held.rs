@@ -212,7 +212,10 @@ pub fn waiting_count(conn: &Connection) -> rusqlite::Result<(usize, Option<Strin
 }
 
 /// What a held letter is written from.
-pub(crate) fn material(conn: &Connection, submission_id: i64) -> rusqlite::Result<Option<Material>> {
+pub(crate) fn material(
+    conn: &Connection,
+    submission_id: i64,
+) -> rusqlite::Result<Option<Material>> {
     conn.query_row(
         "SELECT result_json, form_json, original, annotated FROM held_letters \
          WHERE submission_id = ?1",

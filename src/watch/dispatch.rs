@@ -10,10 +10,10 @@ use rusqlite::Transaction;
 use serde::Serialize;
 
 use crate::check::CheckResult;
+use crate::cycle::issue::{self, enqueue, recipients};
 use crate::departments::{Department, Finance};
 use crate::forms::project::ProjectKey;
 use crate::forms::read::RawForm;
-use crate::cycle::issue::{self, enqueue, recipients};
 use crate::letters::{LetterInput, LetterKind, LetterSettings, Letters, NoticeKind, Original};
 use crate::mail::OutgoingMessage;
 use crate::store;
@@ -244,12 +244,14 @@ pub(crate) fn dispatch(tx: &Transaction, d: &Dispatch) -> anyhow::Result<()> {
             Original::Absent => None,
             Original::Annotated(made) => made.map(<[u8]>::to_vec),
             Original::Bytes(bytes) => match (kind, form) {
-                (LetterKind::ReturnNotice, Some(form)) => crate::letters::templates::annotate_or_log(
-                    form,
-                    &result.errors,
-                    bytes,
-                    file_name,
-                ),
+                (LetterKind::ReturnNotice, Some(form)) => {
+                    crate::letters::templates::annotate_or_log(
+                        form,
+                        &result.errors,
+                        bytes,
+                        file_name,
+                    )
+                }
                 _ => None,
             },
         };

@@ -17,9 +17,7 @@ use crate::store::accounts::Role;
 use crate::store::held::{self, Held, HeldStatus};
 use crate::web::Shared;
 use crate::web::auth::{Posted, Who};
-use crate::web::page::{
-    WebError, download, form_urlencoded_component, render, see_other, v,
-};
+use crate::web::page::{WebError, download, form_urlencoded_component, render, see_other, v};
 
 /// This page's templates.
 pub(super) const TEMPLATES: &[(&str, &str)] = &[
