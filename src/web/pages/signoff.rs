@@ -149,6 +149,9 @@ fn sign_error(e: SignError) -> WebError {
     match e {
         SignError::NotHeld(_) => WebError::NotFound,
         SignError::Missing(m) => WebError::BadRequest(m.to_string()),
+        SignError::UnknownDepartment(code) => WebError::BadRequest(format!(
+            "这封函件的部门（{code}）已不在 jixiao.toml 的部门列表中，无法生成或签发。"
+        )),
         other => WebError::Internal(anyhow::Error::from(other)),
     }
 }
