@@ -127,6 +127,8 @@ fn a_held_review_letter_goes_out_only_when_a_reviewer_signs_it() {
     // … and cannot sign it, even with a valid token.
     let refused = viewer.post(&letter_page, &sign_path, &words);
     assert_eq!(refused.status, 403, "{}", refused.body);
+    let refused = viewer.post(&letter_page, &format!("/signoff/{id}/preview"), &words);
+    assert_eq!(refused.status, 403, "{}", refused.body);
     assert_eq!(held_status(&setup, id), "held");
     assert_eq!(count(&setup, "SELECT COUNT(*) FROM doc_numbers"), 0);
 

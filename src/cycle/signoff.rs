@@ -451,9 +451,16 @@ mod tests {
         assert_eq!(waiting[0].submission_id, id);
         assert_eq!(waiting[0].conclusion.as_deref(), Some("通过"));
 
+        // Nothing to put beside the original yet.
+        assert!(store::letters::answers(&conn, id).unwrap().is_empty());
+
         let s = sign(&mut conn, &f.office(), id, &words(), "审核员", signed_at()).unwrap();
         assert_eq!(s.doc_number, "吉财绩函〔2026〕1号");
         assert_eq!(mail_kinds(&conn), ["receipt", "target_review"]);
+        // The file is not moved yet: the daemon puts the signed letter beside it when it does.
+        let answers = store::letters::answers(&conn, id).unwrap();
+        assert_eq!(answers.len(), 1);
+        assert_eq!(answers[0].0, s.docx_file_name);
         let h = store::held::of_submission(&conn, id).unwrap().unwrap();
         assert_eq!(h.status, HeldStatus::Signed);
         assert_eq!(h.signed_by.as_deref(), Some("审核员"));
