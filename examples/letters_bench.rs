@@ -34,6 +34,7 @@ fn main() {
     for (c, f) in checked.iter().zip(fixtures) {
         let original = std::fs::read(f).expect("fixture");
         let input = |number| LetterInput {
+            reviewer: None,
             settings: &settings,
             defs: &defs,
             department: "吉林省农业农村厅",

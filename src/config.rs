@@ -486,6 +486,7 @@ contact = "联系单位：吉林省财政厅预算绩效管理处"
 # contact_person = "张三"        # then every letter closes 联系人：张三；联系电话：…
 # contact_phone = "0431-88886666"
 revision_days = 10             # days a department has to send a corrected form
+# sign_off = ["target_review"]   # kinds held until a reviewer signs them off (console: 待签发)
 # [letters.kinds.return_notice] # a kind of letter under its own 机关代字, e.g. as a 通知
 # agency = "吉财绩通"
 # doc_type = "通知"

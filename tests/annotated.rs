@@ -40,6 +40,7 @@ fn annotate(c: &Checked, file_name: &str, original: &[u8]) -> Option<Vec<u8>> {
     let settings = LetterSettings::default();
     let letters = Letters::load(None).expect("templates");
     let input = LetterInput {
+        reviewer: None,
         settings: &settings,
         defs: &defs,
         department: "吉林省教育厅",
@@ -623,6 +624,7 @@ fn a_whole_file_error_or_an_unread_file_gets_no_annotated_workbook() {
     let defs = Definitions::embedded();
     let settings = LetterSettings::default();
     let input = LetterInput {
+        reviewer: None,
         settings: &settings,
         defs: &defs,
         department: "吉林省教育厅",

@@ -26,6 +26,7 @@ fn render(path: &str, number: Option<u32>) -> (Checked, RenderedLetter) {
     let file_name = path.rsplit('/').next().unwrap();
     let original = std::fs::read(Path::new("tests/fixtures").join(path)).unwrap();
     let input = LetterInput {
+        reviewer: None,
         settings: &settings,
         defs: &defs,
         department: "吉林省农业农村厅",

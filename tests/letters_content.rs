@@ -81,6 +81,7 @@ fn render(c: &Checked, file_name: &str) -> RenderedLetter {
     let letters = Letters::load(None).unwrap();
     letters
         .render(&LetterInput {
+            reviewer: None,
             settings: &settings,
             defs: &defs,
             department: "吉林省农业农村厅",
@@ -185,6 +186,7 @@ fn render_fixture(path: &str, settings: &LetterSettings) -> (Checked, RenderedLe
     let letters = Letters::load(None).unwrap();
     let letter = letters
         .render(&LetterInput {
+            reviewer: None,
             settings,
             defs: &defs,
             department: "吉林省农业农村厅",
@@ -390,6 +392,7 @@ fn a_workbook_that_cannot_be_marked_does_not_stop_the_letter() {
         assert!(c.result.form.is_some() && !c.result.accepted(), "{label}");
         let letter = letters
             .render(&LetterInput {
+                reviewer: None,
                 settings: &settings,
                 defs: &defs,
                 department: "吉林省教育厅",

@@ -45,6 +45,7 @@ fn letters(dir: &Path) -> Vec<(LetterKind, PathBuf, RenderedLetter)> {
             let c = checker.check_path(&path, fixture);
             let original = std::fs::read(&path).unwrap();
             let input = LetterInput {
+                reviewer: None,
                 settings: &settings,
                 defs: &defs,
                 department: "吉林省农业农村厅",

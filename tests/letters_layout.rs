@@ -122,6 +122,7 @@ fn cases(dir: &Path) -> Vec<Case> {
             grow(&mut c.result.warnings);
             let bytes = std::fs::read(&file).unwrap();
             let input = LetterInput {
+                reviewer: None,
                 settings: &settings,
                 defs: &defs,
                 department: "吉林省农业农村厅",

@@ -606,6 +606,7 @@ pub fn run(cli: Cli, mut runtime: Runtime) -> anyhow::Result<i32> {
                 .filter(|m| m.len() <= Limits::default().max_file_bytes)
                 .and_then(|_| std::fs::read(&file).ok());
             let input = crate::letters::LetterInput {
+                reviewer: None,
                 settings: &settings,
                 defs: &checker.defs,
                 department: &department,

@@ -24,6 +24,7 @@ struct Report {
     waiting: Vec<String>,
     refused: Vec<Refused>,
     mail: Mail,
+    sign_off: SignOff,
     summary: Summary,
     disk: Disk,
     overdue: Vec<crate::cycle::Owed>,
@@ -73,6 +74,27 @@ struct FailedMail {
     to: Vec<String>,
     attempts: u32,
     reason: Option<String>,
+}
+
+/// Letters held for a reviewer's sign-off (`[letters] sign_off`, the console's 待签发).
+#[derive(Debug, Serialize)]
+struct SignOff {
+    /// The kinds held.
+    kinds: Vec<String>,
+    waiting: usize,
+    /// When the oldest waiting letter was held.
+    oldest: Option<String>,
+    /// The waiting letters, oldest first (at most the limit).
+    letters: Vec<HeldLetter>,
+}
+
+#[derive(Debug, Serialize)]
+struct HeldLetter {
+    submission: i64,
+    department: String,
+    kind: String,
+    project: Option<String>,
+    held_at: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -282,6 +304,23 @@ fn report(cfg: &Config, clock: &dyn Clock, limit: usize) -> anyhow::Result<Repor
             reason: m.last_error.clone(),
         })
         .collect();
+    let (held_waiting, oldest) = crate::store::held::waiting_count(&conn)?;
+    let sign_off = SignOff {
+        kinds: cfg.letters.sign_off.clone(),
+        waiting: held_waiting,
+        oldest,
+        letters: crate::store::held::waiting(&conn)?
+            .into_iter()
+            .take(limit)
+            .map(|h| HeldLetter {
+                submission: h.submission_id,
+                department: h.department,
+                kind: h.kind,
+                project: h.project_name,
+                held_at: h.held_at,
+            })
+            .collect(),
+    };
     let summary = summary(cfg, &conn, today.year())?;
     let (free_bytes, total_bytes) = disk_space(&cfg.state_dir)?;
     let overdue = crate::cycle::overdue(&conn, &cfg.calendar(), today)?;
@@ -313,6 +352,7 @@ fn report(cfg: &Config, clock: &dyn Clock, limit: usize) -> anyhow::Result<Repor
         waiting,
         refused,
         mail: Mail { queued, failed },
+        sign_off,
         summary,
         disk: Disk {
             state_dir: cfg.state_dir.display().to_string(),
@@ -438,6 +478,29 @@ pub(crate) fn status(
             m.reason.as_deref().unwrap_or(""),
             m.id
         )?;
+    }
+    if r.sign_off.waiting > 0 || !r.sign_off.kinds.is_empty() {
+        writeln!(
+            out,
+            "letters waiting for sign-off: {}{}",
+            r.sign_off.waiting,
+            r.sign_off
+                .oldest
+                .as_ref()
+                .map(|t| format!(", the oldest held since {t}"))
+                .unwrap_or_default()
+        )?;
+        for h in &r.sign_off.letters {
+            writeln!(
+                out,
+                "  #{} {} {} {}  (held since {})",
+                h.submission,
+                h.department,
+                h.kind,
+                h.project.as_deref().unwrap_or("-"),
+                h.held_at
+            )?;
+        }
     }
     let s = &r.summary;
     writeln!(

@@ -9,6 +9,8 @@
 //! reminder is sent once.
 
 pub mod approvals;
+pub(crate) mod issue;
+pub mod signoff;
 
 use std::collections::BTreeMap;
 

@@ -56,7 +56,27 @@ pub(crate) struct CriterionFindings {
     pub(crate) name: String,
     /// Left to the reviewer's judgement (relevance and feasibility): the software cannot see it.
     pub(crate) reviewer: bool,
+    /// The reviewer's words on it, one paragraph each (a reviewer's criterion only).
+    pub(crate) opinion: Vec<String>,
     pub(crate) findings: Vec<Problem>,
+}
+
+/// A reviewer's words as the templates see them: each text as its paragraphs.
+#[derive(Debug, Clone, Default, Serialize)]
+pub(crate) struct ReviewerContent {
+    pub(crate) relevance: Vec<String>,
+    pub(crate) feasibility: Vec<String>,
+    /// For a letter other than a target review: paragraphs put before its closing.
+    pub(crate) opinion: Vec<String>,
+}
+
+/// A reviewer's text as paragraphs: one per non-empty line, trimmed.
+pub(crate) fn paragraphs(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -174,6 +194,8 @@ pub(crate) struct LetterContent {
     pub(crate) review: Option<ReviewContent>,
     pub(crate) monitoring: Option<MonitoringContent>,
     pub(crate) evaluation: Option<EvaluationContent>,
+    /// The reviewer's words of a letter signed off in the console; None for an automatic one.
+    pub(crate) reviewer: Option<ReviewerContent>,
 }
 
 /// A number as the letter prints it: at most 2 decimals, no trailing zeros.
@@ -301,6 +323,11 @@ pub(crate) fn build(input: &LetterInput, kind: LetterKind) -> LetterContent {
         evaluation: (kind == LetterKind::EvaluationFeedback)
             .then(|| evaluation_content(input))
             .flatten(),
+        reviewer: input.reviewer.map(|o| ReviewerContent {
+            relevance: paragraphs(&o.relevance),
+            feasibility: paragraphs(&o.feasibility),
+            opinion: paragraphs(&o.opinion),
+        }),
     }
 }
 
@@ -313,22 +340,36 @@ fn review_content(input: &LetterInput) -> ReviewContent {
         .chain(input.extra_findings.iter())
         .collect();
     // Relevance to the department's functions and feasibility are for a reviewer to judge: an
-    // automatic letter leaves them out (a letter signed off by a reviewer carries their words).
-    let criteria = [
-        (Criterion::Indicators, "绩效指标的合理性", false),
-        (Criterion::Funds, "资金测算的合理性", false),
+    // automatic letter leaves them out; a letter signed off by a reviewer carries their words
+    // as its first two criteria.
+    let by_reviewer = input.reviewer.into_iter().flat_map(|o| {
+        [
+            ("绩效目标与部门职能的相关性", &o.relevance),
+            ("实施方案的可行性", &o.feasibility),
+        ]
+        .map(|(name, text)| CriterionFindings {
+            name: name.into(),
+            reviewer: true,
+            opinion: paragraphs(text),
+            findings: Vec::new(),
+        })
+    });
+    let automatic = [
+        (Criterion::Indicators, "绩效指标的合理性"),
+        (Criterion::Funds, "资金测算的合理性"),
     ]
     .into_iter()
-    .map(|(c, name, reviewer)| CriterionFindings {
+    .map(|(c, name)| CriterionFindings {
         name: name.into(),
-        reviewer,
+        reviewer: false,
+        opinion: Vec::new(),
         findings: all
             .iter()
             .filter(|i| i.criterion.unwrap_or(Criterion::Indicators) == c)
             .map(|i| Problem::of(i))
             .collect(),
-    })
-    .collect();
+    });
+    let criteria = by_reviewer.chain(automatic).collect();
     ReviewContent {
         conclusion: rv.map(|r| r.conclusion.to_string()).unwrap_or_default(),
         criteria,
@@ -531,11 +572,20 @@ pub(crate) fn sample(kind: LetterKind, settings: &LetterSettings) -> LetterConte
         findings: vec![p(IssueCode::ExecutionLag, "样例发现")],
         review: Some(ReviewContent {
             conclusion: Conclusion::PassAfterRevision.to_string(),
-            criteria: vec![CriterionFindings {
-                name: "绩效指标的合理性".into(),
-                reviewer: false,
-                findings: vec![p(IssueCode::VagueTarget, "样例")],
-            }],
+            criteria: vec![
+                CriterionFindings {
+                    name: "绩效目标与部门职能的相关性".into(),
+                    reviewer: true,
+                    opinion: vec!["样例意见".into()],
+                    findings: Vec::new(),
+                },
+                CriterionFindings {
+                    name: "绩效指标的合理性".into(),
+                    reviewer: false,
+                    opinion: Vec::new(),
+                    findings: vec![p(IssueCode::VagueTarget, "样例")],
+                },
+            ],
         }),
         monitoring: Some(MonitoringContent {
             period: "1-7月".into(),
@@ -583,6 +633,11 @@ pub(crate) fn sample(kind: LetterKind, settings: &LetterSettings) -> LetterConte
                 explainable: true,
             }],
             budget_use: "样例".into(),
+        }),
+        reviewer: Some(ReviewerContent {
+            relevance: vec!["样例意见".into()],
+            feasibility: vec!["样例意见".into()],
+            opinion: vec!["样例意见".into()],
         }),
     }
 }

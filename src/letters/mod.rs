@@ -29,7 +29,7 @@ use crate::forms::definitions::{Definitions, FormKind};
 use crate::forms::read::RawForm;
 use crate::rules::issue::Issue;
 
-pub use templates::{LetterError, Letters, NoticeKind};
+pub use templates::{LetterError, LetterText, Letters, NoticeKind, TextBlock, TextPart};
 
 /// The four letters the finance office sends about a form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -79,6 +79,11 @@ impl LetterKind {
         }
     }
 
+    /// The kind of an identifier ([`LetterKind::id`]).
+    pub fn from_id(id: &str) -> Option<LetterKind> {
+        LetterKind::ALL.into_iter().find(|k| k.id() == id)
+    }
+
     /// The kind's name as printed: `退回修改通知`, ….
     pub fn name(self) -> &'static str {
         match self {
@@ -116,6 +121,9 @@ pub struct LetterSettings {
     pub(crate) revision_days: u32,
     /// How each grade is used in next year's budget (优, 良, 中, 差).
     pub(crate) budget_use: BTreeMap<String, String>,
+    /// The kinds of letter held until a reviewer signs them off in the console (待签发): their
+    /// number is issued and their mail queued only then. Empty (the default): none is held.
+    pub(crate) sign_off: Vec<String>,
 }
 
 impl Default for LetterSettings {
@@ -140,6 +148,7 @@ impl Default for LetterSettings {
             kinds: BTreeMap::new(),
             revision_days: 10,
             budget_use,
+            sign_off: Vec::new(),
         }
     }
 }
@@ -201,9 +210,21 @@ impl LetterSettings {
             .unwrap_or_default()
     }
 
+    /// Whether letters of this kind wait for a reviewer's sign-off (`sign_off`).
+    pub(crate) fn holds(&self, kind: LetterKind) -> bool {
+        self.sign_off.iter().any(|k| k == kind.id())
+    }
+
     /// Checks that kinds are known and that kind and number agree: a 机关代字 of 函 is not used
     /// for a 通知. The message names the key.
     pub fn validate(&self) -> Result<(), String> {
+        for id in &self.sign_off {
+            if LetterKind::from_id(id).is_none() {
+                return Err(format!(
+                    "letters.sign_off: unknown kind \"{id}\"; known: return_notice, target_review, monitoring_opinion, evaluation_feedback"
+                ));
+            }
+        }
         for (id, k) in &self.kinds {
             let Some(kind) = LetterKind::ALL.into_iter().find(|l| l.id() == id) else {
                 return Err(format!(
@@ -240,6 +261,38 @@ pub struct LetterInput<'a> {
     pub extra_findings: &'a [Issue],
     /// The file the department sent, from which a return notice's annotated workbook is made.
     pub original: Original<'a>,
+    /// A reviewer's words, for a letter signed off in the console; None for an automatic letter.
+    pub reviewer: Option<&'a ReviewerOpinions>,
+}
+
+/// What a reviewer writes when signing a held letter off (待签发). A target review letter carries
+/// `relevance` and `feasibility` as its first two criteria (绩效目标与部门职能的相关性, 实施方案的
+/// 可行性), which a program cannot judge; any other letter carries `opinion` as paragraphs before
+/// its closing. A line break in the text starts a new paragraph.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewerOpinions {
+    pub relevance: String,
+    pub feasibility: String,
+    pub opinion: String,
+}
+
+impl ReviewerOpinions {
+    /// What a letter of `kind` still needs from the reviewer, in words for the reviewer; None
+    /// when nothing is missing.
+    pub fn missing(&self, kind: LetterKind) -> Option<&'static str> {
+        let empty = |s: &str| s.trim().is_empty();
+        if kind == LetterKind::TargetReview {
+            if empty(&self.relevance) {
+                return Some("请填写“绩效目标与部门职能的相关性”的审核意见。");
+            }
+            if empty(&self.feasibility) {
+                return Some("请填写“实施方案的可行性”的审核意见。");
+            }
+        } else if empty(&self.opinion) {
+            return Some("请填写审核意见。");
+        }
+        None
+    }
 }
 
 /// The department's file as a letter sees it.
@@ -308,6 +361,40 @@ mod tests {
         assert!(e.contains("needs its own 机关代字"), "{e}");
         let bad: LetterSettings = toml::from_str("[kinds.review]\nagency = \"x\"\n").unwrap();
         assert!(bad.validate().unwrap_err().contains("unknown kind"));
+    }
+
+    #[test]
+    fn sign_off_names_known_kinds_only() {
+        let s: LetterSettings = toml::from_str("sign_off = [\"target_review\"]").unwrap();
+        assert!(s.validate().is_ok());
+        assert!(s.holds(LetterKind::TargetReview));
+        assert!(!s.holds(LetterKind::ReturnNotice));
+        assert!(!LetterSettings::default().holds(LetterKind::TargetReview));
+        let bad: LetterSettings = toml::from_str("sign_off = [\"review\"]").unwrap();
+        let e = bad.validate().unwrap_err();
+        assert!(
+            e.contains("letters.sign_off") && e.contains("\"review\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn opinions_missing_by_kind() {
+        let mut o = ReviewerOpinions::default();
+        assert!(
+            o.missing(LetterKind::TargetReview)
+                .unwrap()
+                .contains("相关性")
+        );
+        o.relevance = "相关".into();
+        assert!(
+            o.missing(LetterKind::TargetReview)
+                .unwrap()
+                .contains("可行性")
+        );
+        o.feasibility = " 可行 ".into();
+        assert_eq!(o.missing(LetterKind::TargetReview), None);
+        assert!(o.missing(LetterKind::MonitoringOpinion).is_some());
     }
 
     #[test]

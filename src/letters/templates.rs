@@ -177,6 +177,124 @@ pub enum LetterError {
     Docx(#[from] DocxError),
 }
 
+/// A letter composed from its template, before the Word document is written.
+struct Composed {
+    content: LetterContent,
+    letter: LetterDoc,
+    annotated: Option<Vec<u8>>,
+}
+
+/// A letter's text as it will read: its parts in the order of the Word document, for a page.
+#[derive(Debug, Clone, Serialize)]
+pub struct LetterText {
+    pub office: String,
+    /// 发文字号 (its number blank in a preview).
+    pub number: String,
+    pub title: String,
+    pub addressee: String,
+    pub body: Vec<TextBlock>,
+    pub attachments: Vec<String>,
+    pub signature: String,
+    pub date: String,
+    pub cc: Vec<String>,
+}
+
+/// One block of a letter's body: `kind` is `heading` (with `level` 1 to 3), `paragraph`,
+/// `numbered` (with its `number`), `item` or `table` (with `header` and `rows`).
+#[derive(Debug, Clone, Serialize)]
+pub struct TextBlock {
+    pub kind: &'static str,
+    pub level: u8,
+    pub number: u32,
+    pub parts: Vec<TextPart>,
+    pub header: Option<Vec<String>>,
+    pub rows: Vec<Vec<String>>,
+}
+
+/// A run of text in a block, bold or not.
+#[derive(Debug, Clone, Serialize)]
+pub struct TextPart {
+    pub text: String,
+    pub bold: bool,
+}
+
+impl LetterText {
+    fn of(letter: LetterDoc) -> LetterText {
+        let parts = |inlines: Vec<markup::Inline>| {
+            inlines
+                .into_iter()
+                .map(|i| match i {
+                    markup::Inline::Text(text) => TextPart { text, bold: false },
+                    markup::Inline::Bold(text) => TextPart { text, bold: true },
+                })
+                .collect()
+        };
+        let block = |kind, level, number, inlines| TextBlock {
+            kind,
+            level,
+            number,
+            parts: parts(inlines),
+            header: None,
+            rows: Vec::new(),
+        };
+        let body = letter
+            .body
+            .into_iter()
+            .map(|b| match b {
+                markup::Block::Heading(level, i) => block("heading", level, 0, i),
+                markup::Block::Paragraph(i) => block("paragraph", 0, 0, i),
+                markup::Block::Numbered(n, i) => block("numbered", 0, n, i),
+                markup::Block::Item(i) => block("item", 0, 0, i),
+                markup::Block::Table { header, rows } => TextBlock {
+                    kind: "table",
+                    level: 0,
+                    number: 0,
+                    parts: Vec::new(),
+                    header,
+                    rows,
+                },
+            })
+            .collect();
+        LetterText {
+            office: letter.office,
+            number: letter.number,
+            title: letter.title,
+            addressee: letter.addressee,
+            body,
+            attachments: letter.attachments,
+            signature: letter.signature,
+            date: letter.date,
+            cc: letter.cc,
+        }
+    }
+
+    /// The whole text, one block a line (for tests and logs).
+    pub fn plain(&self) -> String {
+        let mut out = vec![
+            self.number.clone(),
+            self.title.clone(),
+            format!("{}：", self.addressee),
+        ];
+        for b in &self.body {
+            let text: String = b.parts.iter().map(|p| p.text.as_str()).collect();
+            out.push(match b.kind {
+                "numbered" => format!("{}. {text}", b.number),
+                "table" => b
+                    .header
+                    .iter()
+                    .chain(&b.rows)
+                    .map(|r| r.join(" | "))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                _ => text,
+            });
+        }
+        out.push(self.signature.clone());
+        out.push(self.date.clone());
+        out.join("\n")
+    }
+}
+
 /// The loaded, checked templates.
 #[derive(Debug, Clone)]
 pub struct Letters {
@@ -352,9 +470,9 @@ impl Letters {
         Ok(content::build(input, kind))
     }
 
-    /// Writes the letter a checked file calls for: the Word document, the annotated workbook of a
-    /// return notice, and the email that carries them.
-    pub fn render(&self, input: &LetterInput) -> Result<RenderedLetter, LetterError> {
+    /// The letter a checked file calls for, composed but not yet written as a Word document: its
+    /// content, its parts, and the annotated workbook of a return notice.
+    fn compose(&self, input: &LetterInput) -> Result<Composed, LetterError> {
         // The annotated copy comes first: a department's workbook that cannot be marked (or
         // that trips the marking up) must not stop the letter, which then names no attachment.
         let annotated = match (
@@ -391,7 +509,7 @@ impl Letters {
         let letter = LetterDoc {
             office: doc.field("发文机关").unwrap_or(&s.office).to_string(),
             number: content.number.clone(),
-            title: title.clone(),
+            title,
             addressee: doc.field("主送").unwrap_or(input.department).to_string(),
             body: doc.body.clone(),
             attachments: doc.list("附件"),
@@ -400,6 +518,30 @@ impl Letters {
             cc,
             created_at: format!("{}T00:00:00Z", input.date.format("%Y-%m-%d")),
         };
+        Ok(Composed {
+            content,
+            letter,
+            annotated,
+        })
+    }
+
+    /// The text of the letter a checked file calls for, as it will read (for a page that shows
+    /// a letter before it goes out).
+    pub fn text(&self, input: &LetterInput) -> Result<LetterText, LetterError> {
+        let Composed { letter, .. } = self.compose(input)?;
+        Ok(LetterText::of(letter))
+    }
+
+    /// Writes the letter a checked file calls for: the Word document, the annotated workbook of a
+    /// return notice, and the email that carries them.
+    pub fn render(&self, input: &LetterInput) -> Result<RenderedLetter, LetterError> {
+        let Composed {
+            content,
+            letter,
+            annotated,
+        } = self.compose(input)?;
+        let kind = content.kind;
+        let title = letter.title.clone();
         let docx = docx::write(&letter)?;
         let annotated_xlsx =
             annotated.map(|bytes| (content::annotated_name(input.file_name), bytes));

@@ -12,6 +12,7 @@ pub mod accounts;
 pub(crate) mod approvals;
 pub mod audit;
 pub(crate) mod failures;
+pub mod held;
 pub(crate) mod judging;
 pub mod letters;
 pub mod notices;
@@ -94,6 +95,10 @@ const MIGRATIONS: &[Migration] = &[
     Migration {
         what: "the web console's accounts, sessions and audit log",
         sql: include_str!("migrations/0009_console.sql"),
+    },
+    Migration {
+        what: "letters held for a reviewer's sign-off",
+        sql: include_str!("migrations/0010_held_letters.sql"),
     },
 ];
 

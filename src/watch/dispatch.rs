@@ -1,23 +1,24 @@
 //! What the daemon sends for a recorded submission, inside the transaction that records it: the
-//! receipt (or the duplicate notice), the numbered letter with its annotated workbook, the files
-//! that appear beside the original in the department's folder, and the emails in the outbox.
+//! receipt (or the duplicate notice), and the numbered letter with its annotated workbook
+//! (`cycle::issue`) — or, for a kind held for sign-off (`[letters] sign_off`), the held letter,
+//! which is numbered and sent when a reviewer signs it (`cycle::signoff`).
 //! Recipients come from the configuration only: the department's contacts, the finance office
 //! copied as configured. Nothing read from a form decides where mail goes.
 
-use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::Transaction;
 use serde::Serialize;
 
 use crate::check::CheckResult;
+use crate::cycle::issue::{self, enqueue, recipients};
 use crate::departments::{Department, Finance};
 use crate::forms::project::ProjectKey;
 use crate::forms::read::RawForm;
-use crate::letters::{LetterInput, LetterKind, LetterSettings, Letters, NoticeKind};
-use crate::mail::{Attachment, OutgoingMessage};
+use crate::letters::{LetterInput, LetterKind, LetterSettings, Letters, NoticeKind, Original};
+use crate::mail::OutgoingMessage;
 use crate::store;
 use crate::text::chinese_time;
-use crate::util::{one_line, safe_file_name};
+use crate::util::one_line;
 
 /// What the daemon knows of a submission when it records it.
 pub(crate) struct Dispatch<'a> {
@@ -38,7 +39,7 @@ pub(crate) struct Dispatch<'a> {
     pub(crate) duplicate_of: Option<(i64, String)>,
     pub(crate) project_key: Option<&'a ProjectKey>,
     /// The file's bytes, for the annotated workbook; None when it was not read in full.
-    pub(crate) original: crate::letters::Original<'a>,
+    pub(crate) original: Original<'a>,
 }
 
 #[derive(Serialize)]
@@ -53,47 +54,6 @@ struct NoticeContext<'a> {
 
 fn form_name(result: Option<&CheckResult>) -> Option<&'static str> {
     result.and_then(|r| r.form).map(|k| k.full_name())
-}
-
-/// The addresses a department's mail goes to, and the copies.
-fn recipients(finance: &Finance, dept: &Department, letter: bool) -> (Vec<String>, Vec<String>) {
-    let copy = if letter {
-        finance.copy_letters
-    } else {
-        finance.copy_notices
-    };
-    let mut to: Vec<String> = dept.emails.clone();
-    let mut cc: Vec<String> = if copy {
-        finance.emails.clone()
-    } else {
-        Vec::new()
-    };
-    if to.is_empty() {
-        // A department without an address: the finance office receives it to pass on.
-        to = std::mem::take(&mut cc);
-        if to.is_empty() && letter {
-            to = finance.emails.clone();
-        }
-    }
-    (to, cc)
-}
-
-fn enqueue(
-    tx: &Transaction,
-    mut msg: OutgoingMessage,
-    now: DateTime<Utc>,
-) -> anyhow::Result<Option<i64>> {
-    // A subject or attachment name carries a department's file name or project name: whatever
-    // they contain, the message is queued (the outbox refuses control characters in headers).
-    msg.subject = one_line(&msg.subject);
-    for a in &mut msg.attachments {
-        a.file_name = safe_file_name(&one_line(&a.file_name));
-    }
-    if msg.to.is_empty() {
-        tracing::warn!(subject = %msg.subject, "no address configured; message not queued");
-        return Ok(None);
-    }
-    Ok(Some(crate::mail::outbox::enqueue(tx, &msg, now)?))
 }
 
 /// One file of the notice of files that are no form.
@@ -276,78 +236,73 @@ pub(crate) fn dispatch(tx: &Transaction, d: &Dispatch) -> anyhow::Result<()> {
     let Some(kind) = LetterKind::for_result(result) else {
         return Ok(());
     };
-    // 发文字号 carry the year of issue, as the letter's date does; each kind is numbered under
-    // its configured 机关代字.
-    let year = chrono::Datelike::year(&d.today);
-    let agency = settings.agency_for(kind);
-    let number = store::letters::issue(
-        tx,
-        agency,
-        year,
-        &store::letters::IssuedLetter {
-            kind: kind.id(),
-            department: &d.department.code,
-            project_key: d.project_key.map_or("", ProjectKey::as_str),
-            submission_id: Some(d.submission_id),
-            file_name: "",
-            docx: &[],
-            created_at: d.now,
-        },
-    )?;
-    let input = LetterInput {
-        settings,
-        defs: d.defs,
-        department: dept_name,
-        file_name,
-        result,
-        form,
-        number: Some(number),
-        date: d.today,
-        extra_findings: &[],
-        original: d.original,
-    };
-    let letter = d
-        .letters
-        .render(&input)
-        .with_context(|| format!("writing the {} for {}", kind.name(), file_name))?;
-    store::letters::store_rendered(
-        tx,
-        agency,
-        year,
-        number,
-        &store::letters::RenderedFile {
-            title: &letter.title,
-            file_name: &letter.docx_file_name,
-            docx: &letter.docx,
-        },
-    )?;
-    let mut attachments = vec![Attachment {
-        file_name: letter.docx_file_name.clone(),
-        content_type: crate::mail::DOCX.to_string(),
-        bytes: letter.docx.clone(),
-    }];
-    if let Some((name, bytes)) = &letter.annotated_xlsx {
-        attachments.push(Attachment {
-            file_name: name.clone(),
-            content_type: crate::mail::XLSX.to_string(),
-            bytes: bytes.clone(),
-        });
-        store::letters::save_answer(tx, d.submission_id, &safe_file_name(name), bytes)?;
+    let project_key = d.project_key.map_or("", ProjectKey::as_str);
+    if settings.holds(kind) {
+        // Held for a reviewer's sign-off (待签发): no number, letter or mail yet; what the letter
+        // is written from is kept, as the letter would have been.
+        let annotated = match d.original {
+            Original::Absent => None,
+            Original::Annotated(made) => made.map(<[u8]>::to_vec),
+            Original::Bytes(bytes) => match (kind, form) {
+                (LetterKind::ReturnNotice, Some(form)) => {
+                    crate::letters::templates::annotate_or_log(
+                        form,
+                        &result.errors,
+                        bytes,
+                        file_name,
+                    )
+                }
+                _ => None,
+            },
+        };
+        let form_json = form.map(serde_json::to_string).transpose()?;
+        store::held::hold(
+            tx,
+            &store::held::NewHeld {
+                submission_id: d.submission_id,
+                kind: kind.id(),
+                department: &d.department.code,
+                project_key,
+                file_name,
+                received_at: d.received_at,
+                held_at: &d.now.to_rfc3339(),
+                result_json: &serde_json::to_string(result)?,
+                form_json: form_json.as_deref(),
+                original_absent: matches!(d.original, Original::Absent),
+                annotated: annotated.as_deref(),
+            },
+        )?;
+        tracing::info!(
+            id = d.submission_id,
+            kind = kind.id(),
+            "letter held for sign-off"
+        );
+        return Ok(());
     }
-    let (to, cc) = recipients(d.finance, d.department, true);
-    enqueue(
+    issue::issue(
         tx,
-        OutgoingMessage {
-            to,
-            cc,
-            department: Some(d.department.code.clone()),
-            subject: letter.email_subject,
-            body: letter.email_body,
-            attachments,
-            kind: kind.id().to_string(),
-            reference,
+        &issue::Letter {
+            finance: d.finance,
+            department: d.department,
+            letters: d.letters,
+            kind,
+            input: LetterInput {
+                settings,
+                defs: d.defs,
+                department: dept_name,
+                file_name,
+                result,
+                form,
+                number: None,
+                date: d.today,
+                extra_findings: &[],
+                original: d.original,
+                reviewer: None,
+            },
+            submission_id: d.submission_id,
+            project_key,
+            now: d.now,
         },
-        d.now,
     )?;
     Ok(())
 }
