@@ -76,6 +76,23 @@ fn default_reports() -> PathBuf {
 }
 
 impl Config {
+    /// What signing a held letter needs of the service: the configuration's parts and what it
+    /// loaded.
+    pub(crate) fn office<'a>(
+        &'a self,
+        letters: &'a crate::letters::Letters,
+        defs: &'a Definitions,
+    ) -> crate::cycle::signoff::Office<'a> {
+        crate::cycle::signoff::Office {
+            finance: &self.finance,
+            departments: &self.departments,
+            settings: &self.letters,
+            letters,
+            defs,
+            root: &self.root,
+        }
+    }
+
     /// Reads and checks a configuration file.
     pub fn load(path: &Path) -> anyhow::Result<Config> {
         let text = std::fs::read_to_string(path)

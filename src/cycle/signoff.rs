@@ -34,23 +34,6 @@ pub struct Office<'a> {
     pub(crate) root: &'a Path,
 }
 
-impl<'a> Office<'a> {
-    pub(crate) fn of(
-        cfg: &'a crate::config::Config,
-        letters: &'a Letters,
-        defs: &'a Definitions,
-    ) -> Office<'a> {
-        Office {
-            finance: &cfg.finance,
-            departments: &cfg.departments,
-            settings: &cfg.letters,
-            letters,
-            defs,
-            root: &cfg.root,
-        }
-    }
-}
-
 /// Why a letter cannot be previewed or signed.
 #[derive(Debug, thiserror::Error)]
 pub enum SignError {
@@ -347,7 +330,7 @@ mod tests {
         }
 
         fn office(&self) -> Office<'_> {
-            Office::of(&self.cfg, &self.letters, &self.checker.defs)
+            self.cfg.office(&self.letters, &self.checker.defs)
         }
 
         /// Records the example declaration of 农业农村厅 as the daemon does; its id.

@@ -11,7 +11,7 @@ use chrono::DateTime;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
-use crate::cycle::signoff::{self, Office, SignError};
+use crate::cycle::signoff::{self, SignError};
 use crate::letters::{LetterKind, ReviewerOpinions};
 use crate::store::accounts::Role;
 use crate::store::held::{self, Held, HeldStatus};
@@ -169,7 +169,7 @@ async fn letter(
                 return Err(WebError::NotFound);
             };
             let text = if h.status == HeldStatus::Held {
-                let office = Office::of(&app.cfg, &app.letters, &app.defs);
+                let office = app.cfg.office(&app.letters, &app.defs);
                 let (_, text, _) =
                     signoff::preview(conn, &office, id, &opinions, app.clock.today())
                         .map_err(sign_error)?;
@@ -221,7 +221,7 @@ async fn preview_docx(
     let opinions = words.opinions();
     let letter = app
         .db(move |app, conn| {
-            let office = Office::of(&app.cfg, &app.letters, &app.defs);
+            let office = app.cfg.office(&app.letters, &app.defs);
             let (_, _, letter) = signoff::preview(conn, &office, id, &opinions, app.clock.today())
                 .map_err(sign_error)?;
             Ok(letter)
@@ -254,7 +254,7 @@ async fn sign(
     posted.who.require(Role::Reviewer)?;
     let Posted { who, form } = posted;
     app.db(move |app, conn| {
-        let office = Office::of(&app.cfg, &app.letters, &app.defs);
+        let office = app.cfg.office(&app.letters, &app.defs);
         let now = app.clock.now();
         match signoff::sign(conn, &office, id, &form.opinions(), who.name(), now) {
             Ok(_) => Ok(see_other(&format!("/signoff/{id}?done=signed"))),
