@@ -93,3 +93,85 @@ pub(crate) fn record(
     )?;
     Ok(())
 }
+
+/// A project with an accepted declaration, as the finance office lists them to decide on.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct DeclaredProject {
+    pub(crate) key: ProjectKey,
+    /// The department code.
+    pub(crate) department: String,
+    pub(crate) year: Option<i32>,
+    /// 项目编码 and 项目名称 of its latest accepted declaration.
+    pub(crate) code: Option<String>,
+    pub(crate) name: Option<String>,
+}
+
+/// The projects with an accepted declaration, of a year and a department when given, by key.
+pub(crate) fn declared_projects(
+    conn: &Connection,
+    year: Option<i32>,
+    department: Option<&str>,
+) -> rusqlite::Result<Vec<DeclaredProject>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT s.project_key, s.department, s.year, s.project_code, s.project_name \
+         FROM submissions s WHERE s.id IN (SELECT MAX(id) FROM submissions \
+           WHERE form = 'target_declaration' AND outcome = 'accepted' \
+           AND project_key IS NOT NULL GROUP BY project_key) \
+         AND (?1 IS NULL OR s.year = ?1) AND (?2 IS NULL OR s.department = ?2) \
+         ORDER BY s.department, s.year, s.project_key",
+    )?;
+    let rows = stmt.query_map(params![year, department], |r| {
+        Ok(DeclaredProject {
+            key: ProjectKey::from_stored(r.get(0)?),
+            department: r.get(1)?,
+            year: r.get(2)?,
+            code: r.get(3)?,
+            name: r.get(4)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// The latest decisions on any project, newest first, with their project keys.
+pub(crate) fn recent(
+    conn: &Connection,
+    limit: usize,
+) -> rusqlite::Result<Vec<(ProjectKey, Decided)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, submission_id, action, approved_at, source, note, project_key FROM approvals \
+         ORDER BY id DESC LIMIT ?1",
+    )?;
+    let rows = stmt.query_map(params![limit as i64], |r| {
+        Ok((
+            ProjectKey::from_stored(r.get(6)?),
+            Decided {
+                id: r.get(0)?,
+                submission_id: r.get(1)?,
+                action: r.get(2)?,
+                at: r.get(3)?,
+                source: r.get(4)?,
+                note: r.get(5)?,
+            },
+        ))
+    })?;
+    rows.collect()
+}
+
+/// The decisions recorded after the one numbered `after`: (their id, the year of their
+/// project). The daemon notices this way decisions made by another process (the console,
+/// `jixiao approve`) and rebuilds the summary of their years.
+pub(crate) fn since(conn: &Connection, after: i64) -> rusqlite::Result<Vec<(i64, Option<i32>)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT a.id, (SELECT s.year FROM submissions s WHERE s.id = a.submission_id) \
+         FROM approvals a WHERE a.id > ?1 ORDER BY a.id",
+    )?;
+    let rows = stmt.query_map(params![after], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+/// The number of the latest decision (0 when there is none).
+pub(crate) fn latest_id(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT COALESCE(MAX(id), 0) FROM approvals", [], |r| {
+        r.get(0)
+    })
+}

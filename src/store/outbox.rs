@@ -508,3 +508,36 @@ pub(crate) fn raw_message(conn: &Connection, id: i64) -> rusqlite::Result<Option
     })
     .optional()
 }
+
+/// A message's body and its attachments (name, type, size in bytes), to show a person what it
+/// says; `None` when there is no such row.
+pub(crate) fn contents(
+    conn: &Connection,
+    id: i64,
+) -> rusqlite::Result<Option<(String, Vec<(String, String, i64)>)>> {
+    let Some(body) = conn
+        .query_row("SELECT body FROM mail_outbox WHERE id = ?1", [id], |r| {
+            r.get::<_, String>(0)
+        })
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let mut st = conn.prepare_cached(
+        "SELECT file_name, content_type, LENGTH(bytes) FROM mail_attachment
+         WHERE outbox_id = ?1 ORDER BY position",
+    )?;
+    let attachments = st
+        .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some((body, attachments)))
+}
+
+/// How many messages there are of each status.
+pub(crate) fn counts(conn: &Connection) -> rusqlite::Result<Vec<(Status, i64)>> {
+    let mut st = conn.prepare_cached("SELECT status, COUNT(*) FROM mail_outbox GROUP BY status")?;
+    st.query_map([], |r| {
+        Ok((Status::parse(&r.get::<_, String>(0)?), r.get(1)?))
+    })?
+    .collect()
+}
