@@ -347,3 +347,35 @@ fn an_adjustment_request_is_listed_as_such_until_approved() {
     assert!(rows.contains("id=\"approve-1\""), "{rows}");
     assert!(rows.contains("早于现行版本"), "{rows}");
 }
+
+#[test]
+fn the_running_daemon_rebuilds_the_summary_after_an_approval_made_in_the_console() {
+    let setup = setup_with("crossform/申报表-修改后通过.xlsx");
+    let summary = setup.root().join("reports/绩效汇总-2026.xlsx");
+    let before = std::fs::read(&summary).expect("written by the first run");
+    let daemon = setup.watch_with_console();
+    assert!(daemon.wait_for_log("ready: watching", std::time::Duration::from_secs(60)));
+    let written = |d: &web_support::Server| {
+        d.log()
+            .iter()
+            .filter(|l| l.contains("summary workbook written"))
+            .count()
+    };
+    // Nothing changed yet: no rebuild.
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let at_start = written(&daemon);
+    let c = daemon.login("审核员");
+    let page = c.post(
+        "/approvals",
+        "/approvals/approve",
+        &[("key", KEY), ("version", "1"), ("note", "同意")],
+    );
+    assert!(page.body.contains("已批复申报表 #1"), "{}", page.body);
+    // The daemon notices the decision and rebuilds the 2026 workbook (refresh_secs = 5).
+    let start = std::time::Instant::now();
+    while written(&daemon) == at_start && start.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(written(&daemon) > at_start, "{:#?}", daemon.log());
+    assert_ne!(std::fs::read(&summary).unwrap(), before);
+}

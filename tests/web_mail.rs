@@ -106,7 +106,10 @@ fn a_failed_message_is_shown_with_its_reason_and_a_reviewer_retries_it() {
     assert!(r.contains("550 5.1.1 mailbox unavailable"), "{r}");
     assert!(r.contains("jixiao@nyt.jl.example.cn"), "{r}");
     assert!(r.contains("吉林省农业农村厅"), "{r}");
-    assert!(r.contains(&message_id.replace('<', "&lt;").replace('>', "&gt;")), "{r}");
+    assert!(
+        r.contains(&message_id.replace('<', "&lt;").replace('>', "&gt;")),
+        "{r}"
+    );
     // Counts per status, and the filters.
     let page = viewer.get("/mail");
     assert!(page.body.contains("id=\"count-failed\""), "{}", page.body);
@@ -120,12 +123,19 @@ fn a_failed_message_is_shown_with_its_reason_and_a_reviewer_retries_it() {
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("550 5.1.1 mailbox unavailable"));
     assert!(page.body.contains("[[departments]]") && page.body.contains("code = \"nyt\""));
-    assert!(page.body.contains("href=\"/submissions/1\""), "{}", page.body);
+    assert!(
+        page.body.contains("href=\"/submissions/1\""),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("class=\"mail-body\""));
     // What the department typed (the project name in the receipt's body) is text.
     assert!(page.body.contains("&lt;script&gt;"), "{}", page.body);
     assert!(!page.body.contains("<script>"), "{}", page.body);
-    assert!(!page.body.contains("action=\"/mail/1/retry\""), "a viewer gets no button");
+    assert!(
+        !page.body.contains("action=\"/mail/1/retry\""),
+        "a viewer gets no button"
+    );
     // A viewer may not retry: 403, nothing changed.
     let page = viewer.post("/mail/1", "/mail/1/retry", &[]);
     assert_eq!(page.status, 403, "{}", page.body);
@@ -141,13 +151,20 @@ fn a_failed_message_is_shown_with_its_reason_and_a_reviewer_retries_it() {
 
     // The reviewer retries: queued again, attempts from zero, the same Message-ID.
     let page = reviewer.get("/mail/1");
-    assert!(page.body.contains("action=\"/mail/1/retry\""), "{}", page.body);
+    assert!(
+        page.body.contains("action=\"/mail/1/retry\""),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("与原收件人相同"), "{}", page.body);
     let page = reviewer.post("/mail/1", "/mail/1/retry", &[]);
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.url.contains("/mail/1?done="), "{}", page.url);
     assert!(page.body.contains("已重新排队"), "{}", page.body);
-    assert_eq!(row(&setup, 1), ("queued".into(), 0, Some(message_id.clone())));
+    assert_eq!(
+        row(&setup, 1),
+        ("queued".into(), 0, Some(message_id.clone()))
+    );
     let r = list_row(&reviewer, "", 1).unwrap();
     assert!(r.contains("待发送"), "{r}");
     let audit = retries(&setup);
@@ -155,7 +172,11 @@ fn a_failed_message_is_shown_with_its_reason_and_a_reviewer_retries_it() {
     assert_eq!(audit[0].0, "审核员");
     assert_eq!(audit[0].1, "outbox:1");
     let page = reviewer.get("/mail/1");
-    assert!(page.body.contains("retry"), "the audit entry is listed: {}", page.body);
+    assert!(
+        page.body.contains("retry"),
+        "the audit entry is listed: {}",
+        page.body
+    );
 
     // Delivered: sent, with the same Message-ID.
     setup.jixiao(&["outbox", "deliver"]);
@@ -165,7 +186,10 @@ fn a_failed_message_is_shown_with_its_reason_and_a_reviewer_retries_it() {
     assert!(data.contains(&message_id), "{data}");
     let r = list_row(&reviewer, "?status=sent", 1).expect("sent");
     assert!(r.contains("已发送"), "{r}");
-    assert!(r.contains(&message_id.replace('<', "&lt;").replace('>', "&gt;")), "{r}");
+    assert!(
+        r.contains(&message_id.replace('<', "&lt;").replace('>', "&gt;")),
+        "{r}"
+    );
 
     // Sent: a retry is refused with the reason and sends nothing.
     let page = reviewer.post("/mail/1", "/mail/1/retry", &[]);
@@ -199,7 +223,11 @@ fn a_corrected_address_is_used_by_the_retry_and_the_running_daemon_sends_it() {
     );
     let page = reviewer.post("/mail/1", "/mail/1/retry", &[]);
     assert!(page.body.contains("已按当前配置重新排队"), "{}", page.body);
-    assert!(page.body.contains("zhangming@nyt.jl.example.cn"), "{}", page.body);
+    assert!(
+        page.body.contains("zhangming@nyt.jl.example.cn"),
+        "{}",
+        page.body
+    );
     // The daemon's sender polls the outbox: it goes out within a few seconds.
     let start = Instant::now();
     while row(&setup, 1).0 != "sent" && start.elapsed() < Duration::from_secs(20) {
@@ -212,5 +240,8 @@ fn a_corrected_address_is_used_by_the_retry_and_the_running_daemon_sends_it() {
     assert_eq!(last.rcpt_to, ["zhangming@nyt.jl.example.cn"]);
     assert!(String::from_utf8_lossy(&last.data).contains(&message_id));
     let r = list_row(&reviewer, "", 1).unwrap();
-    assert!(r.contains("已发送") && r.contains("zhangming@nyt.jl.example.cn"), "{r}");
+    assert!(
+        r.contains("已发送") && r.contains("zhangming@nyt.jl.example.cn"),
+        "{r}"
+    );
 }

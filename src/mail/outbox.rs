@@ -201,10 +201,7 @@ pub(crate) fn configured_recipients(
 }
 
 /// A message's body and attachments (name, content type, size in bytes).
-pub(crate) fn contents(
-    conn: &Connection,
-    id: i64,
-) -> Result<(String, Vec<(String, String, i64)>), MailError> {
+pub(crate) fn contents(conn: &Connection, id: i64) -> Result<rows::Contents, MailError> {
     rows::contents(conn, id)?.ok_or(MailError::NotFound(id))
 }
 

@@ -509,12 +509,23 @@ pub(crate) fn raw_message(conn: &Connection, id: i64) -> rusqlite::Result<Option
     .optional()
 }
 
-/// A message's body and its attachments (name, type, size in bytes), to show a person what it
-/// says; `None` when there is no such row.
-pub(crate) fn contents(
-    conn: &Connection,
-    id: i64,
-) -> rusqlite::Result<Option<(String, Vec<(String, String, i64)>)>> {
+/// What a message says: its body and its attachments, to show a person.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Contents {
+    pub(crate) body: String,
+    pub(crate) attachments: Vec<AttachedFile>,
+}
+
+/// An attachment's name, type and size in bytes.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct AttachedFile {
+    pub(crate) file_name: String,
+    pub(crate) content_type: String,
+    pub(crate) size: i64,
+}
+
+/// A message's body and attachments; `None` when there is no such row.
+pub(crate) fn contents(conn: &Connection, id: i64) -> rusqlite::Result<Option<Contents>> {
     let Some(body) = conn
         .query_row("SELECT body FROM mail_outbox WHERE id = ?1", [id], |r| {
             r.get::<_, String>(0)
@@ -528,9 +539,15 @@ pub(crate) fn contents(
          WHERE outbox_id = ?1 ORDER BY position",
     )?;
     let attachments = st
-        .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .query_map([id], |r| {
+            Ok(AttachedFile {
+                file_name: r.get(0)?,
+                content_type: r.get(1)?,
+                size: r.get(2)?,
+            })
+        })?
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Some((body, attachments)))
+    Ok(Some(Contents { body, attachments }))
 }
 
 /// How many messages there are of each status.

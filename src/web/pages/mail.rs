@@ -244,11 +244,8 @@ async fn message(
     let (msg, body, attachments, audit, submissions, current, fresh) = app
         .db(move |app, conn| {
             let row = outbox::get(conn, id).map_err(mail_error)?;
-            let (body, attachments) = outbox::contents(conn, id).map_err(mail_error)?;
-            let attachments: Vec<_> = attachments
-                .into_iter()
-                .map(|(name, content_type, size)| context! { name, content_type, size })
-                .collect();
+            let contents = outbox::contents(conn, id).map_err(mail_error)?;
+            let (body, attachments) = (contents.body, v(&contents.attachments));
             let audit = store::audit::about(conn, &[format!("outbox:{id}")])?;
             let (cfg, fresh) = current_config(app);
             let current = recipients(&cfg, &row).map(|r| {
