@@ -175,3 +175,79 @@ pub(crate) fn latest_id(conn: &Connection) -> rusqlite::Result<i64> {
         r.get(0)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::forms::FormKind;
+    use crate::store::submissions::{NewSubmission, Outcome};
+
+    fn declaration<'a>(
+        sha: &'a str,
+        key: &'a ProjectKey,
+        department: &'a str,
+    ) -> NewSubmission<'a> {
+        NewSubmission {
+            department,
+            inbox_path: "a.xlsx",
+            file_name: "a.xlsx",
+            sha256: sha,
+            size: 1,
+            received_at: "2026-11-25T10:00:00+08:00",
+            outcome: Outcome::Accepted,
+            form: Some(FormKind::TargetDeclaration),
+            year: Some(2026),
+            project_key: Some(key),
+            project_code: Some("22000026000101"),
+            project_name: Some("项目"),
+            result: None,
+            record: None,
+            duplicate_of: None,
+            archive_path: "x",
+        }
+    }
+
+    #[test]
+    fn projects_are_listed_by_year_and_department_and_new_decisions_are_found_with_their_year() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = crate::store::open(&dir.path().join("s.db")).unwrap();
+        let nyt = ProjectKey::new(Some(2026), "nyt", "22000026000101");
+        let jyt = ProjectKey::new(Some(2026), "jyt", "22000026000101");
+        let tx = conn.transaction().unwrap();
+        let a = crate::store::submissions::record(&tx, &declaration("h1", &nyt, "nyt")).unwrap();
+        crate::store::submissions::record(&tx, &declaration("h2", &jyt, "jyt")).unwrap();
+        tx.commit().unwrap();
+        let all = declared_projects(&conn, None, None).unwrap();
+        assert_eq!(all.len(), 2);
+        let only = declared_projects(&conn, Some(2026), Some("nyt")).unwrap();
+        assert_eq!(only.len(), 1);
+        assert_eq!(only[0].key, nyt);
+        assert_eq!(only[0].name.as_deref(), Some("项目"));
+        assert!(
+            declared_projects(&conn, Some(2025), None)
+                .unwrap()
+                .is_empty()
+        );
+
+        assert_eq!(latest_id(&conn).unwrap(), 0);
+        record(
+            &conn,
+            &nyt,
+            a,
+            Action::Approve,
+            "审核员",
+            Some("同意"),
+            "t1",
+        )
+        .unwrap();
+        record(&conn, &nyt, a, Action::Revoke, "审核员", None, "t2").unwrap();
+        assert_eq!(latest_id(&conn).unwrap(), 2);
+        assert_eq!(since(&conn, 0).unwrap(), [(1, Some(2026)), (2, Some(2026))]);
+        assert_eq!(since(&conn, 2).unwrap(), []);
+        let recent = recent(&conn, 1).unwrap();
+        assert_eq!(recent.len(), 1);
+        assert_eq!(recent[0].0, nyt);
+        assert_eq!(recent[0].1.action, Action::Revoke);
+        assert_eq!(recent[0].1.source, "审核员");
+    }
+}
