@@ -1,5 +1,5 @@
 //! The `approvals` table: the finance office's decisions on declarations — a version approved or
-//! its approval revoked, by `jixiao approve`/`jixiao revoke` or a decision file — kept as a
+//! its approval revoked, by `jixiao approve`/`jixiao revoke`, a decision file or the console — kept as a
 //! history with who, when and the note.
 
 use rusqlite::types::{FromSql, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
@@ -52,7 +52,8 @@ pub struct Decided {
     pub action: Action,
     /// When it was decided (RFC 3339).
     pub at: String,
-    /// `command`, or the decision file's name.
+    /// Who decided: `command` (`jixiao approve`/`revoke`), the decision file's name, or the
+    /// console account's name.
     pub source: String,
     pub note: Option<String>,
 }
