@@ -1,6 +1,6 @@
 //! The `approvals` table: the finance office's decisions on declarations — a version approved or
-//! its approval revoked, by `jixiao approve`/`jixiao revoke`, a decision file or the console — kept as a
-//! history with who, when and the note.
+//! its approval revoked, by `jixiao approve`/`jixiao revoke`, a decision file or the console —
+//! kept as a history with who, when and the note.
 
 use rusqlite::types::{FromSql, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{Connection, params};
