@@ -673,7 +673,9 @@ fn outbox(
     match action {
         Some(OutboxAction::Retry { id }) => {
             let row = mail::outbox::get(&conn, id)?;
-            let current = cfg.and_then(|c| configured_recipients(c, &row));
+            let current = cfg.and_then(|c| {
+                mail::outbox::configured_recipients(&c.finance, &c.departments, &row)
+            });
             match mail::outbox::retry(&conn, id, now, current.as_ref())? {
                 Retried::Hurried => say!("#{id} 已安排立即发送"),
                 Retried::Requeued if cfg.is_none() => {
@@ -761,55 +763,6 @@ fn outbox(
             Ok(0)
         }
     }
-}
-
-/// The recipients the configuration names now for a message: the department's contacts with the
-/// finance office in copy as the daemon addresses letters, notices and reminders, or the finance
-/// office for its own mail (the summary). `None` when that is not known: its department is no
-/// longer configured, or the message was queued before messages remembered their department.
-fn configured_recipients(
-    cfg: &Config,
-    row: &crate::mail::OutboxRow,
-) -> Option<crate::mail::outbox::Recipients> {
-    use crate::mail::outbox::Recipients;
-    let finance = &cfg.finance;
-    let Some(code) = &row.department else {
-        return (row.kind == "summary").then(|| Recipients {
-            to: finance.emails.clone(),
-            cc: Vec::new(),
-        });
-    };
-    let dept = cfg.department_by_code(code)?;
-    let (mut to, mut cc) = (dept.emails.clone(), Vec::new());
-    match row.kind.as_str() {
-        "reminder" => {
-            if finance.copy_notices {
-                cc = finance.emails.clone();
-            }
-            if to.is_empty() {
-                to = finance.emails.clone();
-            }
-        }
-        kind => {
-            let notice = matches!(kind, "receipt" | "duplicate" | "unreadable");
-            let copy = if notice {
-                finance.copy_notices
-            } else {
-                finance.copy_letters
-            };
-            if copy {
-                cc = finance.emails.clone();
-            }
-            if to.is_empty() {
-                // A department without an address: the finance office receives it to pass on.
-                to = std::mem::take(&mut cc);
-                if to.is_empty() && !notice {
-                    to = finance.emails.clone();
-                }
-            }
-        }
-    }
-    Some(Recipients { to, cc })
 }
 
 /// Reads the `[mail]` table of a TOML file (the whole file when it has no such table).

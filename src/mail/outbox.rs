@@ -17,6 +17,7 @@ use rusqlite::{Connection, Transaction};
 
 use super::message::{check_attachment, render};
 use super::{MailError, MailSettings, OutgoingMessage, no_control, parse_mailbox};
+use crate::departments::{Department, Finance};
 use crate::store::outbox::{self as rows, NewMessage, Status};
 
 pub use crate::store::outbox::{CLAIM_LEASE, ListFilter, OutboxRow};
@@ -149,6 +150,64 @@ pub fn retry(
     };
     // The sender changed the row between reading and writing it.
     done.ok_or(MailError::Busy(id))
+}
+
+/// The recipients the configuration names now for a message: the department's contacts with the
+/// finance office in copy as the daemon addresses letters, notices and reminders, or the finance
+/// office for its own mail (the summary). `None` when that is not known: its department is no
+/// longer configured, or the message was queued before messages remembered their department.
+pub(crate) fn configured_recipients(
+    finance: &Finance,
+    departments: &[Department],
+    row: &OutboxRow,
+) -> Option<Recipients> {
+    let Some(code) = &row.department else {
+        return (row.kind == "summary").then(|| Recipients {
+            to: finance.emails.clone(),
+            cc: Vec::new(),
+        });
+    };
+    let dept = crate::departments::by_code(departments, code)?;
+    let (mut to, mut cc) = (dept.emails.clone(), Vec::new());
+    match row.kind.as_str() {
+        "reminder" => {
+            if finance.copy_notices {
+                cc = finance.emails.clone();
+            }
+            if to.is_empty() {
+                to = finance.emails.clone();
+            }
+        }
+        kind => {
+            let notice = matches!(kind, "receipt" | "duplicate" | "unreadable");
+            let copy = if notice {
+                finance.copy_notices
+            } else {
+                finance.copy_letters
+            };
+            if copy {
+                cc = finance.emails.clone();
+            }
+            if to.is_empty() {
+                // A department without an address: the finance office receives it to pass on.
+                to = std::mem::take(&mut cc);
+                if to.is_empty() && !notice {
+                    to = finance.emails.clone();
+                }
+            }
+        }
+    }
+    Some(Recipients { to, cc })
+}
+
+/// A message's body and attachments (name, content type, size in bytes).
+pub(crate) fn contents(conn: &Connection, id: i64) -> Result<rows::Contents, MailError> {
+    rows::contents(conn, id)?.ok_or(MailError::NotFound(id))
+}
+
+/// How many messages the outbox holds of each status.
+pub(crate) fn counts(conn: &Connection) -> Result<Vec<(Status, i64)>, MailError> {
+    Ok(rows::counts(conn)?)
 }
 
 /// Queues again every message a stopped sender left in `sending`. Call it when the only sender

@@ -508,3 +508,53 @@ pub(crate) fn raw_message(conn: &Connection, id: i64) -> rusqlite::Result<Option
     })
     .optional()
 }
+
+/// What a message says: its body and its attachments, to show a person.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Contents {
+    pub(crate) body: String,
+    pub(crate) attachments: Vec<AttachedFile>,
+}
+
+/// An attachment's name, type and size in bytes.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct AttachedFile {
+    pub(crate) file_name: String,
+    pub(crate) content_type: String,
+    pub(crate) size: i64,
+}
+
+/// A message's body and attachments; `None` when there is no such row.
+pub(crate) fn contents(conn: &Connection, id: i64) -> rusqlite::Result<Option<Contents>> {
+    let Some(body) = conn
+        .query_row("SELECT body FROM mail_outbox WHERE id = ?1", [id], |r| {
+            r.get::<_, String>(0)
+        })
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let mut st = conn.prepare_cached(
+        "SELECT file_name, content_type, LENGTH(bytes) FROM mail_attachment
+         WHERE outbox_id = ?1 ORDER BY position",
+    )?;
+    let attachments = st
+        .query_map([id], |r| {
+            Ok(AttachedFile {
+                file_name: r.get(0)?,
+                content_type: r.get(1)?,
+                size: r.get(2)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(Contents { body, attachments }))
+}
+
+/// How many messages there are of each status.
+pub(crate) fn counts(conn: &Connection) -> rusqlite::Result<Vec<(Status, i64)>> {
+    let mut st = conn.prepare_cached("SELECT status, COUNT(*) FROM mail_outbox GROUP BY status")?;
+    st.query_map([], |r| {
+        Ok((Status::parse(&r.get::<_, String>(0)?), r.get(1)?))
+    })?
+    .collect()
+}

@@ -81,6 +81,9 @@ pub(crate) struct Daemon {
     summary_failures: u32,
     /// The summary workbooks to rebuild (at most once per `summary.refresh_secs`).
     summary: crate::summary::Refresher,
+    /// The latest approval or revocation seen: a newer one — from a decision file, the console
+    /// or `jixiao approve` — makes the summary of its year out of date.
+    approvals_seen: i64,
     /// When this run started: the mail schedule of the summary counts from here.
     started: chrono::NaiveDateTime,
     /// The files waiting at start-up not yet taken: reminders wait for them, so a department
@@ -145,11 +148,13 @@ impl Daemon {
             }
         }
         let conn = crate::store::open(&cfg.database())?;
+        let approvals_seen = crate::store::approvals::latest_id(&conn)?;
         remove_stale_temp_files(&cfg);
         let letters = crate::letters::Letters::load(cfg.letters_dir.as_deref())
             .context("loading the letter templates")?;
         Ok(Daemon {
             summary: crate::summary::Refresher::new(cfg.summary.refresh_interval()),
+            approvals_seen,
             started: runtime.clock.now().naive_local(),
             waiting_at_start: Some(std::collections::HashSet::new()),
             cfg,
@@ -224,6 +229,7 @@ impl Daemon {
             }
             // Decisions first: a form arriving with its approval is measured against it.
             self.apply_decisions();
+            self.notice_new_approvals();
             self.take_ready();
             self.after_first_pass();
             self.send_file_notices();
@@ -758,6 +764,27 @@ impl Daemon {
             let now = self.now_text();
             let r = decisions::apply_file(&self.conn, &path, &self.cfg.departments, &now);
             self.log_failure(r, "applying a decision file failed");
+        }
+    }
+
+    /// Marks the summary of a year out of date when a decision on one of its declarations was
+    /// recorded since the last look, by this process or another one (the console, `jixiao
+    /// approve`): the summary shows which version is in force.
+    fn notice_new_approvals(&mut self) {
+        let r = crate::store::approvals::since(&self.conn, self.approvals_seen);
+        match r {
+            Ok(rows) => {
+                for (id, year) in rows {
+                    self.approvals_seen = id;
+                    if let Some(year) = year {
+                        self.summary.mark_dirty(year);
+                    }
+                }
+            }
+            Err(e) => self.log_failure(
+                Err::<(), _>(anyhow::Error::from(e)),
+                "reading new approvals failed",
+            ),
         }
     }
 
