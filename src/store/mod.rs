@@ -11,6 +11,7 @@
 pub mod accounts;
 pub(crate) mod approvals;
 pub mod audit;
+pub(crate) mod browse;
 pub(crate) mod failures;
 pub(crate) mod judging;
 pub mod letters;
