@@ -215,7 +215,7 @@ pub(crate) fn rows(conn: &Connection, ids: &[i64]) -> rusqlite::Result<Vec<Row>>
         let values: Vec<Value> = chunk.iter().map(|i| Value::Integer(*i)).collect();
         out.extend(by_ids(conn, &values)?);
     }
-    out.sort_by(|a, b| b.id.cmp(&a.id));
+    out.sort_by_key(|r| std::cmp::Reverse(r.id));
     Ok(out)
 }
 
