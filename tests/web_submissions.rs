@@ -12,6 +12,7 @@ use web_support::{Client, FIXTURES, PASSWORD, Server, Setup};
 
 const NYT_DECLARATION: &str = "examples/农业农村厅-绩效目标申报表.xlsx";
 const NYT_SELF_EVALUATION: &str = "examples/农业农村厅-绩效自评表.xlsx";
+const NYT_REPORT: &str = "examples/农业农村厅-绩效运行监控表.xlsx";
 const JYT_DECLARATION: &str = "examples/教育厅-绩效目标申报表.xlsx";
 const FUNDS_MISMATCH: &str = "examples/退回示例-资金合计不符.xlsx";
 const NO_NAME: &str = "examples/退回示例-缺项目名称.xlsx";
@@ -23,6 +24,7 @@ fn processed() -> (Setup, Server) {
     let setup = Setup::new();
     setup.drop_form(NYT_DECLARATION, "农业农村厅", "申报表.xlsx");
     setup.drop_form(NYT_SELF_EVALUATION, "农业农村厅", "自评表.xlsx");
+    setup.drop_form(NYT_REPORT, "农业农村厅", "监控表.xlsx");
     setup.drop_form(FUNDS_MISMATCH, "农业农村厅", "资金合计不符.xlsx");
     setup.drop_form(SCRIPT_NAME, "农业农村厅", "脚本.xlsx");
     setup.drop_form(JYT_DECLARATION, "教育厅", "教育申报表.xlsx");
@@ -83,6 +85,7 @@ fn the_list_shows_every_submission_newest_first_and_filters_work() {
     let all = [
         "申报表.xlsx",
         "自评表.xlsx",
+        "监控表.xlsx",
         "资金合计不符.xlsx",
         "脚本.xlsx",
         "教育申报表.xlsx",
@@ -99,7 +102,12 @@ fn the_list_shows_every_submission_newest_first_and_filters_work() {
     for name in all {
         assert!(page.body.contains(name), "{name} listed");
     }
-    assert!(page.body.contains("共 7 条"), "counts shown");
+    assert!(page.body.contains("共 8 条"), "counts shown");
+    // The conclusion, the verified score, the execution rate and the letter's number.
+    assert!(page.body.contains("通过"));
+    assert!(page.body.contains("96.45分（优）"));
+    assert!(page.body.contains("执行率 50.83%"));
+    assert!(page.body.contains("吉财绩函〔2026〕"));
     // Departments are shown by name; a row links its submission.
     assert!(page.body.contains("吉林省教育厅"));
     let first = id_of(&setup, "资金合计不符.xlsx");
@@ -137,7 +145,7 @@ fn the_list_shows_every_submission_newest_first_and_filters_work() {
             &c,
             "?q=%E5%86%9C%E6%8A%80%E6%8E%A8%E5%B9%BF&outcome=accepted"
         ),
-        ids(&["申报表.xlsx", "自评表.xlsx"]),
+        ids(&["申报表.xlsx", "自评表.xlsx", "监控表.xlsx"]),
         "农技推广"
     );
     assert_eq!(
@@ -155,7 +163,7 @@ fn the_list_shows_every_submission_newest_first_and_filters_work() {
     );
     assert_eq!(listed(&c, "?year=2025"), Vec::<i64>::new());
     // Nonsense in the query filters nothing rather than failing.
-    assert_eq!(listed(&c, "?year=abc&form=x&outcome=y&page=-3").len(), 7);
+    assert_eq!(listed(&c, "?year=abc&form=x&outcome=y&page=-3").len(), 8);
     // The filters are kept in the form.
     let page = c.get("/submissions?department=jyt&q=%E8%90%A5%E5%85%BB");
     assert!(page.body.contains("<option value=\"jyt\" selected>"));
@@ -218,10 +226,15 @@ fn a_returned_submission_shows_its_errors_by_cell_its_letter_and_its_history() {
         "{}",
         page.body
     );
-    // A self-evaluation shows its verified score and grade.
+    // A self-evaluation shows its verified score and grade; a report its figures.
     let se = id_of(&setup, "自评表.xlsx");
     let page = c.get(&format!("/submissions/{se}"));
     assert!(page.body.contains("核定得分"), "{}", page.body);
+    assert!(page.body.contains("id=\"indicators\""));
+    let report = id_of(&setup, "监控表.xlsx");
+    let page = c.get(&format!("/submissions/{report}"));
+    assert!(page.body.contains("id=\"monitoring\""), "{}", page.body);
+    assert!(page.body.contains("50.83%"));
     // No such submission.
     assert_eq!(c.get("/submissions/99999").status, 404);
     assert_eq!(c.get("/submissions/abc").status, 404);

@@ -53,6 +53,8 @@ pub(crate) struct Row {
     /// 发文字号 of its letter.
     pub(crate) doc_number: Option<String>,
     pub(crate) duplicate_of: Option<i64>,
+    /// A performance report's 执行率 as written.
+    pub(crate) rate: Option<String>,
 }
 
 /// A page of the list and how many submissions match in all.
@@ -74,7 +76,9 @@ const ROW_COLUMNS: &str = "s.id, s.received_at, s.department, s.file_name, \
     CASE WHEN json_valid(s.result_json) THEN json_array_length(s.result_json, '$.errors') END, \
     (SELECT l.agency || '〔' || l.year || '〕' || l.number || '号' FROM issued_letters l \
      WHERE l.submission_id = s.id ORDER BY l.id LIMIT 1), \
-    s.duplicate_of";
+    s.duplicate_of, \
+    CASE WHEN s.form = 'performance_report' AND json_valid(s.form_json) \
+    THEN json_extract(s.form_json, '$.funds.total.rate') END";
 
 fn row(r: &rusqlite::Row) -> rusqlite::Result<Row> {
     Ok(Row {
@@ -93,6 +97,7 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Row> {
         errors: r.get::<_, Option<i64>>(12)?.unwrap_or(0),
         doc_number: r.get(13)?,
         duplicate_of: r.get(14)?,
+        rate: r.get(15)?,
     })
 }
 
@@ -407,6 +412,21 @@ mod tests {
         assert_eq!(all.total, 30);
         assert_eq!(all.rows.len(), 10);
         assert_eq!(all.rows[0].id, 30, "newest first");
+        let last = list(&conn, &Filter::default(), 25, 10).unwrap();
+        assert_eq!(
+            last.rows.iter().map(|r| r.id).collect::<Vec<_>>(),
+            vec![5, 4, 3, 2, 1]
+        );
+        let paged = Filter {
+            text: Some("项目 1".into()),
+            ..Filter::default()
+        };
+        let page2 = list(&conn, &paged, 5, 5).unwrap();
+        assert_eq!(page2.total, 11, "1 and 10 to 19");
+        assert_eq!(
+            page2.rows.iter().map(|r| r.id).collect::<Vec<_>>(),
+            vec![15, 14, 13, 12, 11]
+        );
         let nyt = Filter {
             department: Some("nyt".into()),
             outcome: Some(Outcome::Rejected),
