@@ -29,6 +29,8 @@ fn processed() -> (Setup, Server) {
     setup.drop_form(SCRIPT_NAME, "农业农村厅", "脚本.xlsx");
     setup.drop_form(JYT_DECLARATION, "教育厅", "教育申报表.xlsx");
     setup.drop_form(NO_NAME, "教育厅", "缺项目名称.xlsx");
+    // No form at all.
+    std::fs::write(setup.root().join("收件/教育厅/说明.docx"), "不是表格").unwrap();
     setup.process();
     // The same declaration again: a duplicate.
     setup.drop_form(NYT_DECLARATION, "农业农村厅", "申报表-再次.xlsx");
@@ -90,6 +92,7 @@ fn the_list_shows_every_submission_newest_first_and_filters_work() {
         "脚本.xlsx",
         "教育申报表.xlsx",
         "缺项目名称.xlsx",
+        "说明.docx",
         "申报表-再次.xlsx",
     ];
     // Logged out: the login page.
@@ -102,7 +105,7 @@ fn the_list_shows_every_submission_newest_first_and_filters_work() {
     for name in all {
         assert!(page.body.contains(name), "{name} listed");
     }
-    assert!(page.body.contains("共 8 条"), "counts shown");
+    assert!(page.body.contains("共 9 条"), "counts shown");
     // The conclusion, the verified score, the execution rate and the letter's number.
     assert!(page.body.contains("通过"));
     assert!(page.body.contains("96.45分（优）"));
@@ -118,12 +121,13 @@ fn the_list_shows_every_submission_newest_first_and_filters_work() {
 
     assert_eq!(
         listed(&c, "?department=jyt"),
-        ids(&["教育申报表.xlsx", "缺项目名称.xlsx"])
+        ids(&["教育申报表.xlsx", "缺项目名称.xlsx", "说明.docx"])
     );
+    assert_eq!(listed(&c, "?form=none"), ids(&["说明.docx"]));
     assert_eq!(listed(&c, "?form=self_evaluation"), ids(&["自评表.xlsx"]));
     assert_eq!(
         listed(&c, "?outcome=rejected"),
-        ids(&["资金合计不符.xlsx", "缺项目名称.xlsx"])
+        ids(&["资金合计不符.xlsx", "缺项目名称.xlsx", "说明.docx"])
     );
     assert_eq!(
         listed(&c, "?outcome=duplicate&department=nyt"),
@@ -163,7 +167,7 @@ fn the_list_shows_every_submission_newest_first_and_filters_work() {
     );
     assert_eq!(listed(&c, "?year=2025"), Vec::<i64>::new());
     // Nonsense in the query filters nothing rather than failing.
-    assert_eq!(listed(&c, "?year=abc&form=x&outcome=y&page=-3").len(), 8);
+    assert_eq!(listed(&c, "?year=abc&form=x&outcome=y&page=-3").len(), 9);
     // The filters are kept in the form.
     let page = c.get("/submissions?department=jyt&q=%E8%90%A5%E5%85%BB");
     assert!(page.body.contains("<option value=\"jyt\" selected>"));
@@ -235,6 +239,26 @@ fn a_returned_submission_shows_its_errors_by_cell_its_letter_and_its_history() {
     let page = c.get(&format!("/submissions/{report}"));
     assert!(page.body.contains("id=\"monitoring\""), "{}", page.body);
     assert!(page.body.contains("50.83%"));
+    // A file that is no form: its problem is the whole file's.
+    let docx = id_of(&setup, "说明.docx");
+    let page = c.get(&format!("/submissions/{docx}"));
+    assert!(page.body.contains("（整个文件）"), "{}", page.body);
+    assert!(page.body.contains("非表格"));
+    // What people did about it through the console is shown.
+    setup
+        .db()
+        .execute(
+            "INSERT INTO audit_log (at, user, action, subject, detail) \
+             VALUES ('2026-11-30T10:00:00+08:00', '审核员', 'approve', ?1, '同意')",
+            [format!("submission:{accepted}")],
+        )
+        .unwrap();
+    let page = c.get(&format!("/submissions/{accepted}"));
+    let audit = &page.body[page.body.find("id=\"audit\"").unwrap()..];
+    assert!(
+        audit.contains("审核员") && audit.contains("同意"),
+        "{audit}"
+    );
     // No such submission.
     assert_eq!(c.get("/submissions/99999").status, 404);
     assert_eq!(c.get("/submissions/abc").status, 404);
@@ -465,6 +489,10 @@ fn fixture(name: &str) -> Vec<u8> {
 fn only_an_administrator_may_try_a_form() {
     let setup = Setup::new();
     let server = setup.serve();
+    for path in ["/trial", "/trial/letter", "/trial/annotated"] {
+        let page = server.client().get(path);
+        assert!(page.url.contains("/login"), "{path}: {}", page.url);
+    }
     for who in ["查看员", "审核员"] {
         let c = server.login(who);
         let page = c.get("/trial");
