@@ -593,6 +593,21 @@ fn an_administrators_trial_shows_the_result_and_the_letter_and_records_nothing()
     );
     assert!(page.body.contains("将会退回"), "{}", page.body);
     assert!(page.body.contains("主管部门"));
+    // A department's markup stays text here too.
+    let page = c.upload(
+        "/trial",
+        "/trial",
+        "file",
+        "脚本.xlsx",
+        fixture(SCRIPT_NAME),
+        &[],
+    );
+    assert!(
+        page.body.contains(&html("<script>alert(1)</script>")),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("<script>"));
     // Too large: said plainly.
     let big = vec![b'x'; 20 * 1024 * 1024 + 1];
     let page = c.upload("/trial", "/trial", "file", "大文件.xlsx", big, &[]);
@@ -602,12 +617,18 @@ fn an_administrators_trial_shows_the_result_and_the_letter_and_records_nothing()
     // Nothing recorded, numbered or queued; the uploads are in the audit log.
     assert_eq!(counts(&setup), before);
     let audits = trial_audits(&setup);
-    assert_eq!(audits.len(), 4, "{audits:?}");
+    assert_eq!(audits.len(), 5, "{audits:?}");
     assert_eq!(audits[0].0, "管理员");
     assert_eq!(audits[0].1, "试审-资金合计不符.xlsx");
     assert!(audits[0].2.contains("退回"), "{audits:?}");
     let page = c.get("/audit");
     assert!(page.body.contains("试审-资金合计不符.xlsx"));
+    let page = c.get("/trial");
+    let recent = &page.body[page.body.find("id=\"trials\"").unwrap()..];
+    assert!(
+        recent.contains("试审-资金合计不符.xlsx") && recent.contains("退回"),
+        "{recent}"
+    );
     // Another session sees none of it.
     let other = server.login("管理员");
     assert_eq!(other.get("/trial/letter").status, 404);

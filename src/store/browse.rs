@@ -9,6 +9,7 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use serde::Serialize;
 
 use crate::forms::FormKind;
+use crate::store::audit;
 use crate::store::submissions::{Outcome, Stage};
 use crate::text::normalize;
 
@@ -358,6 +359,25 @@ pub(crate) fn annotated(conn: &Connection, id: i64) -> rusqlite::Result<Option<(
         |r| Ok((r.get(0)?, r.get(1)?)),
     )
     .optional()
+}
+
+/// The latest uploads tried out (试一试), newest first, from the audit log.
+pub(crate) fn trials(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<audit::Entry>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, at, user, action, subject, detail FROM audit_log WHERE action = 'trial' \
+         ORDER BY id DESC LIMIT ?1",
+    )?;
+    stmt.query_map(params![limit as i64], |r| {
+        Ok(audit::Entry {
+            id: r.get(0)?,
+            at: r.get(1)?,
+            user: r.get(2)?,
+            action: r.get(3)?,
+            subject: r.get(4)?,
+            detail: r.get(5)?,
+        })
+    })?
+    .collect()
 }
 
 #[cfg(test)]

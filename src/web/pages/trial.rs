@@ -111,6 +111,12 @@ async fn page(State(app): State<Shared>, who: Who) -> Result<Html<String>, WebEr
     } else {
         None
     };
+    let recent = if allowed {
+        app.db(|_, conn| Ok(crate::store::browse::trials(conn, RECENT)?))
+            .await?
+    } else {
+        Vec::new()
+    };
     let departments: Vec<Choice> = app
         .cfg
         .departments
@@ -150,9 +156,13 @@ async fn page(State(app): State<Shared>, who: Who) -> Result<Html<String>, WebEr
             departments => v(&departments),
             trial,
             limit_mb => max_file_bytes() / (1024 * 1024),
+            recent => v(&recent),
         },
     )
 }
+
+/// Earlier uploads listed on the page.
+const RECENT: usize = 20;
 
 /// What was posted: the token, the department chosen and the file.
 #[derive(Default)]
