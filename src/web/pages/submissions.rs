@@ -385,7 +385,11 @@ async fn detail(
                 })
                 .collect();
             let annotated = browse::annotated(conn, id)?.map(|(name, _)| name);
-            let entries = audit::about(conn, &[format!("submission:{id}")])?;
+            // What people did about it through the console, and about its project (a
+            // revocation names the project).
+            let mut subjects = vec![format!("submission:{id}")];
+            subjects.extend(key.as_ref().map(|k| format!("project:{k}")));
+            let entries = audit::about(conn, &subjects)?;
             let original = archived(app, &s.archive_path).is_some();
             let monitoring = match (&record, s.form) {
                 (Some(rec), Some(FormKind::PerformanceReport)) => {
