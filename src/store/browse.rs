@@ -508,5 +508,8 @@ mod tests {
                 start.elapsed()
             );
         }
+        let start = std::time::Instant::now();
+        let y = years(&conn).unwrap();
+        println!("years {y:?} in {:?}", start.elapsed());
     }
 }
