@@ -619,7 +619,7 @@ fn an_administrators_trial_shows_the_result_and_the_letter_and_records_nothing()
     let audits = trial_audits(&setup);
     assert_eq!(audits.len(), 5, "{audits:?}");
     assert_eq!(audits[0].0, "管理员");
-    assert_eq!(audits[0].1, "试审-资金合计不符.xlsx");
+    assert_eq!(audits[0].1, "trial:试审-资金合计不符.xlsx");
     assert!(audits[0].2.contains("退回"), "{audits:?}");
     let page = c.get("/audit");
     assert!(page.body.contains("试审-资金合计不符.xlsx"));

@@ -112,8 +112,15 @@ async fn page(State(app): State<Shared>, who: Who) -> Result<Html<String>, WebEr
         None
     };
     let recent = if allowed {
-        app.db(|_, conn| Ok(crate::store::browse::trials(conn, RECENT)?))
-            .await?
+        let mut entries = app
+            .db(|_, conn| Ok(crate::store::browse::trials(conn, RECENT)?))
+            .await?;
+        for e in &mut entries {
+            if let Some(name) = e.subject.strip_prefix(TRIAL_SUBJECT) {
+                e.subject = name.to_string();
+            }
+        }
+        entries
     } else {
         Vec::new()
     };
@@ -160,6 +167,9 @@ async fn page(State(app): State<Shared>, who: Who) -> Result<Html<String>, WebEr
         },
     )
 }
+
+/// The audit subject of an upload: this and the file's name.
+const TRIAL_SUBJECT: &str = "trial:";
 
 /// Earlier uploads listed on the page.
 const RECENT: usize = 20;
@@ -272,7 +282,15 @@ async fn upload(
                 (Some(r), None) => format!("退回：{}个问题", r.errors.len()),
                 (None, None) => String::new(),
             };
-            who.audit(app, conn, "trial", &file_name, &detail)?;
+            // The subject names the file, under a prefix of its own: a file named like another
+            // subject (`submission:12`) is not taken for it.
+            who.audit(
+                app,
+                conn,
+                "trial",
+                &format!("{TRIAL_SUBJECT}{file_name}"),
+                &detail,
+            )?;
             Ok(trial)
         })
         .await?;
