@@ -96,6 +96,10 @@ const MIGRATIONS: &[Migration] = &[
         what: "the web console's accounts, sessions and audit log",
         sql: include_str!("migrations/0009_console.sql"),
     },
+    Migration {
+        what: "the web console's list of submissions reads an index, not every row",
+        sql: include_str!("migrations/0011_console_indexes.sql"),
+    },
 ];
 
 /// The schema version this jixiao writes.
