@@ -63,6 +63,6 @@ pub fn about(conn: &Connection, subjects: &[String]) -> rusqlite::Result<Vec<Ent
                 .collect::<rusqlite::Result<Vec<_>>>()?,
         );
     }
-    out.sort_by(|a, b| b.id.cmp(&a.id));
+    out.sort_by_key(|e| std::cmp::Reverse(e.id));
     Ok(out)
 }

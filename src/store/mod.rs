@@ -11,6 +11,7 @@
 pub mod accounts;
 pub(crate) mod approvals;
 pub mod audit;
+pub(crate) mod browse;
 pub(crate) mod failures;
 pub mod held;
 pub(crate) mod judging;
@@ -99,6 +100,10 @@ const MIGRATIONS: &[Migration] = &[
     Migration {
         what: "letters held for a reviewer's sign-off",
         sql: include_str!("migrations/0010_held_letters.sql"),
+    },
+    Migration {
+        what: "the web console's list of submissions reads an index, not every row",
+        sql: include_str!("migrations/0011_console_indexes.sql"),
     },
 ];
 

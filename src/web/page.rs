@@ -102,7 +102,6 @@ pub(crate) enum WebError {
     Csrf,
     NotFound,
     BadRequest(String),
-    TooMany(String),
     Internal(anyhow::Error),
 }
 
@@ -141,7 +140,6 @@ impl IntoResponse for WebError {
                 "没有这个页面或记录。".into(),
             ),
             WebError::BadRequest(m) => (StatusCode::BAD_REQUEST, "请求有误", m),
-            WebError::TooMany(m) => (StatusCode::TOO_MANY_REQUESTS, "请稍后再试", m),
             WebError::Internal(e) => {
                 tracing::error!(error = %format!("{e:#}"), "console: internal error");
                 (
