@@ -326,7 +326,7 @@ fn a_day_in_the_console_in_a_real_browser() {
             .send_keys(upload.to_str().unwrap())
             .await
             .unwrap();
-        click_button(&c, "检查").await;
+        click_button(&c, "上传试审").await;
         let src = c.source().await.unwrap();
         assert!(src.contains("项目名称"), "{src}");
         shot(&c, "12-试一试").await;

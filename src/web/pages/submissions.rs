@@ -390,6 +390,7 @@ async fn detail(
             let mut subjects = vec![format!("submission:{id}")];
             subjects.extend(key.as_ref().map(|k| format!("project:{k}")));
             let entries = audit::about(conn, &subjects)?;
+            let held = crate::store::held::of_submission(conn, id)?;
             let original = archived(app, &s.archive_path).is_some();
             let monitoring = match (&record, s.form) {
                 (Some(rec), Some(FormKind::PerformanceReport)) => {
@@ -439,6 +440,7 @@ async fn detail(
                 history => v(&history),
                 decisions => v(&decisions),
                 entries => v(&entries),
+                held => held.as_ref().map(v),
             })
         })
         .await?;
