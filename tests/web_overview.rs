@@ -476,3 +476,44 @@ fn a_download_outside_the_years_or_the_reports_folder_is_refused() {
         );
     }
 }
+
+#[test]
+fn after_a_new_form_the_overview_answers_at_once_and_then_shows_it() {
+    let setup = Setup::new();
+    setup.drop_form(
+        "examples/教育厅-绩效目标申报表.xlsx",
+        "教育厅",
+        "申报表.xlsx",
+    );
+    setup.process();
+    let server = setup.serve();
+    let c = server.login("查看员");
+    let cell = |page: &web_support::Page| {
+        let rows = table(&page.body, "overview");
+        rows.iter().find(|r| r[0].contains("教育厅")).unwrap()[3].clone()
+    };
+    let page = c.get("/?year=2026");
+    assert!(!page.body.contains("id=\"updating\""));
+    assert!(cell(&page).starts_with("0 / 0 / 0"), "{}", cell(&page));
+
+    // A self-evaluation arrives while the console runs: the next answer is the kept figures,
+    // said to be updating; the new ones follow.
+    setup.drop_form("examples/教育厅-绩效自评表.xlsx", "教育厅", "自评表.xlsx");
+    setup.process();
+    let page = c.get("/?year=2026");
+    assert!(page.body.contains("id=\"updating\""), "{}", page.body);
+    let start = std::time::Instant::now();
+    loop {
+        let page = c.get("/?year=2026");
+        if !page.body.contains("id=\"updating\"") {
+            assert!(cell(&page).starts_with("1 / 0 / 1"), "{}", cell(&page));
+            assert!(page.body.contains("id=\"chart-grades\""));
+            break;
+        }
+        assert!(
+            start.elapsed().as_secs() < 60,
+            "the figures were not updated"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

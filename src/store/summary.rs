@@ -134,3 +134,12 @@ pub(crate) fn stamp(conn: &Connection) -> rusqlite::Result<String> {
         |r| r.get(0),
     )
 }
+
+/// When the last submission of `year` was received, and how many it has.
+pub(crate) fn latest(conn: &Connection, year: i32) -> rusqlite::Result<(Option<String>, u64)> {
+    conn.query_row(
+        "SELECT MAX(received_at), COUNT(*) FROM submissions WHERE year = ?1",
+        [year],
+        |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)),
+    )
+}

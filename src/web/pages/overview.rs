@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -63,7 +64,7 @@ impl YearQuery {
 }
 
 /// A value kept until the state changes.
-struct Memo<T> {
+pub(super) struct Memo<T> {
     kept: Mutex<Option<(MemoKey, Arc<T>)>>,
 }
 
@@ -106,28 +107,133 @@ impl<T> Memo<T> {
     }
 }
 
-static TALLIES: Memo<Summary> = Memo::new();
-static OWED: Memo<Vec<Owed>> = Memo::new();
-static COUNTS: Memo<Vec<crate::store::summary::Count>> = Memo::new();
+/// Figures that take seconds with thousands of projects (the summary's, what is owed): kept per
+/// database and year like [`Memo`]; but when the state has changed since, the kept figures are
+/// answered at once, marked as being updated, while a thread works the new ones out on a
+/// connection of its own. Only the first request of a year waits for them.
+pub(super) struct Slow<T> {
+    kept: Mutex<Option<(MemoKey, Arc<T>)>>,
+    working: AtomicBool,
+}
 
-/// The summary's figures of `year`, as the workbook's 部门汇总 sheet has them.
-pub(super) fn tally(app: &App, conn: &Connection, year: i32) -> Result<Arc<Summary>, WebError> {
-    TALLIES.get(app, conn, year, || {
+/// How a [`Slow`] value is worked out.
+type Work<T> = fn(&App, &Connection, i32) -> anyhow::Result<T>;
+
+impl<T: Send + Sync + 'static> Slow<T> {
+    const fn new() -> Slow<T> {
+        Slow {
+            kept: Mutex::new(None),
+            working: AtomicBool::new(false),
+        }
+    }
+
+    /// The value, and whether it is being updated (an older one is answered meanwhile).
+    fn get(
+        &'static self,
+        app: &Shared,
+        conn: &Connection,
+        year: i32,
+        work: Work<T>,
+    ) -> Result<(Arc<T>, bool), WebError> {
+        let key = MemoKey {
+            database: app.cfg.database(),
+            year,
+            stamp: crate::store::summary::stamp(conn)?,
+        };
+        let kept = self.kept.lock().ok().and_then(|k| k.clone());
+        match kept {
+            Some((k, v)) if k == key => return Ok((v, false)),
+            Some((k, v)) if k.database == key.database && k.year == key.year => {
+                if !self.working.swap(true, Ordering::SeqCst) {
+                    let app = app.clone();
+                    let spawned = std::thread::Builder::new()
+                        .name("console-figures".into())
+                        .spawn(move || {
+                            if let Err(e) = self.refresh(&app, year, work) {
+                                tracing::error!(error = %format!("{e:#}"), year, "console: updating the figures failed");
+                            }
+                            self.working.store(false, Ordering::SeqCst);
+                        });
+                    if spawned.is_err() {
+                        self.working.store(false, Ordering::SeqCst);
+                    }
+                }
+                return Ok((v, true));
+            }
+            _ => {}
+        }
+        let value = Arc::new(work(app, conn, year)?);
+        if let Ok(mut kept) = self.kept.lock() {
+            *kept = Some((key, value.clone()));
+        }
+        Ok((value, false))
+    }
+
+    fn refresh(&self, app: &App, year: i32, work: Work<T>) -> anyhow::Result<()> {
+        let conn = crate::store::open(&app.cfg.database())?;
+        // The mark is read first: anything recorded meanwhile makes the next request update again.
+        let key = MemoKey {
+            database: app.cfg.database(),
+            year,
+            stamp: crate::store::summary::stamp(&conn)?,
+        };
+        let value = Arc::new(work(app, &conn, year)?);
+        if let Ok(mut kept) = self.kept.lock() {
+            *kept = Some((key, value));
+        }
+        Ok(())
+    }
+}
+
+static TALLIES: Slow<Summary> = Slow::new();
+static OWED: Slow<Vec<Owed>> = Slow::new();
+static COUNTS: Memo<Vec<crate::store::summary::Count>> = Memo::new();
+static YEARS_WITH_FORMS: Memo<Vec<i32>> = Memo::new();
+static LATEST: Memo<(Option<String>, u64)> = Memo::new();
+
+/// When the last submission of `year` was received, and how many there are.
+pub(super) fn latest(
+    app: &App,
+    conn: &Connection,
+    year: i32,
+) -> Result<Arc<(Option<String>, u64)>, WebError> {
+    LATEST.get(app, conn, year, || {
+        Ok(crate::store::summary::latest(conn, year)?)
+    })
+}
+
+/// The summary's figures of `year`, as the workbook's 部门汇总 sheet has them; and whether they
+/// are being updated.
+pub(super) fn tally(
+    app: &Shared,
+    conn: &Connection,
+    year: i32,
+) -> Result<(Arc<Summary>, bool), WebError> {
+    TALLIES.get(app, conn, year, |app, conn, year| {
         let scope = app.cfg.summary_scope(&app.defs, app.clock.as_ref());
         crate::summary::tally(conn, &scope, year)
     })
 }
 
-/// Everything owed for the configured deadlines of `year` (`cycle::owed`).
-pub(super) fn owed(app: &App, conn: &Connection, year: i32) -> Result<Arc<Vec<Owed>>, WebError> {
-    OWED.get(app, conn, year, || {
+/// Everything owed for the configured deadlines of `year` (`cycle::owed`); and whether it is
+/// being updated.
+pub(super) fn owed(
+    app: &Shared,
+    conn: &Connection,
+    year: i32,
+) -> Result<(Arc<Vec<Owed>>, bool), WebError> {
+    OWED.get(app, conn, year, |app, conn, year| {
         crate::cycle::owed(conn, &app.cfg.calendar(), Some(year))
     })
 }
 
 /// The years to choose from: those with forms, this one, and the one shown.
 pub(super) fn years(app: &App, conn: &Connection, shown: i32) -> Result<Vec<i32>, WebError> {
-    let mut years = crate::store::summary::years(conn)?;
+    // Kept like the figures: listing them reads the whole submissions table.
+    let mut years = YEARS_WITH_FORMS
+        .get(app, conn, 0, || Ok(crate::store::summary::years(conn)?))?
+        .as_ref()
+        .clone();
     years.push(app.clock.today().year());
     years.push(shown);
     years.sort_unstable_by_key(|y| std::cmp::Reverse(*y));
@@ -151,24 +257,37 @@ pub(super) struct OwedView {
     pub(super) revision: bool,
 }
 
-pub(super) fn owed_view(app: &App, o: &Owed, today: NaiveDate) -> OwedView {
+/// What is owed, as a line of a page: at most `names` project names, then how many more.
+pub(super) fn owed_view(app: &App, o: &Owed, today: NaiveDate, names: usize) -> OwedView {
     let past = (today - o.due).num_days();
+    let what = if o.projects.is_empty() {
+        "本部门绩效目标申报表".to_string()
+    } else if o.projects.len() > names {
+        let shown = Owed {
+            projects: o.projects[..names].to_vec(),
+            ..o.clone()
+        };
+        format!("{} 等 {} 个项目", shown.what(), o.projects.len())
+    } else {
+        o.what()
+    };
     OwedView {
         department: o.department.clone(),
         department_name: crate::departments::name_of(&app.cfg.departments, &o.department)
             .to_string(),
         form: o.form.name(),
-        what: if o.projects.is_empty() {
-            "本部门绩效目标申报表".to_string()
-        } else {
-            o.what()
-        },
+        what,
         due: o.due.to_string(),
         overdue_days: (past > 0).then_some(past),
         days_left: (past <= 0).then_some(-past),
         revision: o.revision.is_some(),
     }
 }
+
+/// The overview lists at most this many overdue items (the most overdue), each with at most
+/// this many project names; 催报 lists them all.
+const OVERVIEW_OVERDUE: usize = 50;
+const OVERVIEW_NAMES: usize = 5;
 
 /// One cell of the table: a department's forms of one kind this year.
 #[derive(Serialize, Default)]
@@ -239,14 +358,15 @@ async fn page(
     Query(q): Query<YearQuery>,
 ) -> Result<Html<String>, WebError> {
     let year = q.year(&app)?;
-    let view = app.db(move |app, conn| overview(app, conn, year)).await?;
+    let shared = app.clone();
+    let view = app.db(move |_, conn| overview(&shared, conn, year)).await?;
     render(&app, &who, "overview", "overview.html", view)
 }
 
-fn overview(app: &App, conn: &Connection, year: i32) -> Result<minijinja::Value, WebError> {
+fn overview(app: &Shared, conn: &Connection, year: i32) -> Result<minijinja::Value, WebError> {
     let today = app.clock.today();
-    let summary = tally(app, conn, year)?;
-    let owed = owed(app, conn, year)?;
+    let (summary, tally_stale) = tally(app, conn, year)?;
+    let (owed, owed_stale) = owed(app, conn, year)?;
     let counts = COUNTS.get(app, conn, year, || {
         Ok(crate::store::summary::counts(conn, year)?)
     })?;
@@ -299,9 +419,11 @@ fn overview(app: &App, conn: &Connection, year: i32) -> Result<minijinja::Value,
     let mut overdue: Vec<OwedView> = owed
         .iter()
         .filter(|o| o.due < today)
-        .map(|o| owed_view(app, o, today))
+        .map(|o| owed_view(app, o, today, OVERVIEW_NAMES))
         .collect();
     overdue.sort_by_key(|o| std::cmp::Reverse(o.overdue_days));
+    let overdue_more = overdue.len().saturating_sub(OVERVIEW_OVERDUE);
+    overdue.truncate(OVERVIEW_OVERDUE);
 
     let lines: Vec<SummaryLine> = summary.departments.iter().map(summary_line).collect();
     let total = summary_line(&summary.total);
@@ -339,12 +461,14 @@ fn overview(app: &App, conn: &Connection, year: i32) -> Result<minijinja::Value,
     Ok(context! {
         title => "总览",
         year,
+        updating => tally_stale || owed_stale,
         years,
         today => today.to_string(),
         forms,
         form_sheets,
         rows => v(&rows),
         overdue => v(&overdue),
+        overdue_more,
         deadlines => !app.cfg.deadlines.iter().all(|d| d.year != year),
         empty,
         grade_names => v(&summary.grade_names),

@@ -12,9 +12,9 @@ use rusqlite::Connection;
 use serde::Serialize;
 
 use super::overview::{self, OwedView, YearQuery, owed_view};
+use crate::web::Shared;
 use crate::web::auth::Who;
 use crate::web::page::{WebError, render, v};
-use crate::web::{App, Shared};
 
 /// This page's templates.
 pub(super) const TEMPLATES: &[(&str, &str)] = &[(
@@ -25,6 +25,12 @@ pub(super) const TEMPLATES: &[(&str, &str)] = &[(
 pub(super) fn routes() -> Router<Shared> {
     Router::new().route("/reminders", get(page))
 }
+
+/// The reminders sent listed (the newest).
+const SENT_SHOWN: usize = 300;
+
+/// The project names listed per line of what is owed.
+const REMINDER_NAMES: usize = 30;
 
 #[derive(Serialize)]
 struct DeadlineView {
@@ -77,7 +83,10 @@ async fn page(
     Query(q): Query<YearQuery>,
 ) -> Result<Html<String>, WebError> {
     let year = q.year(&app)?;
-    let view = app.db(move |app, conn| reminders(app, conn, year)).await?;
+    let shared = app.clone();
+    let view = app
+        .db(move |_, conn| reminders(&shared, conn, year))
+        .await?;
     render(&app, &who, "reminders", "reminders.html", view)
 }
 
@@ -86,9 +95,9 @@ fn days(today: NaiveDate, due: NaiveDate) -> (Option<i64>, Option<i64>) {
     ((past > 0).then_some(past), (past <= 0).then_some(-past))
 }
 
-fn reminders(app: &App, conn: &Connection, year: i32) -> Result<minijinja::Value, WebError> {
+fn reminders(app: &Shared, conn: &Connection, year: i32) -> Result<minijinja::Value, WebError> {
     let today = app.clock.today();
-    let owed = overview::owed(app, conn, year)?;
+    let (owed, updating) = overview::owed(app, conn, year)?;
     let deadlines: Vec<DeadlineView> = app
         .cfg
         .deadlines
@@ -120,7 +129,10 @@ fn reminders(app: &App, conn: &Connection, year: i32) -> Result<minijinja::Value
         y.dedup();
         y
     };
-    let mut owing: Vec<OwedView> = owed.iter().map(|o| owed_view(app, o, today)).collect();
+    let mut owing: Vec<OwedView> = owed
+        .iter()
+        .map(|o| owed_view(app, o, today, REMINDER_NAMES))
+        .collect();
     // Most overdue first, then the nearest due date; configuration order within a day.
     owing.sort_by(|a, b| {
         b.overdue_days
@@ -129,7 +141,9 @@ fn reminders(app: &App, conn: &Connection, year: i32) -> Result<minijinja::Value
             .then_with(|| a.due.cmp(&b.due))
     });
     let mut sent = Vec::new();
-    for r in crate::store::reminders::sent_in(conn, year)? {
+    let recorded = crate::store::reminders::sent_in(conn, year)?;
+    let sent_total = recorded.len();
+    for r in recorded.into_iter().take(SENT_SHOWN) {
         let mail = match r.outbox_id {
             Some(id) => crate::store::outbox::get(conn, id)?,
             None => None,
@@ -140,7 +154,13 @@ fn reminders(app: &App, conn: &Connection, year: i32) -> Result<minijinja::Value
             form: r.form.name(),
             when: label_words(&r.label),
             sent_on: r.sent_on,
-            projects: r.projects,
+            projects: if r.projects.len() > REMINDER_NAMES {
+                let mut shown = r.projects[..REMINDER_NAMES].to_vec();
+                shown.push(format!("等 {} 个项目", r.projects.len()));
+                shown
+            } else {
+                r.projects
+            },
             outbox_id: r.outbox_id,
             to: mail.as_ref().map(|m| m.to.clone()).unwrap_or_default(),
             status: mail.as_ref().map(|m| m.status.as_str()),
@@ -151,6 +171,7 @@ fn reminders(app: &App, conn: &Connection, year: i32) -> Result<minijinja::Value
     Ok(context! {
         title => "催报",
         year,
+        updating,
         years,
         today => today.to_string(),
         deadlines => v(&deadlines),
@@ -160,6 +181,7 @@ fn reminders(app: &App, conn: &Connection, year: i32) -> Result<minijinja::Value
         revision_days => app.cfg.letters.revision_days,
         owing => v(&owing),
         sent => v(&sent),
+        sent_total,
     })
 }
 

@@ -70,11 +70,7 @@ fn workbook(app: &App, conn: &Connection, year: i32) -> Result<Workbook, WebErro
         .as_ref()
         .and_then(|m| m.modified().ok())
         .map(DateTime::<Local>::from);
-    let (last, submissions): (Option<String>, i64) = conn.query_row(
-        "SELECT MAX(received_at), COUNT(*) FROM submissions WHERE year = ?1",
-        [year],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
+    let (last, submissions) = overview::latest(app, conn, year)?.as_ref().clone();
     let last_at = last
         .as_deref()
         .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
@@ -91,7 +87,7 @@ fn workbook(app: &App, conn: &Connection, year: i32) -> Result<Workbook, WebErro
         size: meta.map(|m| human_bytes(m.len())),
         current,
         last_received: last,
-        submissions: submissions as u64,
+        submissions,
     })
 }
 
