@@ -185,10 +185,10 @@ impl<T: Send + Sync + 'static> Slow<T> {
     }
 }
 
-static TALLIES: Slow<Summary> = Slow::new();
+/// The summary's figures with the counts of the year's submissions they were made from.
+static TALLIES: Slow<(Summary, Vec<crate::store::summary::Count>)> = Slow::new();
 static OWED: Slow<Vec<Owed>> = Slow::new();
-static COUNTS: Memo<Vec<crate::store::summary::Count>> = Memo::new();
-static YEARS_WITH_FORMS: Memo<Vec<i32>> = Memo::new();
+static YEARS_WITH_FORMS: Slow<Vec<i32>> = Slow::new();
 static LATEST: Memo<(Option<String>, u64)> = Memo::new();
 
 /// When the last submission of `year` was received, and how many there are.
@@ -204,14 +204,19 @@ pub(super) fn latest(
 
 /// The summary's figures of `year`, as the workbook's 部门汇总 sheet has them; and whether they
 /// are being updated.
-pub(super) fn tally(
+/// With them, the year's submissions counted by department, form and outcome.
+#[allow(clippy::type_complexity)]
+fn tally(
     app: &Shared,
     conn: &Connection,
     year: i32,
-) -> Result<(Arc<Summary>, bool), WebError> {
+) -> Result<(Arc<(Summary, Vec<crate::store::summary::Count>)>, bool), WebError> {
     TALLIES.get(app, conn, year, |app, conn, year| {
         let scope = app.cfg.summary_scope(&app.defs, app.clock.as_ref());
-        crate::summary::tally(conn, &scope, year)
+        Ok((
+            crate::summary::tally(conn, &scope, year)?,
+            crate::store::summary::counts(conn, year)?,
+        ))
     })
 }
 
@@ -228,10 +233,13 @@ pub(super) fn owed(
 }
 
 /// The years to choose from: those with forms, this one, and the one shown.
-pub(super) fn years(app: &App, conn: &Connection, shown: i32) -> Result<Vec<i32>, WebError> {
+pub(super) fn years(app: &Shared, conn: &Connection, shown: i32) -> Result<Vec<i32>, WebError> {
     // Kept like the figures: listing them reads the whole submissions table.
     let mut years = YEARS_WITH_FORMS
-        .get(app, conn, 0, || Ok(crate::store::summary::years(conn)?))?
+        .get(app, conn, 0, |_, conn, _| {
+            Ok(crate::store::summary::years(conn)?)
+        })?
+        .0
         .as_ref()
         .clone();
     years.push(app.clock.today().year());
@@ -365,11 +373,9 @@ async fn page(
 
 fn overview(app: &Shared, conn: &Connection, year: i32) -> Result<minijinja::Value, WebError> {
     let today = app.clock.today();
-    let (summary, tally_stale) = tally(app, conn, year)?;
+    let (kept, tally_stale) = tally(app, conn, year)?;
+    let (summary, counts) = (&kept.0, &kept.1);
     let (owed, owed_stale) = owed(app, conn, year)?;
-    let counts = COUNTS.get(app, conn, year, || {
-        Ok(crate::store::summary::counts(conn, year)?)
-    })?;
     let years = years(app, conn, year)?;
 
     // Department × form from the year's submissions; duplicates count with the form they repeat.

@@ -106,11 +106,12 @@ async fn page(
     Query(q): Query<PageQuery>,
 ) -> Result<Html<String>, WebError> {
     let year = q.year.year(&app)?;
+    let shared = app.clone();
     let (book, years, audit) = app
         .db(move |app, conn| {
             Ok((
                 workbook(app, conn, year)?,
-                overview::years(app, conn, year)?,
+                overview::years(&shared, conn, year)?,
                 crate::store::audit::about(conn, &[format!("summary:{year}")])?,
             ))
         })
