@@ -61,7 +61,8 @@ pub(crate) fn grades(title: &str, names: &[String], counts: &[u64]) -> anyhow::R
             .margin(12)
             .x_label_area_size(30)
             .y_label_area_size(44)
-            .build_cartesian_2d((0..n).into_segmented(), 0..y_max)
+            // A segmented range `0..k` has k + 1 segments.
+            .build_cartesian_2d((0..n - 1).into_segmented(), 0..y_max)
             .map_err(err)?;
         chart
             .configure_mesh()
@@ -146,7 +147,7 @@ pub(crate) fn rates(title: &str, lines: &[Rates]) -> anyhow::Result<String> {
             .margin_bottom(8)
             .x_label_area_size(28)
             .y_label_area_size(label_width)
-            .build_cartesian_2d(0f64..x_max, (0..n).into_segmented())
+            .build_cartesian_2d(0f64..x_max, (0..n - 1).into_segmented())
             .map_err(err)?;
         chart
             .configure_mesh()
@@ -157,8 +158,9 @@ pub(crate) fn rates(title: &str, lines: &[Rates]) -> anyhow::Result<String> {
             .x_label_formatter(&|v| format!("{:.0}%", v * 100.0))
             .y_labels(n)
             .y_label_formatter(&|v| match v {
+                // The first line at the top: segment 0 is at the bottom.
                 SegmentValue::CenterOf(i) => lines
-                    .get(*i)
+                    .get(n - 1 - *i)
                     .map(|l| shorten(&l.name, 16))
                     .unwrap_or_default(),
                 _ => String::new(),
@@ -166,7 +168,8 @@ pub(crate) fn rates(title: &str, lines: &[Rates]) -> anyhow::Result<String> {
             .label_style((FONT, 13).into_font().color(&GREY))
             .draw()
             .map_err(err)?;
-        for (i, l) in lines.iter().enumerate() {
+        for (line, l) in lines.iter().enumerate() {
+            let i = n - 1 - line;
             // The line's band in pixels: its segment's edges.
             let (_, y0) = chart.backend_coord(&(0.0, SegmentValue::Exact(i)));
             let (_, y1) = chart.backend_coord(&(0.0, SegmentValue::Exact(i + 1)));
@@ -281,6 +284,42 @@ mod tests {
         assert!(svg.contains("教育厅 &amp; 科技厅"), "{svg}");
         assert!(svg.contains("95.0%") && svg.contains("120.0%"), "{svg}");
         assert!(!svg.contains("style="), "{svg}");
+    }
+
+    /// The y of the text element holding `label`.
+    fn text_y(svg: &str, label: &str) -> f64 {
+        let at = svg.find(&format!(">\n{label}\n")).expect(label);
+        let open = svg[..at].rfind("<text").unwrap();
+        let y = svg[open..at].split(" y=\"").nth(1).unwrap();
+        y[..y.find('"').unwrap()].parse().unwrap()
+    }
+
+    #[test]
+    fn the_first_department_is_drawn_at_the_top_with_no_empty_band() {
+        let lines: Vec<Rates> = (0..3)
+            .map(|i| Rates {
+                name: format!("第{i}厅"),
+                self_evaluation: Some(0.5),
+                report: None,
+            })
+            .collect();
+        let svg = rates("执行率", &lines).unwrap();
+        let ys: Vec<f64> = (0..3).map(|i| text_y(&svg, &format!("第{i}厅"))).collect();
+        assert!(ys[0] < ys[1] && ys[1] < ys[2], "{ys:?}");
+        // Three bands of equal height fill the plot: the gaps between labels are equal.
+        assert!(((ys[1] - ys[0]) - (ys[2] - ys[1])).abs() < 2.0, "{ys:?}");
+
+        let names: Vec<String> = ["优", "良"].iter().map(|s| s.to_string()).collect();
+        let svg = grades("等级", &names, &[1, 2]).unwrap();
+        // Two columns, no third empty one: the labels sit a quarter and three quarters across.
+        let x = |label: &str| {
+            let at = svg.find(&format!(">\n{label}\n")).unwrap();
+            let open = svg[..at].rfind("<text").unwrap();
+            let x = svg[open..at].split(" x=\"").nth(1).unwrap();
+            x[..x.find('"').unwrap()].parse::<f64>().unwrap()
+        };
+        let (a, b) = (x("优"), x("良"));
+        assert!(b > a && (b - a) > 120.0, "{a} {b}");
     }
 
     #[test]
