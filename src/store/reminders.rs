@@ -85,3 +85,35 @@ pub(crate) fn returned_declarations(
     let rows = stmt.query_map(params![year, department], |r| r.get(0))?;
     rows.collect()
 }
+
+/// A reminder as recorded: which form, department and reminder day, when, its message.
+#[derive(Debug, Clone)]
+pub(crate) struct Recorded {
+    pub(crate) form: FormKind,
+    pub(crate) department: String,
+    pub(crate) label: String,
+    pub(crate) sent_on: String,
+    pub(crate) outbox_id: Option<i64>,
+    pub(crate) projects: Vec<String>,
+}
+
+/// The reminders of `year` recorded as sent, newest first.
+pub(crate) fn sent_in(conn: &Connection, year: i32) -> rusqlite::Result<Vec<Recorded>> {
+    let mut stmt = conn.prepare(
+        "SELECT form, department, label, sent_on, outbox_id, projects FROM reminders \
+         WHERE year = ?1 ORDER BY sent_on DESC, id DESC",
+    )?;
+    let rows = stmt.query_map(params![year], |r| {
+        let projects: String = r.get(5)?;
+        Ok(Recorded {
+            form: r.get(0)?,
+            department: r.get(1)?,
+            label: r.get(2)?,
+            sent_on: r.get(3)?,
+            outbox_id: r.get(4)?,
+            // Written by `record_sent` as a JSON list; anything else shows as nothing owed.
+            projects: serde_json::from_str(&projects).unwrap_or_default(),
+        })
+    })?;
+    rows.collect()
+}

@@ -115,3 +115,31 @@ pub(crate) fn last_scheduled(conn: &Connection) -> rusqlite::Result<Option<Strin
     )
     .optional()
 }
+
+/// The years that have forms, newest first.
+pub(crate) fn years(conn: &Connection) -> rusqlite::Result<Vec<i32>> {
+    let mut stmt = conn
+        .prepare("SELECT DISTINCT year FROM submissions WHERE year IS NOT NULL ORDER BY 1 DESC")?;
+    stmt.query_map([], |r| r.get(0))?.collect()
+}
+
+/// A mark that changes whenever a submission, an approval decision or an issued letter is
+/// recorded: figures worked out from those can be kept until it changes.
+pub(crate) fn stamp(conn: &Connection) -> rusqlite::Result<String> {
+    conn.query_row(
+        "SELECT (SELECT COUNT(*) || '.' || IFNULL(MAX(id), 0) FROM submissions) || ':' || \
+         (SELECT COUNT(*) || '.' || IFNULL(MAX(id), 0) FROM approvals) || ':' || \
+         (SELECT COUNT(*) || '.' || IFNULL(MAX(id), 0) FROM issued_letters)",
+        [],
+        |r| r.get(0),
+    )
+}
+
+/// When the last submission of `year` was received, and how many it has.
+pub(crate) fn latest(conn: &Connection, year: i32) -> rusqlite::Result<(Option<String>, u64)> {
+    conn.query_row(
+        "SELECT MAX(received_at), COUNT(*) FROM submissions WHERE year = ?1",
+        [year],
+        |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)),
+    )
+}

@@ -106,6 +106,12 @@ pub fn build(conn: &Connection, scope: &Scope, year: i32) -> anyhow::Result<Vec<
     Ok(build_summary(conn, scope, year)?.1)
 }
 
+/// The figures of a year's summary (the 部门汇总 sheet's), counted as [`build`] counts them,
+/// without writing the workbook.
+pub(crate) fn tally(conn: &Connection, scope: &Scope, year: i32) -> anyhow::Result<Summary> {
+    xlsx::tally(conn, scope, year)
+}
+
 /// Builds the workbook and also returns the summary it was made from. The writer's streamed
 /// sheets panic when their temporary files cannot be written (a full disk): that is caught and
 /// becomes an error, so the daemon goes on and writes the workbook later.

@@ -39,16 +39,7 @@ pub(super) fn build(
     let counts =
         store::summary::counts(conn, year).context("reading the state database for the summary")?;
     let mut tally = Tally::new(scope.departments, defs, year, &counts);
-    let mut listed = store::summary::current_forms(conn, year)?;
-    listed.sort_by(|a, b| {
-        let key = |l: &Listed| (kind_index(l.kind), tally.position(&l.department));
-        key(a)
-            .cmp(&key(b))
-            .then_with(|| a.department.cmp(&b.department))
-            .then_with(|| a.code.cmp(&b.code))
-            .then_with(|| a.name.cmp(&b.name))
-            .then_with(|| a.id.cmp(&b.id))
-    });
+    let (listed, approval) = current_in_order(conn, &tally, year)?;
 
     let st = Styles::new();
     let mut wb = Workbook::new();
@@ -72,8 +63,6 @@ pub(super) fn build(
     }
     wb.add_worksheet_with_constant_memory()?
         .set_name(INDICATOR_SHEET)?;
-
-    let (listed, approval) = with_approved_declarations(conn, listed)?;
 
     // One pass over the current forms, each read once: its row on its form's sheet, its
     // indicators on the indicator sheet, its figures into the tally. A pending adjustment
@@ -107,6 +96,42 @@ pub(super) fn build(
         .save_to_buffer()
         .context("writing the summary workbook")?;
     Ok((summary, bytes))
+}
+
+/// The current forms of a year in sheet order (form, then department in configuration order,
+/// code, name), with each declaration's standing.
+fn current_in_order(
+    conn: &Connection,
+    tally: &Tally,
+    year: i32,
+) -> anyhow::Result<(Vec<Listed>, HashMap<i64, Approval>)> {
+    let mut listed = store::summary::current_forms(conn, year)?;
+    listed.sort_by(|a, b| {
+        let key = |l: &Listed| (kind_index(l.kind), tally.position(&l.department));
+        key(a)
+            .cmp(&key(b))
+            .then_with(|| a.department.cmp(&b.department))
+            .then_with(|| a.code.cmp(&b.code))
+            .then_with(|| a.name.cmp(&b.name))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    with_approved_declarations(conn, listed)
+}
+
+/// The summary's figures alone — the same forms counted in the same order as [`build`] counts
+/// them for the 部门汇总 sheet — without writing a workbook (the console's 总览).
+pub(super) fn tally(conn: &Connection, scope: &Scope, year: i32) -> anyhow::Result<Summary> {
+    let counts =
+        store::summary::counts(conn, year).context("reading the state database for the summary")?;
+    let mut tally = Tally::new(scope.departments, scope.defs, year, &counts);
+    let (listed, approval) = current_in_order(conn, &tally, year)?;
+    for l in &listed {
+        if approval.get(&l.id).copied().is_none_or(Approval::counted) {
+            tally.add(&super::load_current(conn, l)?);
+        }
+    }
+    let now = scope.now.format("%Y-%m-%d %H:%M:%S").to_string();
+    Ok(tally.finish(scope.departments, now))
 }
 
 /// Where a declaration stands with the finance office, as its row on the 绩效目标申报表 sheet

@@ -13,6 +13,7 @@
 //! made through the console is written to the audit log (`store::audit`).
 
 pub(crate) mod auth;
+pub(crate) mod charts;
 pub(crate) mod page;
 mod pages;
 
