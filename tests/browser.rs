@@ -66,11 +66,20 @@ async fn browser(driver: &Driver) -> Client {
                      "--window-size=1366,1000", "--lang=zh-CN", "--hide-scrollbars"],
         }),
     );
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+    let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(caps)
         .connect(&format!("http://127.0.0.1:{}", driver.1))
         .await
-        .expect("a browser session")
+        .expect("a browser session");
+    // An element is looked for until the page that has it is there (a click's navigation).
+    c.update_timeouts(fantoccini::wd::TimeoutConfiguration::new(
+        None,
+        None,
+        Some(Duration::from_secs(10)),
+    ))
+    .await
+    .unwrap();
+    c
 }
 
 /// Where the pictures go.
@@ -113,6 +122,23 @@ async fn wait_for_text(c: &Client, base: &str, path: &str, text: &str) -> String
             "{path} never showed {text:?}:\n{src}"
         );
         tokio::time::sleep(Duration::from_millis(700)).await;
+    }
+}
+
+/// Waits until the page in the browser (after a click, a form being posted and redirected) holds
+/// `text`, without loading it again; returns its source.
+async fn page_with(c: &Client, text: &str) -> String {
+    let start = Instant::now();
+    loop {
+        let src = c.source().await.unwrap_or_default();
+        if src.contains(text) {
+            return src;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the page never showed {text:?}:\n{src}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -183,6 +209,7 @@ fn a_day_in_the_console_in_a_real_browser() {
             .await
             .unwrap();
         click_button(&c, "登录").await;
+        page_with(&c, "总览</h1>").await;
         assert_eq!(c.current_url().await.unwrap().path(), "/");
 
         // A returned form appears in 报送记录 with its errors, by cell.
@@ -222,7 +249,7 @@ fn a_day_in_the_console_in_a_real_browser() {
             "农业农村厅",
             "申报表-修改后通过.xlsx",
         );
-        wait_for_text(&c, &base, "/approvals", "申报表-修改后通过").await;
+        wait_for_text(&c, &base, "/approvals", "批复</button>").await;
         shot(&c, "05-待批复").await;
         if let Ok(note) = c
             .find(Locator::Css("table#approvals input[name=note]"))
@@ -231,11 +258,8 @@ fn a_day_in_the_console_in_a_real_browser() {
             note.send_keys("经处务会研究同意").await.unwrap();
         }
         click_button(&c, "批复").await;
-        let src = c.source().await.unwrap();
-        assert!(
-            src.contains("撤销批复"),
-            "after approving, the project is in force:\n{src}"
-        );
+        // After approving, the project is in force and can be revoked.
+        page_with(&c, "撤销批复</button>").await;
         let source: String = setup
             .db()
             .query_row(
@@ -280,8 +304,7 @@ fn a_day_in_the_console_in_a_real_browser() {
             .unwrap();
         shot(&c, "07-签发函件").await;
         click_button(&c, "签发").await;
-        let src = c.source().await.unwrap();
-        assert!(src.contains("已签发"), "{src}");
+        page_with(&c, "已签发").await;
         wait_for_text(&c, &base, "/mail", "审核意见").await;
 
         // The first message was refused by the server: retry it after correcting the address.
@@ -327,8 +350,7 @@ fn a_day_in_the_console_in_a_real_browser() {
             .await
             .unwrap();
         click_button(&c, "上传试审").await;
-        let src = c.source().await.unwrap();
-        assert!(src.contains("项目名称"), "{src}");
+        page_with(&c, "项目名称").await;
         shot(&c, "12-试一试").await;
 
         // A picture of every other page.

@@ -165,6 +165,7 @@ pub(crate) fn start(app: App, stop: Arc<AtomicBool>) -> anyhow::Result<Console> 
     let addr = std_listener.local_addr()?;
     let stop_thread = stop.clone();
     let app = Arc::new(app);
+    pages::warm(app.clone());
     let thread = std::thread::Builder::new()
         .name("console".into())
         .spawn(move || {

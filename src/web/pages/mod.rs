@@ -31,6 +31,13 @@ pub(super) fn templates() -> impl Iterator<Item = &'static (&'static str, &'stat
     .flatten()
 }
 
+/// Prepares what the pages keep (this year's figures) on a thread of its own.
+pub(super) fn warm(app: Shared) {
+    let _ = std::thread::Builder::new()
+        .name("console-warm".into())
+        .spawn(move || overview::warm(&app));
+}
+
 pub(super) fn routes() -> Router<Shared> {
     Router::new()
         .merge(approvals::routes())

@@ -116,6 +116,9 @@ pub(super) struct Slow<T> {
     working: AtomicBool,
 }
 
+/// How long a request waits for figures being updated before it answers with the kept ones.
+const FRESH_WAIT: std::time::Duration = std::time::Duration::from_millis(400);
+
 /// How a [`Slow`] value is worked out.
 type Work<T> = fn(&App, &Connection, i32) -> anyhow::Result<T>;
 
@@ -156,6 +159,17 @@ impl<T: Send + Sync + 'static> Slow<T> {
                         });
                     if spawned.is_err() {
                         self.working.store(false, Ordering::SeqCst);
+                    }
+                }
+                // A small state is worked out in milliseconds: wait that long for the new
+                // figures rather than show old ones.
+                let waited = std::time::Instant::now();
+                while waited.elapsed() < FRESH_WAIT {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                    if let Some((k, fresh)) = self.kept.lock().ok().and_then(|k| k.clone())
+                        && k == key
+                    {
+                        return Ok((fresh, false));
                     }
                 }
                 return Ok((v, true));
@@ -230,6 +244,23 @@ pub(super) fn owed(
     OWED.get(app, conn, year, |app, conn, year| {
         crate::cycle::owed(conn, &app.cfg.calendar(), Some(year))
     })
+}
+
+/// Works out this year's slow figures (the summary's, what is owed) before anyone asks, so that
+/// the first view of 总览 and 催报 after a start does not wait for them. Errors are logged.
+pub(super) fn warm(app: &Shared) {
+    let year = app.clock.today().year();
+    let run = || -> Result<(), WebError> {
+        let conn =
+            crate::store::open(&app.cfg.database()).map_err(|e| WebError::Internal(e.into()))?;
+        tally(app, &conn, year)?;
+        owed(app, &conn, year)?;
+        years(app, &conn, year)?;
+        Ok(())
+    };
+    if let Err(e) = run() {
+        tracing::warn!(error = ?e, year, "console: working out this year's figures failed");
+    }
 }
 
 /// The years to choose from: those with forms, this one, and the one shown.
