@@ -212,6 +212,26 @@ fn a_day_in_the_console_in_a_real_browser() {
         page_with(&c, "总览</h1>").await;
         assert_eq!(c.current_url().await.unwrap().path(), "/");
 
+        // The year's other forms, for the overview's figures and charts.
+        drop_into(
+            &setup,
+            "examples/农业农村厅-绩效运行监控表.xlsx",
+            "农业农村厅",
+            "监控表.xlsx",
+        );
+        drop_into(
+            &setup,
+            "examples/农业农村厅-绩效自评表.xlsx",
+            "农业农村厅",
+            "自评表.xlsx",
+        );
+        drop_into(
+            &setup,
+            "examples/教育厅-绩效自评表.xlsx",
+            "教育厅",
+            "自评表.xlsx",
+        );
+
         // A returned form appears in 报送记录 with its errors, by cell.
         drop_into(
             &setup,
@@ -222,7 +242,7 @@ fn a_day_in_the_console_in_a_real_browser() {
         wait_for_text(&c, &base, "/submissions", "资金表.xlsx").await;
         shot(&c, "03-报送记录").await;
         c.find(Locator::XPath(
-            "//table[@id='submissions']//a[starts-with(@href,'/submissions/')]",
+            "//table[@id='submissions']//tr[contains(., '资金表.xlsx')]//a[starts-with(@href,'/submissions/')]",
         ))
         .await
         .unwrap()
@@ -364,7 +384,7 @@ fn a_day_in_the_console_in_a_real_browser() {
             shot(&c, name).await;
         }
         let audit = c.source().await.unwrap();
-        for action in ["approve", "sign", "retry", "trial"] {
+        for action in ["批复", "签发", "重新发送邮件", "试一试"] {
             assert!(audit.contains(action), "audit log lacks {action}");
         }
         c.close().await.unwrap();

@@ -353,21 +353,7 @@ pub(crate) fn annotated(conn: &Connection, id: i64) -> rusqlite::Result<Option<(
 
 /// The latest uploads tried out (试一试), newest first, from the audit log.
 pub(crate) fn trials(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<audit::Entry>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, at, user, action, subject, detail FROM audit_log WHERE action = 'trial' \
-         ORDER BY id DESC LIMIT ?1",
-    )?;
-    stmt.query_map(params![limit as i64], |r| {
-        Ok(audit::Entry {
-            id: r.get(0)?,
-            at: r.get(1)?,
-            user: r.get(2)?,
-            action: r.get(3)?,
-            subject: r.get(4)?,
-            detail: r.get(5)?,
-        })
-    })?
-    .collect()
+    audit::of_action(conn, "trial", limit)
 }
 
 #[cfg(test)]
