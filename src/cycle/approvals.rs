@@ -214,6 +214,44 @@ pub fn revoke(
     Ok(Ok(id))
 }
 
+/// Measures an accepted form against its project's approved declaration, as the daemon records
+/// it and 试一试 shows it: a declaration made while approved targets are in force is marked as an
+/// adjustment request; a performance report or self-evaluation gets the cross-form findings
+/// against the approved targets. Nothing for a returned form or one without a project.
+pub(crate) fn measure_against_approved(
+    conn: &Connection,
+    department: &str,
+    checked: &mut crate::check::Checked,
+    defs: &crate::forms::Definitions,
+) -> anyhow::Result<()> {
+    let Some(form) = &checked.form else {
+        return Ok(());
+    };
+    if !checked.result.accepted() {
+        return Ok(());
+    }
+    let Some(key) = checked
+        .result
+        .project
+        .as_ref()
+        .and_then(|p| p.key(department))
+    else {
+        return Ok(());
+    };
+    let approved = approved_declaration(conn, &key)?;
+    if form.kind == crate::forms::FormKind::TargetDeclaration {
+        if let Some((id, _)) = &approved {
+            let note = crate::rules::cross_form::adjustment_request(form, *id);
+            checked.result.warnings.push(note);
+        }
+        return Ok(());
+    }
+    let findings =
+        crate::rules::cross_form::cross_check(approved.as_ref().map(|(_, r)| r), form, defs);
+    checked.result.warnings.extend(findings);
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

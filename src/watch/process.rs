@@ -258,7 +258,12 @@ impl Daemon {
         let (outcome, checked) = match checked {
             Some(mut checked) if duplicate_of.is_none() => {
                 checked.require_sender(Sender::Department(self.department(&inbox.department)));
-                self.check_against_approved(&inbox, &mut checked)?;
+                crate::cycle::approvals::measure_against_approved(
+                    &self.conn,
+                    &inbox.department,
+                    &mut checked,
+                    &self.checker.defs,
+                )?;
                 let outcome = if checked.result.status == Status::Accepted {
                     Outcome::Accepted
                 } else {
@@ -410,45 +415,6 @@ impl Daemon {
         let moved = format!("{folder}/{dest_name}");
         strays::mark_moved(&self.conn, stray.id, &moved)?;
         warn!(file = %path.display(), department, reason = reason.label(), to = %moved, "not taken: moved to the returned folder; the department will be told");
-        Ok(())
-    }
-
-    /// Measures an accepted performance report or self-evaluation against the project's approved
-    /// declaration; the findings go into its result and its letter. A declaration made while
-    /// approved targets are in force is marked as an adjustment request.
-    fn check_against_approved(
-        &self,
-        inbox: &InboxFile,
-        checked: &mut Checked,
-    ) -> anyhow::Result<()> {
-        let Some(form) = &checked.form else {
-            return Ok(());
-        };
-        if !checked.result.accepted() {
-            return Ok(());
-        }
-        let Some(key) = checked
-            .result
-            .project
-            .as_ref()
-            .and_then(|p| p.key(&inbox.department))
-        else {
-            return Ok(());
-        };
-        let approved = crate::cycle::approvals::approved_declaration(&self.conn, &key)?;
-        if form.kind == FormKind::TargetDeclaration {
-            if let Some((id, _)) = &approved {
-                let note = crate::rules::cross_form::adjustment_request(form, *id);
-                checked.result.warnings.push(note);
-            }
-            return Ok(());
-        }
-        let findings = crate::rules::cross_form::cross_check(
-            approved.as_ref().map(|(_, r)| r),
-            form,
-            &self.checker.defs,
-        );
-        checked.result.warnings.extend(findings);
         Ok(())
     }
 

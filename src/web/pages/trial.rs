@@ -16,7 +16,7 @@ use axum::routing::get;
 use minijinja::context;
 use serde::Serialize;
 
-use crate::check::{CheckResult, Checked};
+use crate::check::CheckResult;
 use crate::forms::FormKind;
 use crate::letters::{LetterInput, LetterKind, Original};
 use crate::rules::identity::Sender;
@@ -348,7 +348,7 @@ fn judge(
         app.cfg.departments.iter().find(|d| d.is_named(&named))
     });
     if let Some(d) = sender {
-        against_approved(app, conn, &d.code, &mut checked)?;
+        crate::cycle::approvals::measure_against_approved(conn, &d.code, &mut checked, &app.defs)?;
     }
     let result = &checked.result;
     let annotated = match &checked.form {
@@ -390,43 +390,6 @@ fn judge(
     }
     trial.result = Some(checked.result);
     Ok(trial)
-}
-
-/// The findings of an accepted form against the project's approved declaration, as the daemon
-/// adds them (watch::process): a declaration made while approved targets are in force is an
-/// adjustment request; a report or self-evaluation is measured against the approved targets.
-fn against_approved(
-    app: &App,
-    conn: &rusqlite::Connection,
-    department: &str,
-    checked: &mut Checked,
-) -> Result<(), WebError> {
-    let Some(form) = &checked.form else {
-        return Ok(());
-    };
-    if !checked.result.accepted() {
-        return Ok(());
-    }
-    let Some(key) = checked
-        .result
-        .project
-        .as_ref()
-        .and_then(|p| p.key(department))
-    else {
-        return Ok(());
-    };
-    let approved = crate::cycle::approvals::approved_declaration(conn, &key)?;
-    if form.kind == FormKind::TargetDeclaration {
-        if let Some((id, _)) = &approved {
-            let note = crate::rules::cross_form::adjustment_request(form, *id);
-            checked.result.warnings.push(note);
-        }
-        return Ok(());
-    }
-    let findings =
-        crate::rules::cross_form::cross_check(approved.as_ref().map(|(_, r)| r), form, &app.defs);
-    checked.result.warnings.extend(findings);
-    Ok(())
 }
 
 async fn letter(who: Who) -> Result<Response, WebError> {
