@@ -28,6 +28,10 @@ impl Setup {
         setup.jixiao(&["init", "."]);
         // The example setup serves the console on 127.0.0.1:8480; tests take any free port.
         setup.edit_config("listen = \"127.0.0.1:8480\"", "listen = \"127.0.0.1:0\"");
+        // A file that is no workbook is answered after 2 s instead of the two minutes a copy over
+        // a slow share may need (the console's tests do not test settling).
+        setup.edit_config("unreadable_retry_ms = 10000", "unreadable_retry_ms = 500");
+        setup.edit_config("settle_ms = 120000", "settle_ms = 2000");
         for (name, role) in [
             ("查看员", "viewer"),
             ("审核员", "reviewer"),
