@@ -244,6 +244,37 @@ pub(crate) fn list(conn: &Connection, filter: ListFilter) -> rusqlite::Result<Ve
     Ok(rows)
 }
 
+/// One page of the outbox, newest first, with how many messages the filter matches: by status
+/// and department when given. Only the page's rows are read (with their attachments' names).
+pub(crate) fn list_page(
+    conn: &Connection,
+    status: Option<Status>,
+    department: Option<&str>,
+    limit: usize,
+    offset: usize,
+) -> rusqlite::Result<(Vec<OutboxRow>, usize)> {
+    let filter = "(?1 IS NULL OR status = ?1) AND (?2 IS NULL OR department = ?2)";
+    let status = status.map(Status::as_str);
+    let total: i64 = conn.query_row(
+        &format!("SELECT COUNT(*) FROM mail_outbox WHERE {filter}"),
+        rusqlite::params![status, department],
+        |r| r.get(0),
+    )?;
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {ROW_COLUMNS} FROM mail_outbox WHERE {filter} ORDER BY id DESC LIMIT ?3 OFFSET ?4"
+    ))?;
+    let mut rows = st
+        .query_map(
+            rusqlite::params![status, department, limit as i64, offset as i64],
+            read_row,
+        )?
+        .collect::<Result<Vec<_>, _>>()?;
+    for r in &mut rows {
+        r.attachments = attachment_names(conn, r.id)?;
+    }
+    Ok((rows, total as usize))
+}
+
 /// One message of the outbox.
 pub(crate) fn get(conn: &Connection, id: i64) -> rusqlite::Result<Option<OutboxRow>> {
     let row = conn

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::mail::outbox::{self, Recipients, Retried};
-use crate::mail::{ListFilter, MailError, OutboxRow, Status};
+use crate::mail::{MailError, OutboxRow, Status};
 use crate::store;
 use crate::store::accounts::Role;
 use crate::web::auth::{Posted, Who};
@@ -147,19 +147,14 @@ async fn page(
     let dept = department.clone();
     let (rows, total, counts) = app
         .db(move |app, conn| {
-            let filter = status.map_or(ListFilter::All, ListFilter::Only);
-            let rows: Vec<OutboxRow> = outbox::list(conn, filter)
-                .map_err(mail_error)?
-                .into_iter()
-                .filter(|r| dept.is_none() || r.department == dept)
-                .collect();
-            let total = rows.len();
-            let shown: Vec<MessageView> = rows
-                .iter()
-                .skip((page - 1) * PER_PAGE)
-                .take(PER_PAGE)
-                .map(|r| view(app, r))
-                .collect();
+            let (rows, total) = crate::store::outbox::list_page(
+                conn,
+                status,
+                dept.as_deref(),
+                PER_PAGE,
+                (page - 1) * PER_PAGE,
+            )?;
+            let shown: Vec<MessageView> = rows.iter().map(|r| view(app, r)).collect();
             let counts = outbox::counts(conn).map_err(mail_error)?;
             Ok((shown, total, counts))
         })
