@@ -379,3 +379,142 @@ fn the_running_daemon_rebuilds_the_summary_after_an_approval_made_in_the_console
     assert!(written(&daemon) > at_start, "{:#?}", daemon.log());
     assert_ne!(std::fs::read(&summary).unwrap(), before);
 }
+
+/// Records `n` declarations of 农业农村厅 for 2026 straight into the state, one project each
+/// (项目编码 22000026900000 + i, 项目名称 合成项目{i:03}), concluded as `conclusion(i)` gives:
+/// the console must list thousands of projects the way it lists three.
+fn record_declarations(setup: &Setup, n: usize, conclusion: impl Fn(usize) -> &'static str) {
+    let checker = jixiao::Checker::new(jixiao::Definitions::embedded(), jixiao::Limits::default());
+    let file = "农业农村厅-绩效目标申报表.xlsx";
+    let bytes = std::fs::read(format!("{}/examples/{file}", web_support::FIXTURES)).unwrap();
+    let checked = checker.check_bytes(file, &bytes);
+    assert!(checked.result.accepted());
+    let base = serde_json::to_value(&checked.result).unwrap();
+    let mut conn = jixiao::store::open(&setup.root().join("state/jixiao.db")).unwrap();
+    let tx = conn.transaction().unwrap();
+    for i in 0..n {
+        let code = format!("{}", 22000026900000u64 + i as u64);
+        let name = format!("合成项目{i:03}");
+        let key = jixiao::forms::project::ProjectKey::new(Some(2026), "nyt", &code);
+        let mut result = base.clone();
+        result["review"]["conclusion"] = conclusion(i).into();
+        let result: jixiao::CheckResult = serde_json::from_value(result).unwrap();
+        let sha = format!("{i:064}");
+        jixiao::store::submissions::record(
+            &tx,
+            &jixiao::store::submissions::NewSubmission {
+                department: "nyt",
+                inbox_path: file,
+                file_name: file,
+                sha256: &sha,
+                size: bytes.len() as u64,
+                received_at: "2026-03-01T10:00:00.000+08:00",
+                outcome: jixiao::store::submissions::Outcome::Accepted,
+                form: Some(jixiao::forms::definitions::FormKind::TargetDeclaration),
+                year: Some(2026),
+                project_key: Some(&key),
+                project_code: Some(&code),
+                project_name: Some(&name),
+                result: Some(&result),
+                record: None,
+                duplicate_of: None,
+                archive_path: "x",
+            },
+        )
+        .unwrap();
+    }
+    tx.commit().unwrap();
+}
+
+/// The ids of the rows of a table: `id="{prefix}N"`.
+fn row_ids(table: &str, prefix: &str) -> Vec<i64> {
+    let needle = format!("id=\"{prefix}");
+    table
+        .match_indices(&needle)
+        .map(|(at, _)| {
+            let rest = &table[at + needle.len()..];
+            rest[..rest.find('"').unwrap()].parse().unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn many_projects_are_listed_a_page_at_a_time_and_found_by_name_or_code() {
+    let setup = Setup::new();
+    // 260 projects: every fourth concluded 修改后通过 (65 to approve), the rest 通过 (195 in force).
+    record_declarations(&setup, 260, |i| {
+        if i % 4 == 0 {
+            "修改后通过"
+        } else {
+            "通过"
+        }
+    });
+    let server = setup.serve();
+    let c = server.login("审核员");
+
+    let page = c.get("/approvals");
+    assert_eq!(page.status, 200);
+    let approvable = row_ids(table(&page.body, "approvals"), "approve-");
+    let expected: Vec<i64> = (1..=260).filter(|id| (id - 1) % 4 == 0).collect();
+    assert_eq!(
+        approvable, expected,
+        "every one to approve on one page, by project"
+    );
+    assert!(page.body.contains("共 65 份"), "{}", page.body);
+    // The projects in force: 50 to a page, 4 pages, each once.
+    assert!(
+        page.body.contains("共 195 个项目，显示第 1–50 个"),
+        "{}",
+        page.body
+    );
+    let mut seen = Vec::new();
+    let mut at = "/approvals".to_string();
+    for n in 1..=4 {
+        let p = c.get(&at);
+        let rows = row_ids(table(&p.body, "in-force"), "in-force-");
+        assert_eq!(rows.len(), if n < 4 { 50 } else { 45 }, "page {n}");
+        assert!(p.body.contains(&format!("第 {n}/4 页")), "{}", p.body);
+        seen.extend(rows);
+        match web_support::link(&p.body, "rel=\"next\"", "fpage=") {
+            Some(next) if n < 4 => at = next,
+            None if n == 4 => {}
+            other => panic!("page {n}: next {other:?}"),
+        }
+    }
+    let mut all: Vec<i64> = (1..=260).filter(|id| (id - 1) % 4 != 0).collect();
+    all.sort_unstable();
+    seen.sort_unstable();
+    assert_eq!(seen, all);
+    // A page past the end shows the last one.
+    let past = c.get("/approvals?fpage=99");
+    assert_eq!(
+        row_ids(table(&past.body, "in-force"), "in-force-").len(),
+        45
+    );
+
+    // Found by a part of the name (full-width digits are the same digits) or by the code.
+    let found =
+        c.get("/approvals?q=%E5%90%88%E6%88%90%E9%A1%B9%E7%9B%AE%EF%BC%90%EF%BC%94%EF%BC%90");
+    assert_eq!(row_ids(table(&found.body, "approvals"), "approve-"), [41]);
+    assert_eq!(
+        row_ids(table(&found.body, "in-force"), "in-force-"),
+        Vec::<i64>::new()
+    );
+    let found = c.get("/approvals?q=22000026900041");
+    assert_eq!(row_ids(table(&found.body, "in-force"), "in-force-"), [42]);
+    assert!(row_ids(table(&found.body, "approvals"), "approve-").is_empty());
+
+    // Approving from a searched list goes back to the same search.
+    let page = c.post(
+        "/approvals?q=22000026900040",
+        "/approvals/approve",
+        &[
+            ("key", "2026|nyt|22000026900040"),
+            ("version", "41"),
+            ("q", "22000026900040"),
+        ],
+    );
+    assert!(page.url.contains("q=22000026900040"), "{}", page.url);
+    assert!(page.body.contains("已批复申报表 #41"), "{}", page.body);
+    assert_eq!(row_ids(table(&page.body, "in-force"), "in-force-"), [41]);
+}

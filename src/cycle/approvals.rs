@@ -15,7 +15,7 @@ use crate::forms::project::ProjectKey;
 use crate::forms::record::FormRecord;
 use crate::rules::review::Conclusion;
 use crate::store;
-use crate::store::approvals::{Action, Decided};
+use crate::store::approvals::{Action, Decided, Declared};
 use crate::store::submissions::StoredDeclaration;
 
 /// Where a project's declarations stand with the finance office.
@@ -60,14 +60,12 @@ fn conclusion_text(d: &StoredDeclaration) -> String {
 }
 
 fn approvable(d: &StoredDeclaration) -> bool {
-    matches!(
-        conclusion(d),
-        Some(Conclusion::Pass | Conclusion::PassAfterRevision)
-    )
+    is_approvable(conclusion(d))
 }
 
-/// The standing computed from the accepted declarations (oldest first) and the decisions.
-fn standing_of(decls: &[StoredDeclaration], decisions: Vec<Decided>) -> Standing {
+/// The standing computed from the accepted declarations (their ids and conclusions, oldest
+/// first) and the decisions.
+fn standing_of(decls: &[(i64, Option<Conclusion>)], decisions: Vec<Decided>) -> Standing {
     let mut last: HashMap<i64, (i64, Action)> = HashMap::new();
     for d in &decisions {
         last.insert(d.submission_id, (d.id, d.action));
@@ -75,24 +73,24 @@ fn standing_of(decls: &[StoredDeclaration], decisions: Vec<Decided>) -> Standing
     let revoked = |id: i64| matches!(last.get(&id), Some((_, Action::Revoke)));
     let approved = decls
         .iter()
-        .filter_map(|d| match last.get(&d.id) {
-            Some((at, Action::Approve)) => Some((*at, d.id)),
+        .filter_map(|&(id, _)| match last.get(&id) {
+            Some((at, Action::Approve)) => Some((*at, id)),
             _ => None,
         })
         .max()
         .map(|(_, id)| id);
     let first_pass = decls
         .iter()
-        .find(|d| conclusion(d) == Some(Conclusion::Pass))
-        .map(|d| d.id)
+        .find(|(_, c)| *c == Some(Conclusion::Pass))
+        .map(|&(id, _)| id)
         .filter(|id| !revoked(*id));
     let in_force = approved.or(first_pass);
     let pending = in_force.and_then(|current| {
         decls
             .iter()
             .rev()
-            .find(|d| d.id > current && approvable(d) && !revoked(d.id))
-            .map(|d| d.id)
+            .find(|&&(id, c)| id > current && is_approvable(c) && !revoked(id))
+            .map(|&(id, _)| id)
     });
     Standing {
         in_force,
@@ -101,12 +99,86 @@ fn standing_of(decls: &[StoredDeclaration], decisions: Vec<Decided>) -> Standing
     }
 }
 
+fn is_approvable(c: Option<Conclusion>) -> bool {
+    matches!(c, Some(Conclusion::Pass | Conclusion::PassAfterRevision))
+}
+
+fn ids_and_conclusions(decls: &[StoredDeclaration]) -> Vec<(i64, Option<Conclusion>)> {
+    decls.iter().map(|d| (d.id, conclusion(d))).collect()
+}
+
 /// Where a project's declarations stand: the one in force, a pending adjustment request, and
 /// the finance office's decisions.
 pub fn standing(conn: &Connection, key: &ProjectKey) -> anyhow::Result<Standing> {
-    let decls = store::submissions::accepted_declarations(conn, key)?;
+    Ok(project(conn, key)?.map_or_else(Standing::default, |p| p.standing))
+}
+
+/// A project's accepted declarations and where they stand.
+#[derive(Debug, Clone)]
+pub(crate) struct Project {
+    /// Its accepted declarations, oldest first (never empty).
+    pub(crate) declarations: Vec<Declared>,
+    pub(crate) standing: Standing,
+}
+
+impl Project {
+    /// Its latest accepted declaration, which names it.
+    pub(crate) fn latest(&self) -> &Declared {
+        self.declarations
+            .last()
+            .expect("a project is listed for its accepted declarations")
+    }
+
+    /// Whether a declaration can be approved: concluded 通过 or 修改后通过 and not in force.
+    pub(crate) fn approvable(&self, d: &Declared) -> bool {
+        is_approvable(d.conclusion) && self.standing.in_force != Some(d.id)
+    }
+
+    fn new(declarations: Vec<Declared>, decisions: Vec<Decided>) -> Project {
+        let ids: Vec<_> = declarations.iter().map(|d| (d.id, d.conclusion)).collect();
+        Project {
+            standing: standing_of(&ids, decisions),
+            declarations,
+        }
+    }
+}
+
+/// A project with its accepted declarations and where they stand, if it has any.
+pub(crate) fn project(conn: &Connection, key: &ProjectKey) -> anyhow::Result<Option<Project>> {
+    let declarations = store::approvals::declared_of(conn, key)?;
+    if declarations.is_empty() {
+        return Ok(None);
+    }
     let decisions = store::approvals::of_project(conn, key)?;
-    Ok(standing_of(&decls, decisions))
+    Ok(Some(Project::new(declarations, decisions)))
+}
+
+/// Every project with an accepted declaration, of a year and a department when given, by key:
+/// two reads of indexes, whatever the number of projects.
+pub(crate) fn projects(
+    conn: &Connection,
+    year: Option<i32>,
+    department: Option<&str>,
+) -> anyhow::Result<Vec<Project>> {
+    let mut decisions: HashMap<ProjectKey, Vec<Decided>> = HashMap::new();
+    for (key, d) in store::approvals::all(conn)? {
+        decisions.entry(key).or_default().push(d);
+    }
+    let mut projects = Vec::new();
+    let mut declarations: Vec<Declared> = Vec::new();
+    for d in store::approvals::declared(conn, year, department)? {
+        if declarations.first().is_some_and(|first| first.key != d.key) {
+            let decls = std::mem::take(&mut declarations);
+            let decided = decisions.remove(&decls[0].key).unwrap_or_default();
+            projects.push(Project::new(decls, decided));
+        }
+        declarations.push(d);
+    }
+    if !declarations.is_empty() {
+        let decided = decisions.remove(&declarations[0].key).unwrap_or_default();
+        projects.push(Project::new(declarations, decided));
+    }
+    Ok(projects)
 }
 
 /// The approved declaration of a project: its submission id and values.
@@ -116,7 +188,7 @@ pub fn approved_declaration(
 ) -> anyhow::Result<Option<(i64, FormRecord)>> {
     let decls = store::submissions::accepted_declarations(conn, key)?;
     let decisions = store::approvals::of_project(conn, key)?;
-    let Some(id) = standing_of(&decls, decisions).in_force else {
+    let Some(id) = standing_of(&ids_and_conclusions(&decls), decisions).in_force else {
         return Ok(None);
     };
     Ok(decls
@@ -187,7 +259,7 @@ pub fn revoke(
             }));
         }
         Some(id) => id,
-        None => match standing_of(&decls, decisions.clone()).in_force {
+        None => match standing_of(&ids_and_conclusions(&decls), decisions.clone()).in_force {
             Some(id) => id,
             None if decls.is_empty() => return Ok(Err(Refused::NoDeclaration(key.to_string()))),
             None => {
@@ -198,7 +270,7 @@ pub fn revoke(
             }
         },
     };
-    let standing = standing_of(&decls, decisions.clone());
+    let standing = standing_of(&ids_and_conclusions(&decls), decisions.clone());
     let explicitly = decisions
         .iter()
         .rev()
@@ -290,7 +362,7 @@ mod tests {
     }
 
     fn at(decls: &[StoredDeclaration], decisions: &[Decided]) -> (Option<i64>, Option<i64>) {
-        let s = standing_of(decls, decisions.to_vec());
+        let s = standing_of(&ids_and_conclusions(decls), decisions.to_vec());
         (s.in_force, s.pending)
     }
 

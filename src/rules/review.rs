@@ -40,6 +40,17 @@ impl Conclusion {
             Conclusion::Fail => "不通过",
         }
     }
+
+    /// The conclusion written as [`Conclusion::as_str`] gives it.
+    pub(crate) fn parse(s: &str) -> Option<Conclusion> {
+        [
+            Conclusion::Pass,
+            Conclusion::PassAfterRevision,
+            Conclusion::Fail,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
+    }
 }
 
 impl fmt::Display for Conclusion {

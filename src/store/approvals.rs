@@ -6,6 +6,7 @@ use rusqlite::types::{FromSql, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{Connection, params};
 
 use crate::forms::project::ProjectKey;
+use crate::rules::review::Conclusion;
 use crate::store::submissions::text_enum;
 
 /// What the finance office decided about a declaration.
@@ -95,42 +96,101 @@ pub(crate) fn record(
     Ok(())
 }
 
-/// A project with an accepted declaration, as the finance office lists them to decide on.
+/// An accepted declaration as the finance office decides on it, read from the index of
+/// migration 12 alone.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct DeclaredProject {
+pub(crate) struct Declared {
     pub(crate) key: ProjectKey,
+    /// Its submission number: the version the finance office approves.
+    pub(crate) id: i64,
+    /// Its review conclusion; none when it was not reviewed.
+    pub(crate) conclusion: Option<Conclusion>,
     /// The department code.
     pub(crate) department: String,
     pub(crate) year: Option<i32>,
-    /// 项目编码 and 项目名称 of its latest accepted declaration.
+    /// 项目编码 and 项目名称 as this version gives them.
     pub(crate) code: Option<String>,
     pub(crate) name: Option<String>,
+    pub(crate) received_at: String,
+    pub(crate) file_name: String,
 }
 
-/// The projects with an accepted declaration, of a year and a department when given, by key.
-pub(crate) fn declared_projects(
+/// The columns of [`Declared`], from the index that holds them all (migration 12).
+const DECLARED: &str = "SELECT project_key, id, conclusion, department, year, project_code, \
+    project_name, received_at, file_name FROM submissions INDEXED BY submissions_declarations \
+    WHERE form = 'target_declaration' AND outcome = 'accepted' AND project_key IS NOT NULL";
+
+fn declared_row(r: &rusqlite::Row) -> rusqlite::Result<Declared> {
+    Ok(Declared {
+        key: ProjectKey::from_stored(r.get(0)?),
+        id: r.get(1)?,
+        conclusion: r
+            .get::<_, Option<String>>(2)?
+            .and_then(|c| Conclusion::parse(&c)),
+        department: r.get(3)?,
+        year: r.get(4)?,
+        code: r.get(5)?,
+        name: r.get(6)?,
+        received_at: r.get(7)?,
+        file_name: r.get(8)?,
+    })
+}
+
+/// Every accepted declaration, of a year and a department when given, by project key and
+/// then oldest first.
+pub(crate) fn declared(
     conn: &Connection,
     year: Option<i32>,
     department: Option<&str>,
-) -> rusqlite::Result<Vec<DeclaredProject>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT s.project_key, s.department, s.year, s.project_code, s.project_name \
-         FROM submissions s WHERE s.id IN (SELECT MAX(id) FROM submissions \
-           WHERE form = 'target_declaration' AND outcome = 'accepted' \
-           AND project_key IS NOT NULL GROUP BY project_key) \
-         AND (?1 IS NULL OR s.year = ?1) AND (?2 IS NULL OR s.department = ?2) \
-         ORDER BY s.department, s.year, s.project_key",
-    )?;
-    let rows = stmt.query_map(params![year, department], |r| {
-        Ok(DeclaredProject {
-            key: ProjectKey::from_stored(r.get(0)?),
-            department: r.get(1)?,
-            year: r.get(2)?,
-            code: r.get(3)?,
-            name: r.get(4)?,
-        })
-    })?;
+) -> rusqlite::Result<Vec<Declared>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "{DECLARED} AND (?1 IS NULL OR year = ?1) AND (?2 IS NULL OR department = ?2) \
+         ORDER BY project_key, id"
+    ))?;
+    let rows = stmt.query_map(params![year, department], declared_row)?;
     rows.collect()
+}
+
+/// The accepted declarations of a project, oldest first.
+pub(crate) fn declared_of(conn: &Connection, key: &ProjectKey) -> rusqlite::Result<Vec<Declared>> {
+    let mut stmt = conn.prepare_cached(&format!("{DECLARED} AND project_key = ?1 ORDER BY id"))?;
+    let rows = stmt.query_map(params![key.as_str()], declared_row)?;
+    rows.collect()
+}
+
+/// The years that have an accepted declaration, latest first.
+pub(crate) fn declared_years(conn: &Connection) -> rusqlite::Result<Vec<i32>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT year FROM submissions INDEXED BY submissions_declarations \
+         WHERE form = 'target_declaration' AND outcome = 'accepted' AND year IS NOT NULL \
+         ORDER BY year DESC",
+    )?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    rows.collect()
+}
+
+/// Every decision on any project, oldest first, with their project keys.
+pub(crate) fn all(conn: &Connection) -> rusqlite::Result<Vec<(ProjectKey, Decided)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, submission_id, action, approved_at, source, note, project_key FROM approvals \
+         ORDER BY id",
+    )?;
+    let rows = stmt.query_map([], keyed_decision)?;
+    rows.collect()
+}
+
+fn keyed_decision(r: &rusqlite::Row) -> rusqlite::Result<(ProjectKey, Decided)> {
+    Ok((
+        ProjectKey::from_stored(r.get(6)?),
+        Decided {
+            id: r.get(0)?,
+            submission_id: r.get(1)?,
+            action: r.get(2)?,
+            at: r.get(3)?,
+            source: r.get(4)?,
+            note: r.get(5)?,
+        },
+    ))
 }
 
 /// The latest decisions on any project, newest first, with their project keys.
@@ -142,19 +202,7 @@ pub(crate) fn recent(
         "SELECT id, submission_id, action, approved_at, source, note, project_key FROM approvals \
          ORDER BY id DESC LIMIT ?1",
     )?;
-    let rows = stmt.query_map(params![limit as i64], |r| {
-        Ok((
-            ProjectKey::from_stored(r.get(6)?),
-            Decided {
-                id: r.get(0)?,
-                submission_id: r.get(1)?,
-                action: r.get(2)?,
-                at: r.get(3)?,
-                source: r.get(4)?,
-                note: r.get(5)?,
-            },
-        ))
-    })?;
+    let rows = stmt.query_map(params![limit as i64], keyed_decision)?;
     rows.collect()
 }
 
@@ -218,17 +266,20 @@ mod tests {
         let a = crate::store::submissions::record(&tx, &declaration("h1", &nyt, "nyt")).unwrap();
         crate::store::submissions::record(&tx, &declaration("h2", &jyt, "jyt")).unwrap();
         tx.commit().unwrap();
-        let all = declared_projects(&conn, None, None).unwrap();
-        assert_eq!(all.len(), 2);
-        let only = declared_projects(&conn, Some(2026), Some("nyt")).unwrap();
+        let listed = declared(&conn, None, None).unwrap();
+        assert_eq!(listed.len(), 2);
+        // By key: jyt before nyt.
+        assert_eq!(listed[0].key, jyt);
+        let only = declared(&conn, Some(2026), Some("nyt")).unwrap();
         assert_eq!(only.len(), 1);
         assert_eq!(only[0].key, nyt);
+        assert_eq!(only[0].id, a);
         assert_eq!(only[0].name.as_deref(), Some("项目"));
-        assert!(
-            declared_projects(&conn, Some(2025), None)
-                .unwrap()
-                .is_empty()
-        );
+        assert_eq!(only[0].file_name, "a.xlsx");
+        assert_eq!(only[0].conclusion, None);
+        assert_eq!(declared_of(&conn, &nyt).unwrap(), only);
+        assert!(declared(&conn, Some(2025), None).unwrap().is_empty());
+        assert_eq!(declared_years(&conn).unwrap(), [2026]);
 
         assert_eq!(latest_id(&conn).unwrap(), 0);
         record(
@@ -250,5 +301,96 @@ mod tests {
         assert_eq!(recent[0].0, nyt);
         assert_eq!(recent[0].1.action, Action::Revoke);
         assert_eq!(recent[0].1.source, "审核员");
+        let every = all(&conn).unwrap();
+        assert_eq!(every.len(), 2);
+        assert_eq!(every[0].1.action, Action::Approve);
+    }
+
+    fn reviewed(conclusion: Conclusion) -> crate::check::CheckResult {
+        crate::check::CheckResult {
+            file: "a.xlsx".into(),
+            form: Some(FormKind::TargetDeclaration),
+            status: crate::check::Status::Accepted,
+            project: None,
+            errors: Vec::new(),
+            warnings: Vec::new(),
+            score: None,
+            review: Some(crate::rules::review::Review {
+                conclusion,
+                findings: Vec::new(),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_declarations_conclusion_is_read_from_the_index_alone_and_returned_ones_are_not_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = crate::store::open(&dir.path().join("s.db")).unwrap();
+        let key = ProjectKey::new(Some(2026), "nyt", "22000026000101");
+        let (first, second) = (
+            reviewed(Conclusion::PassAfterRevision),
+            reviewed(Conclusion::Pass),
+        );
+        let tx = conn.transaction().unwrap();
+        let returned = NewSubmission {
+            outcome: Outcome::Rejected,
+            ..declaration("h0", &key, "nyt")
+        };
+        crate::store::submissions::record(&tx, &returned).unwrap();
+        let a = NewSubmission {
+            result: Some(&first),
+            ..declaration("h1", &key, "nyt")
+        };
+        let a = crate::store::submissions::record(&tx, &a).unwrap();
+        let b = NewSubmission {
+            result: Some(&second),
+            ..declaration("h2", &key, "nyt")
+        };
+        let b = crate::store::submissions::record(&tx, &b).unwrap();
+        tx.commit().unwrap();
+        let got: Vec<_> = declared_of(&conn, &key)
+            .unwrap()
+            .into_iter()
+            .map(|d| (d.id, d.conclusion))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (a, Some(Conclusion::PassAfterRevision)),
+                (b, Some(Conclusion::Pass))
+            ]
+        );
+        // Neither query reads a row of the table: their kilobytes of JSON stay on disk.
+        for (sql, arg) in [
+            (
+                format!("{DECLARED} AND project_key = ?1 ORDER BY id"),
+                "2026|nyt|x",
+            ),
+            (
+                format!(
+                    "{DECLARED} AND (?1 IS NULL OR year = ?1) AND (?2 IS NULL OR department = ?2) \
+                     ORDER BY project_key, id"
+                ),
+                "",
+            ),
+        ] {
+            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let params: Vec<rusqlite::types::Value> = if arg.is_empty() {
+                vec![rusqlite::types::Value::Null, rusqlite::types::Value::Null]
+            } else {
+                vec![arg.to_string().into()]
+            };
+            let plan: Vec<String> = stmt
+                .query_map(rusqlite::params_from_iter(params), |r| r.get(3))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            let plan = plan.join("; ");
+            assert!(
+                plan.contains("USING COVERING INDEX submissions_declarations")
+                    && !plan.contains("TEMP B-TREE"),
+                "{plan}"
+            );
+        }
     }
 }

@@ -105,6 +105,10 @@ const MIGRATIONS: &[Migration] = &[
         what: "the web console's list of submissions reads an index, not every row",
         sql: include_str!("migrations/0011_console_indexes.sql"),
     },
+    Migration {
+        what: "a declaration's review conclusion has a column, read without its stored result",
+        sql: include_str!("migrations/0012_declaration_conclusions.sql"),
+    },
 ];
 
 /// The schema version this jixiao writes.
@@ -195,6 +199,56 @@ mod tests {
         drop(conn);
         let conn = open(&path).unwrap();
         assert_eq!(schema_version(&conn).unwrap(), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn the_conclusions_of_declarations_recorded_before_version_12_are_filled_in() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for m in &MIGRATIONS[..11] {
+            conn.execute_batch(m.sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 11).unwrap();
+        let row = |id: i64, form: &str, outcome: &str, result: &str| {
+            conn.execute(
+                "INSERT INTO submissions (id, department, inbox_path, file_name, sha256, size, \
+                 received_at, stage, outcome, form, year, project_key, result_json, archive_path) \
+                 VALUES (?1, 'nyt', 'a.xlsx', 'a.xlsx', ?1, 1, 't', 'done', ?3, ?2, 2026, \
+                 '2026|nyt|x', ?4, 'x')",
+                rusqlite::params![id, form, outcome, result],
+            )
+            .unwrap();
+        };
+        row(
+            1,
+            "target_declaration",
+            "accepted",
+            r#"{"review":{"conclusion":"修改后通过"}}"#,
+        );
+        row(2, "target_declaration", "rejected", r#"{"errors":[]}"#);
+        row(3, "target_declaration", "accepted", "not json");
+        row(
+            4,
+            "self_evaluation",
+            "accepted",
+            r#"{"review":{"conclusion":"通过"}}"#,
+        );
+        migrate(&mut conn, "memory").unwrap();
+        let got: Vec<(i64, Option<String>)> = conn
+            .prepare("SELECT id, conclusion FROM submissions ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            got,
+            [
+                (1, Some("修改后通过".to_string())),
+                (2, None),
+                (3, None),
+                (4, None)
+            ]
+        );
     }
 
     #[test]

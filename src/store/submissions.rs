@@ -207,8 +207,9 @@ pub fn record(tx: &Transaction, s: &NewSubmission) -> rusqlite::Result<i64> {
     tx.execute(
         "INSERT INTO submissions (department, inbox_path, file_name, sha256, size, received_at, \
          stage, outcome, form, year, project_key, project_code, project_name, result_json, \
-         form_json, duplicate_of, supersedes, archive_path) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+         form_json, duplicate_of, supersedes, archive_path, conclusion) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
+         ?19)",
         params![
             s.department,
             s.inbox_path,
@@ -228,6 +229,9 @@ pub fn record(tx: &Transaction, s: &NewSubmission) -> rusqlite::Result<i64> {
             s.duplicate_of,
             previous,
             s.archive_path,
+            s.result
+                .and_then(|r| r.review.as_ref())
+                .map(|r| r.conclusion.as_str()),
         ],
     )?;
     let id = tx.last_insert_rowid();

@@ -249,6 +249,31 @@ pub fn hidden(html: &str, name: &str) -> Option<String> {
     Some(html[start..start + end].to_string())
 }
 
+/// The address of the first link whose attributes hold `marker` (e.g. `rel="next"`) and whose
+/// address holds `within`, unescaped.
+pub fn link(html: &str, marker: &str, within: &str) -> Option<String> {
+    html.split("<a ")
+        .skip(1)
+        .map(|a| &a[..a.find('>').unwrap_or(a.len())])
+        .filter(|attrs| attrs.contains(marker))
+        .filter_map(|attrs| {
+            let start = attrs.find("href=\"")? + 6;
+            let end = attrs[start..].find('"')?;
+            Some(unescape(&attrs[start..start + end]))
+        })
+        .find(|href| href.contains(within))
+}
+
+/// Text as a browser reads it from HTML escaped the way the console's templates escape it.
+pub fn unescape(html: &str) -> String {
+    html.replace("&#x2f;", "/")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
 /// A browser-like HTTP client: keeps cookies, follows redirects.
 pub struct Client {
     pub base: String,

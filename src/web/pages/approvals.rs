@@ -4,8 +4,6 @@
 //! `jixiao approve` and `jixiao revoke` (`cycle::approvals`), recorded under the account's name,
 //! with an audit entry about the project and one about the declaration.
 
-use std::collections::HashMap;
-
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::{Html, Response};
@@ -13,12 +11,13 @@ use axum::routing::{get, post};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
-use crate::cycle::approvals::{self, Refused, Standing};
+use crate::cycle::approvals::{self, Project, Refused, Standing};
 use crate::forms::project::ProjectKey;
 use crate::rules::review::Conclusion;
 use crate::store;
 use crate::store::accounts::Role;
-use crate::store::approvals::{Action, DeclaredProject};
+use crate::store::approvals::{Action, Declared};
+use crate::text::normalize;
 use crate::web::auth::{Posted, Who};
 use crate::web::page::{WebError, form_urlencoded_component, render, see_other, v};
 use crate::web::{App, Shared};
@@ -45,6 +44,10 @@ pub(super) fn routes() -> Router<Shared> {
 
 /// How many of the latest decisions the page lists.
 const RECENT: usize = 50;
+/// Declarations to approve on a page of their list.
+const CANDIDATES_PER_PAGE: usize = 100;
+/// Projects with targets in force on a page of their list.
+const IN_FORCE_PER_PAGE: usize = 50;
 
 #[derive(Deserialize, Default)]
 struct Filter {
@@ -52,6 +55,15 @@ struct Filter {
     year: String,
     #[serde(default)]
     department: String,
+    /// Text in the 项目名称 or 项目编码.
+    #[serde(default)]
+    q: String,
+    /// The page of the declarations to approve.
+    #[serde(default)]
+    page: String,
+    /// The page of the projects with targets in force.
+    #[serde(default)]
+    fpage: String,
     #[serde(default)]
     done: String,
     #[serde(default)]
@@ -66,6 +78,50 @@ impl Filter {
     fn department(&self) -> Option<String> {
         Some(self.department.trim().to_string()).filter(|d| !d.is_empty())
     }
+
+    /// The text searched for, as compared: normalised and in lower case.
+    fn needle(&self) -> Option<String> {
+        Some(normalize(self.q.trim()).to_lowercase()).filter(|t| !t.is_empty())
+    }
+
+    fn pages(&self) -> (usize, usize) {
+        let page = |p: &str| p.trim().parse::<usize>().unwrap_or(1).max(1);
+        (page(&self.page), page(&self.fpage))
+    }
+
+    /// The page's address with this filter, on these pages of its two lists.
+    fn url(&self, page: usize, fpage: usize) -> String {
+        let mut parts = Vec::new();
+        for (k, val) in [
+            ("year", &self.year),
+            ("department", &self.department),
+            ("q", &self.q),
+        ] {
+            if !val.trim().is_empty() {
+                parts.push(format!("{k}={}", form_urlencoded_component(val.trim())));
+            }
+        }
+        if page > 1 {
+            parts.push(format!("page={page}"));
+        }
+        if fpage > 1 {
+            parts.push(format!("fpage={fpage}"));
+        }
+        if parts.is_empty() {
+            "/approvals".to_string()
+        } else {
+            format!("/approvals?{}", parts.join("&"))
+        }
+    }
+}
+
+/// Whether a project's latest 项目名称 or 项目编码 holds the text searched for.
+fn matches(p: &Project, needle: &str) -> bool {
+    let latest = p.latest();
+    [&latest.name, &latest.code]
+        .into_iter()
+        .flatten()
+        .any(|t| normalize(t).to_lowercase().contains(needle))
 }
 
 /// A declaration as the page lists it.
@@ -88,6 +144,41 @@ struct Declaration {
     revoked: bool,
     /// Its latest decision was an approval.
     approved: bool,
+}
+
+fn declaration_view(p: &Project, d: &Declared) -> Declaration {
+    let Standing {
+        in_force,
+        pending,
+        decisions,
+    } = &p.standing;
+    let last = decisions
+        .iter()
+        .rev()
+        .find(|x| x.submission_id == d.id)
+        .map(|x| x.action);
+    Declaration {
+        id: d.id,
+        received_at: d.received_at.clone(),
+        file_name: d.file_name.clone(),
+        conclusion: d
+            .conclusion
+            .map_or_else(|| "（未审核）".into(), |c| c.to_string()),
+        tone: match d.conclusion {
+            Some(Conclusion::Pass) => "ok",
+            Some(Conclusion::PassAfterRevision) => "muted",
+            _ => "bad",
+        },
+        approvable: matches!(
+            d.conclusion,
+            Some(Conclusion::Pass | Conclusion::PassAfterRevision)
+        ),
+        in_force: *in_force == Some(d.id),
+        adjustment: in_force.is_some_and(|f| d.id > f),
+        pending: *pending == Some(d.id),
+        revoked: last == Some(Action::Revoke),
+        approved: last == Some(Action::Approve),
+    }
 }
 
 /// A project with its declarations and decisions.
@@ -144,78 +235,44 @@ fn department_name(app: &App, code: &str) -> String {
         .map_or_else(|| code.to_string(), |d| d.name.clone())
 }
 
-/// Everything the page shows about one project.
-fn project_view(
-    app: &App,
-    conn: &rusqlite::Connection,
-    p: DeclaredProject,
-) -> Result<ProjectView, WebError> {
-    let decls = store::submissions::accepted_declarations(conn, &p.key)?;
-    let Standing {
-        in_force,
-        pending,
-        decisions,
-    } = approvals::standing(conn, &p.key)?;
-    let received: HashMap<i64, (String, String)> = store::submissions::by_project(conn, &p.key)?
-        .into_iter()
-        .map(|s| (s.id, (s.received_at, s.file_name)))
-        .collect();
-    let mut last: HashMap<i64, Action> = HashMap::new();
-    for d in &decisions {
-        last.insert(d.submission_id, d.action);
-    }
-    let declarations = decls
+/// How the version in force came to be: the latest approval of it, if any.
+fn in_force_by(p: &Project) -> Option<DecidedView> {
+    let id = p.standing.in_force?;
+    p.standing
+        .decisions
         .iter()
-        .map(|d| {
-            let conclusion = d
-                .result
-                .as_ref()
-                .and_then(|r| r.review.as_ref())
-                .map(|r| r.conclusion);
-            let (received_at, file_name) = received.get(&d.id).cloned().unwrap_or_default();
-            Declaration {
-                id: d.id,
-                received_at,
-                file_name,
-                conclusion: conclusion.map_or_else(|| "（未审核）".into(), |c| c.to_string()),
-                tone: match conclusion {
-                    Some(Conclusion::Pass) => "ok",
-                    Some(Conclusion::PassAfterRevision) => "muted",
-                    _ => "bad",
-                },
-                approvable: matches!(
-                    conclusion,
-                    Some(Conclusion::Pass | Conclusion::PassAfterRevision)
-                ),
-                in_force: in_force == Some(d.id),
-                adjustment: in_force.is_some_and(|f| d.id > f),
-                pending: pending == Some(d.id),
-                revoked: last.get(&d.id) == Some(&Action::Revoke),
-                approved: last.get(&d.id) == Some(&Action::Approve),
-            }
-        })
-        .collect();
-    let in_force_by = in_force.and_then(|id| {
-        decisions
+        .rev()
+        .find(|d| d.submission_id == id && d.action == Action::Approve)
+        .map(decided_view)
+}
+
+/// Everything the page shows about one project.
+fn project_view(app: &App, p: &Project) -> ProjectView {
+    let latest = p.latest();
+    ProjectView {
+        key: latest.key.to_string(),
+        key_q: form_urlencoded_component(latest.key.as_str()),
+        department_name: department_name(app, &latest.department),
+        department: latest.department.clone(),
+        year: latest.year,
+        code: latest.code.clone(),
+        name: latest.name.clone(),
+        in_force: p.standing.in_force,
+        pending: p.standing.pending,
+        in_force_by: in_force_by(p),
+        declarations: p
+            .declarations
+            .iter()
+            .map(|d| declaration_view(p, d))
+            .collect(),
+        decisions: p
+            .standing
+            .decisions
             .iter()
             .rev()
-            .find(|d| d.submission_id == id && d.action == Action::Approve)
             .map(decided_view)
-    });
-    Ok(ProjectView {
-        key: p.key.to_string(),
-        key_q: form_urlencoded_component(p.key.as_str()),
-        department_name: department_name(app, &p.department),
-        department: p.department,
-        year: p.year,
-        code: p.code,
-        name: p.name,
-        in_force,
-        pending,
-        in_force_by,
-        declarations,
-        decisions: decisions.iter().rev().map(decided_view).collect(),
-    })
+            .collect(),
+    }
 }
 
 /// A row of the table of declarations to approve.
@@ -232,76 +289,111 @@ struct Candidate {
     declaration: Declaration,
 }
 
+/// A page of a list: its rows, how many there are in all, which page of how many, and the
+/// numbers of its first and last rows.
+#[derive(Serialize)]
+struct Paged<T> {
+    rows: Vec<T>,
+    total: usize,
+    page: usize,
+    pages: usize,
+    first: usize,
+    last: usize,
+}
+
+impl<T> Paged<T> {
+    /// Page `page` (from 1; a page past the end is the last) of `items`, `per` to a page,
+    /// made into rows by `row` — only the rows shown are made.
+    fn of<I>(items: Vec<I>, page: usize, per: usize, row: impl FnMut(I) -> T) -> Paged<T> {
+        let total = items.len();
+        let pages = total.div_ceil(per).max(1);
+        let page = page.clamp(1, pages);
+        let rows: Vec<T> = items
+            .into_iter()
+            .skip((page - 1) * per)
+            .take(per)
+            .map(row)
+            .collect();
+        let first = ((page - 1) * per + 1).min(total);
+        Paged {
+            last: (page - 1) * per + rows.len(),
+            rows,
+            total,
+            page,
+            pages,
+            first,
+        }
+    }
+}
+
 async fn page(
     State(app): State<Shared>,
     who: Who,
     Query(f): Query<Filter>,
 ) -> Result<Html<String>, WebError> {
-    let (year, department) = (f.year(), f.department());
-    let dept = department.clone();
+    let (year, department, needle) = (f.year(), f.department(), f.needle());
+    let (page, fpage) = f.pages();
     let (candidates, in_force, recent, years) = app
         .db(move |app, conn| {
-            let projects = store::approvals::declared_projects(conn, year, dept.as_deref())?;
-            let mut candidates = Vec::new();
-            let mut in_force = Vec::new();
-            for p in projects {
-                let mut view = project_view(app, conn, p)?;
-                let decls = std::mem::take(&mut view.declarations);
-                for d in decls.into_iter().rev() {
-                    if d.approvable && !d.in_force {
-                        candidates.push(Candidate {
-                            key: view.key.clone(),
-                            key_q: view.key_q.clone(),
-                            department_name: view.department_name.clone(),
-                            year: view.year,
-                            code: view.code.clone(),
-                            name: view.name.clone(),
-                            in_force: view.in_force,
-                            in_force_by: view.in_force_by.clone(),
-                            declaration: d,
-                        });
-                    }
-                }
-                if view.in_force.is_some() {
-                    in_force.push(view);
-                }
+            let mut projects = approvals::projects(conn, year, department.as_deref())?;
+            if let Some(needle) = &needle {
+                projects.retain(|p| matches(p, needle));
             }
-            // Adjustment requests and declarations never in force first; older versions last.
-            candidates.sort_by_key(|c| {
-                (
-                    !(c.declaration.pending || c.in_force.is_none()),
-                    c.key.clone(),
-                    -c.declaration.id,
-                )
+            // The page lists projects by department, then year, then key.
+            projects.sort_by(|a, b| {
+                let (a, b) = (a.latest(), b.latest());
+                (&a.department, a.year, &a.key).cmp(&(&b.department, b.year, &b.key))
             });
-            let names: HashMap<String, (Option<String>, Option<String>)> =
-                store::approvals::declared_projects(conn, None, None)?
-                    .into_iter()
-                    .map(|p| (p.key.to_string(), (p.code, p.name)))
-                    .collect();
+            // Each approvable declaration not in force: adjustment requests and declarations
+            // of projects without targets in force first, older versions after them.
+            let mut candidates: Vec<(&Project, &Declared)> = projects
+                .iter()
+                .flat_map(|p| {
+                    p.declarations
+                        .iter()
+                        .rev()
+                        .filter(|d| p.approvable(d))
+                        .map(move |d| (p, d))
+                })
+                .collect();
+            candidates.sort_by_key(|(p, d)| {
+                let first = p.standing.pending == Some(d.id) || p.standing.in_force.is_none();
+                (!first, &d.key, -d.id)
+            });
+            let candidates = Paged::of(candidates, page, CANDIDATES_PER_PAGE, |(p, d)| {
+                let latest = p.latest();
+                Candidate {
+                    key: d.key.to_string(),
+                    key_q: form_urlencoded_component(d.key.as_str()),
+                    department_name: department_name(app, &latest.department),
+                    year: latest.year,
+                    code: latest.code.clone(),
+                    name: latest.name.clone(),
+                    in_force: p.standing.in_force,
+                    in_force_by: in_force_by(p),
+                    declaration: declaration_view(p, d),
+                }
+            });
+            let in_force: Vec<&Project> = projects
+                .iter()
+                .filter(|p| p.standing.in_force.is_some())
+                .collect();
+            let in_force = Paged::of(in_force, fpage, IN_FORCE_PER_PAGE, |p| project_view(app, p));
             let recent: Vec<_> = store::approvals::recent(conn, RECENT)?
                 .into_iter()
                 .map(|(key, d)| {
-                    let (code, name) = names.get(key.as_str()).cloned().unwrap_or_default();
-                    context! {
+                    let named = approvals::project(conn, &key)?;
+                    let latest = named.as_ref().map(Project::latest);
+                    Ok(context! {
                         key => key.to_string(),
                         key_q => form_urlencoded_component(key.as_str()),
-                        code,
-                        name,
+                        code => latest.and_then(|l| l.code.clone()),
+                        name => latest.and_then(|l| l.name.clone()),
                         d => v(decided_view(&d)),
-                    }
+                    })
                 })
-                .collect();
-            let years: Vec<i32> = {
-                let mut ys: Vec<i32> = names
-                    .keys()
-                    .filter_map(|k| k.split('|').next().and_then(|y| y.parse().ok()))
-                    .collect();
-                ys.sort_unstable();
-                ys.dedup();
-                ys.reverse();
-                ys
-            };
+                .collect::<Result<_, WebError>>()?;
+            let years = store::approvals::declared_years(conn)?;
             Ok((candidates, in_force, recent, years))
         })
         .await?;
@@ -311,6 +403,19 @@ async fn page(
         .iter()
         .map(|d| context! { code => d.code.clone(), name => d.name.clone() })
         .collect();
+    let pager = |p: usize, pages: usize, at: &dyn Fn(usize) -> String| {
+        context! {
+            prev => (p > 1).then(|| at(p - 1)),
+            next => (p < pages).then(|| at(p + 1)),
+        }
+    };
+    let candidates_pager = pager(candidates.page, candidates.pages, &|n| {
+        format!("{}#approvals", f.url(n, in_force.page))
+    });
+    let in_force_pager = pager(in_force.page, in_force.pages, &|n| {
+        format!("{}#in-force", f.url(candidates.page, n))
+    });
+    let filtered = year.is_some() || f.department().is_some() || f.needle().is_some();
     render(
         &app,
         &who,
@@ -318,12 +423,16 @@ async fn page(
         "approvals.html",
         context! {
             candidates => v(&candidates),
+            candidates_pager,
             in_force => v(&in_force),
+            in_force_pager,
             recent,
             years,
             departments,
+            filtered,
             year => f.year.trim(),
-            department => department.unwrap_or_default(),
+            department => f.department.trim(),
+            q => f.q.trim(),
             done => f.done,
             error => f.error,
         },
@@ -344,11 +453,9 @@ async fn history(
     let key = q.key;
     let (project, audit) = app
         .db(move |app, conn| {
-            let project = store::approvals::declared_projects(conn, None, None)?
-                .into_iter()
-                .find(|p| p.key.as_str() == key)
+            let project = approvals::project(conn, &ProjectKey::from_stored(key.clone()))?
                 .ok_or(WebError::NotFound)?;
-            let view = project_view(app, conn, project)?;
+            let view = project_view(app, &project);
             let audit = store::audit::about(conn, &[format!("project:{key}")])?;
             Ok((view, audit))
         })
@@ -362,7 +469,7 @@ async fn history(
     )
 }
 
-/// The fields of the approve and revoke forms. The year and department of the page's filter
+/// The fields of the approve and revoke forms. The year, department and text of the page's filter
 /// come along, to go back to the same list.
 #[derive(Deserialize)]
 struct DecisionForm {
@@ -376,6 +483,8 @@ struct DecisionForm {
     year: String,
     #[serde(default)]
     department: String,
+    #[serde(default)]
+    q: String,
 }
 
 async fn approve(
@@ -476,17 +585,14 @@ async fn decide(
         })
         .await?;
     let mut query = Vec::new();
-    if !form.year.trim().is_empty() {
-        query.push(format!(
-            "year={}",
-            form_urlencoded_component(form.year.trim())
-        ));
-    }
-    if !form.department.trim().is_empty() {
-        query.push(format!(
-            "department={}",
-            form_urlencoded_component(form.department.trim())
-        ));
+    for (k, val) in [
+        ("year", &form.year),
+        ("department", &form.department),
+        ("q", &form.q),
+    ] {
+        if !val.trim().is_empty() {
+            query.push(format!("{k}={}", form_urlencoded_component(val.trim())));
+        }
     }
     match outcome {
         Ok(done) => query.push(format!("done={}", form_urlencoded_component(&done))),

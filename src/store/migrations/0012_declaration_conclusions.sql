@@ -1,0 +1,12 @@
+-- Version 12: a declaration's review conclusion (通过, 修改后通过, 不通过) has a column of its own,
+-- and an index holds, for every accepted declaration, all that is needed to work out which
+-- targets are in force and to list them — for every project at once on the console's 待批复,
+-- for each project in the summary — without reading a row itself, whose stored result and form
+-- (kilobytes of JSON each) come before its later columns.
+ALTER TABLE submissions ADD COLUMN conclusion TEXT;
+UPDATE submissions SET conclusion = json_extract(result_json, '$.review.conclusion')
+    WHERE form = 'target_declaration' AND json_valid(result_json);
+CREATE INDEX submissions_declarations ON submissions
+    (project_key, id, conclusion, department, year, project_code, project_name, received_at,
+     file_name)
+    WHERE form = 'target_declaration' AND outcome = 'accepted';
