@@ -112,22 +112,14 @@ impl Owed {
 }
 
 /// The corrected declaration a project owes: its latest accepted declaration was concluded
-/// 不通过, or 修改后通过 without the finance office's approval, and no declaration of it is
-/// approved.
-fn revision_owed(
-    conn: &Connection,
-    key: &crate::forms::project::ProjectKey,
-) -> anyhow::Result<Option<Revision>> {
-    if approvals::approved_declaration(conn, key)?.is_some() {
+/// 不通过, or 修改后通过 without the finance office's approval, and no declaration of it is in
+/// force.
+fn revision_owed(conn: &Connection, p: &approvals::Project) -> anyhow::Result<Option<Revision>> {
+    if p.standing.in_force.is_some() {
         return Ok(None);
     }
-    let Some(latest) = store::submissions::accepted_declarations(conn, key)?
-        .into_iter()
-        .next()
-    else {
-        return Ok(None);
-    };
-    let Some(conclusion) = latest.result.and_then(|r| r.review).map(|r| r.conclusion) else {
+    let latest = p.latest();
+    let Some(conclusion) = latest.conclusion else {
         return Ok(None);
     };
     if conclusion == Conclusion::Pass {
@@ -143,9 +135,23 @@ fn revision_owed(
     }))
 }
 
+/// The name a project is listed by: its latest 项目名称, else its key.
+fn project_name(p: &approvals::Project) -> String {
+    let latest = p.latest();
+    latest
+        .name
+        .clone()
+        .unwrap_or_else(|| latest.key.to_string())
+}
+
 /// The projects a department is expected to declare when it has declared nothing this year:
 /// those returned this year, then last year's, each with why.
-fn expected_projects(conn: &Connection, year: i32, dept: &str) -> anyhow::Result<Vec<String>> {
+fn expected_projects(
+    conn: &Connection,
+    year: i32,
+    dept: &str,
+    last_year: &YearState,
+) -> anyhow::Result<Vec<String>> {
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
     for name in store::reminders::returned_declarations(conn, year, dept)? {
@@ -153,8 +159,8 @@ fn expected_projects(conn: &Connection, year: i32, dept: &str) -> anyhow::Result
             out.push(format!("{name}（已退回，请修改后重新报送）"));
         }
     }
-    for (_, name) in store::submissions::declared_projects(conn, year - 1, dept)? {
-        if let Some(name) = name
+    for p in last_year.of(dept) {
+        if let Some(name) = &p.latest().name
             && seen.insert(name.clone())
         {
             out.push(format!("{name}（上年度项目）"));
@@ -163,39 +169,74 @@ fn expected_projects(conn: &Connection, year: i32, dept: &str) -> anyhow::Result
     Ok(out)
 }
 
-/// The projects of a department with an approved declaration: (key, name).
-fn approved_projects(
-    conn: &Connection,
-    year: i32,
-    dept: &str,
-) -> anyhow::Result<Vec<(crate::forms::project::ProjectKey, String)>> {
-    let mut out = Vec::new();
-    for (key, name) in store::submissions::declared_projects(conn, year, dept)? {
-        if approvals::approved_declaration(conn, &key)?.is_some() {
-            let name = name.unwrap_or_else(|| key.to_string());
-            out.push((key, name));
+/// A year's projects and accepted forms, read once for all its deadlines and departments: two
+/// reads of indexes, whatever the number of projects.
+#[derive(Default)]
+struct YearState {
+    /// The projects with an accepted declaration, by department, each by key.
+    projects: BTreeMap<String, Vec<approvals::Project>>,
+    /// Every (project key, form) with an accepted form.
+    accepted: std::collections::HashSet<(String, FormKind)>,
+}
+
+impl YearState {
+    fn read(conn: &Connection, year: i32) -> anyhow::Result<YearState> {
+        let mut projects: BTreeMap<String, Vec<approvals::Project>> = BTreeMap::new();
+        for p in approvals::projects(conn, Some(year), None)? {
+            projects
+                .entry(p.latest().department.clone())
+                .or_default()
+                .push(p);
         }
+        let accepted = store::submissions::accepted_forms(conn, year)?
+            .into_iter()
+            .map(|(key, form)| (key.as_str().to_string(), form))
+            .collect();
+        Ok(YearState { projects, accepted })
     }
-    Ok(out)
+
+    /// A department's projects.
+    fn of(&self, dept: &str) -> &[approvals::Project] {
+        self.projects.get(dept).map_or(&[], Vec::as_slice)
+    }
+
+    fn has_accepted(&self, p: &approvals::Project, form: FormKind) -> bool {
+        self.accepted
+            .contains(&(p.latest().key.as_str().to_string(), form))
+    }
 }
 
 /// Everything owed for the configured deadlines of `year` (all deadlines when `None`).
 pub fn owed(conn: &Connection, cal: &Calendar, year: Option<i32>) -> anyhow::Result<Vec<Owed>> {
-    let mut out = Vec::new();
-    for d in cal
+    let mut years: BTreeMap<i32, YearState> = BTreeMap::new();
+    let mut state = |y: i32| -> anyhow::Result<()> {
+        if let std::collections::btree_map::Entry::Vacant(e) = years.entry(y) {
+            e.insert(YearState::read(conn, y)?);
+        }
+        Ok(())
+    };
+    let deadlines: Vec<_> = cal
         .deadlines
         .iter()
         .filter(|d| year.is_none_or(|y| d.year == y))
-    {
-        let Some(kind) = d.kind() else { continue };
+        .filter_map(|d| d.kind().map(|kind| (d, kind)))
+        .collect();
+    for (d, kind) in &deadlines {
+        state(d.year)?;
+        if *kind == FormKind::TargetDeclaration {
+            state(d.year - 1)?;
+        }
+    }
+    let mut out = Vec::new();
+    for (d, kind) in deadlines {
+        let this_year = &years[&d.year];
         for dept in cal.departments {
+            let declared = this_year.of(&dept.code);
             let projects = match kind {
                 FormKind::TargetDeclaration => {
-                    if store::submissions::has_accepted_declaration(conn, d.year, &dept.code)? {
-                        for (key, name) in
-                            store::submissions::declared_projects(conn, d.year, &dept.code)?
-                        {
-                            let Some(revision) = revision_owed(conn, &key)? else {
+                    if !declared.is_empty() {
+                        for p in declared {
+                            let Some(revision) = revision_owed(conn, p)? else {
                                 continue;
                             };
                             out.push(Owed {
@@ -204,21 +245,22 @@ pub fn owed(conn: &Connection, cal: &Calendar, year: Option<i32>) -> anyhow::Res
                                 year: d.year,
                                 due: revision.reviewed
                                     + chrono::Days::new(u64::from(cal.revision_days)),
-                                projects: vec![name.unwrap_or_else(|| key.to_string())],
+                                projects: vec![project_name(p)],
                                 revision: Some(revision),
                             });
                         }
                         continue;
                     }
-                    expected_projects(conn, d.year, &dept.code)?
+                    expected_projects(conn, d.year, &dept.code, &years[&(d.year - 1)])?
                 }
                 _ => {
-                    let mut missing = Vec::new();
-                    for (key, name) in approved_projects(conn, d.year, &dept.code)? {
-                        if !store::submissions::has_accepted(conn, &key, kind)? {
-                            missing.push(name);
-                        }
-                    }
+                    let missing: Vec<String> = declared
+                        .iter()
+                        .filter(|p| {
+                            p.standing.in_force.is_some() && !this_year.has_accepted(p, kind)
+                        })
+                        .map(project_name)
+                        .collect();
                     if missing.is_empty() {
                         continue;
                     }
@@ -368,4 +410,194 @@ pub(crate) fn overdue_by_department(items: &[Owed]) -> BTreeMap<String, Vec<&Owe
         map.entry(o.department.clone()).or_default().push(o);
     }
     map
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::{CheckResult, Status};
+    use crate::forms::project::ProjectKey;
+    use crate::rules::review::Review;
+    use crate::store::submissions::{NewSubmission, Outcome};
+
+    fn result(form: FormKind, conclusion: Option<Conclusion>) -> CheckResult {
+        CheckResult {
+            file: "a.xlsx".into(),
+            form: Some(form),
+            status: Status::Accepted,
+            project: None,
+            errors: Vec::new(),
+            warnings: Vec::new(),
+            score: None,
+            review: conclusion.map(|conclusion| Review {
+                conclusion,
+                findings: Vec::new(),
+            }),
+        }
+    }
+
+    /// Records an accepted form of project `code` of 农业农村厅, 2026, named `name`.
+    fn record(
+        conn: &mut Connection,
+        code: &str,
+        name: &str,
+        form: FormKind,
+        conclusion: Option<Conclusion>,
+        received_at: &str,
+    ) -> i64 {
+        let key = ProjectKey::new(Some(2026), "nyt", code);
+        let result = result(form, conclusion);
+        let sha = format!("{code}{name}{received_at}{form:?}");
+        let tx = conn.transaction().unwrap();
+        let id = store::submissions::record(
+            &tx,
+            &NewSubmission {
+                department: "nyt",
+                inbox_path: "a.xlsx",
+                file_name: "a.xlsx",
+                sha256: &sha,
+                size: 1,
+                received_at,
+                outcome: Outcome::Accepted,
+                form: Some(form),
+                year: Some(2026),
+                project_key: Some(&key),
+                project_code: Some(code),
+                project_name: Some(name),
+                result: Some(&result),
+                record: None,
+                duplicate_of: None,
+                archive_path: "x",
+            },
+        )
+        .unwrap();
+        tx.commit().unwrap();
+        id
+    }
+
+    #[test]
+    fn a_renamed_project_owes_once_and_a_corrected_declaration_is_due_after_its_latest_review() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = store::open(&dir.path().join("s.db")).unwrap();
+        use Conclusion::{Pass, PassAfterRevision};
+        // Renamed in its second declaration (an adjustment request): one project, by its new name.
+        record(
+            &mut conn,
+            "A1",
+            "旧名称",
+            FormKind::TargetDeclaration,
+            Some(Pass),
+            "2026-03-01T09:00:00+08:00",
+        );
+        record(
+            &mut conn,
+            "A1",
+            "新名称",
+            FormKind::TargetDeclaration,
+            Some(Pass),
+            "2026-03-05T09:00:00+08:00",
+        );
+        // Sent back for revision twice: the second review sets the deadline.
+        record(
+            &mut conn,
+            "B2",
+            "乙项目",
+            FormKind::TargetDeclaration,
+            Some(PassAfterRevision),
+            "2026-03-02T09:00:00+08:00",
+        );
+        let second = record(
+            &mut conn,
+            "B2",
+            "乙项目",
+            FormKind::TargetDeclaration,
+            Some(PassAfterRevision),
+            "2026-03-20T09:00:00+08:00",
+        );
+        // In force with its report: owes only the self-evaluation.
+        record(
+            &mut conn,
+            "C3",
+            "丙项目",
+            FormKind::TargetDeclaration,
+            Some(Pass),
+            "2026-03-03T09:00:00+08:00",
+        );
+        record(
+            &mut conn,
+            "C3",
+            "丙项目",
+            FormKind::PerformanceReport,
+            None,
+            "2026-07-03T09:00:00+08:00",
+        );
+
+        let departments = [Department {
+            name: "吉林省农业农村厅".into(),
+            aliases: Vec::new(),
+            code: "nyt".into(),
+            folder: "农业农村厅".into(),
+            emails: Vec::new(),
+        }];
+        let deadlines = [
+            Deadline {
+                year: 2026,
+                form: "target_declaration".into(),
+                due: "2026-03-31".parse().unwrap(),
+            },
+            Deadline {
+                year: 2026,
+                form: "performance_report".into(),
+                due: "2026-07-31".parse().unwrap(),
+            },
+            Deadline {
+                year: 2026,
+                form: "self_evaluation".into(),
+                due: "2027-02-28".parse().unwrap(),
+            },
+        ];
+        let reminders = ReminderSettings::default();
+        let cal = Calendar {
+            deadlines: &deadlines,
+            reminders: &reminders,
+            departments: &departments,
+            revision_days: 10,
+        };
+        let owed: Vec<_> = owed(&conn, &cal, Some(2026))
+            .unwrap()
+            .into_iter()
+            .filter(|o| o.department == "nyt")
+            .map(|o| {
+                (
+                    o.form,
+                    o.due.to_string(),
+                    o.what(),
+                    o.revision.map(|r| r.submission),
+                )
+            })
+            .collect();
+        assert_eq!(
+            owed,
+            [
+                (
+                    FormKind::TargetDeclaration,
+                    "2026-03-30".to_string(),
+                    "乙项目（审核结论为修改后通过，待修改后重新报送）".to_string(),
+                    Some(second)
+                ),
+                (
+                    FormKind::PerformanceReport,
+                    "2026-07-31".to_string(),
+                    "新名称".to_string(),
+                    None
+                ),
+                (
+                    FormKind::SelfEvaluation,
+                    "2027-02-28".to_string(),
+                    "新名称、丙项目".to_string(),
+                    None
+                ),
+            ]
+        );
+    }
 }

@@ -368,44 +368,16 @@ pub(crate) fn accepted_declarations(
     rows.collect()
 }
 
-/// Whether a department had any declaration of `year` accepted.
-pub(crate) fn has_accepted_declaration(
+/// Every (project key, form) of `year` with an accepted form, from the index of migration 12.
+pub(crate) fn accepted_forms(
     conn: &Connection,
     year: i32,
-    department: &str,
-) -> rusqlite::Result<bool> {
-    conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM submissions WHERE year = ?1 AND department = ?2 \
-         AND form = 'target_declaration' AND outcome = 'accepted')",
-        params![year, department],
-        |r| r.get(0),
-    )
-}
-
-/// Whether a project has an accepted form of this kind.
-pub(crate) fn has_accepted(
-    conn: &Connection,
-    key: &ProjectKey,
-    form: FormKind,
-) -> rusqlite::Result<bool> {
-    conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM submissions WHERE project_key = ?1 AND form = ?2 AND outcome = 'accepted')",
-        params![key.as_str(), form],
-        |r| r.get(0),
-    )
-}
-
-/// The projects of a department and year with an accepted declaration: key and 项目名称.
-pub(crate) fn declared_projects(
-    conn: &Connection,
-    year: i32,
-    department: &str,
-) -> rusqlite::Result<Vec<(ProjectKey, Option<String>)>> {
-    let mut stmt = conn.prepare(
-        "SELECT DISTINCT project_key, project_name FROM submissions WHERE year = ?1 AND department = ?2 \
-         AND form = 'target_declaration' AND outcome = 'accepted' AND project_key IS NOT NULL",
+) -> rusqlite::Result<Vec<(ProjectKey, FormKind)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT project_key, form FROM submissions INDEXED BY submissions_accepted \
+         WHERE year = ?1 AND outcome = 'accepted' AND project_key IS NOT NULL AND form IS NOT NULL",
     )?;
-    let rows = stmt.query_map(params![year, department], |r| {
+    let rows = stmt.query_map(params![year], |r| {
         Ok((ProjectKey::from_stored(r.get(0)?), r.get(1)?))
     })?;
     rows.collect()

@@ -10,3 +10,6 @@ CREATE INDEX submissions_declarations ON submissions
     (project_key, id, conclusion, department, year, project_code, project_name, received_at,
      file_name)
     WHERE form = 'target_declaration' AND outcome = 'accepted';
+-- What is owed (every project of a year with its accepted forms) is read from this one.
+CREATE INDEX submissions_accepted ON submissions (year, project_key, form)
+    WHERE outcome = 'accepted';
