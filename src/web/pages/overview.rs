@@ -114,10 +114,15 @@ impl<T> Memo<T> {
 pub(super) struct Slow<T> {
     kept: Mutex<Option<(MemoKey, Arc<T>)>>,
     working: AtomicBool,
+    /// Held while figures are worked out with none kept to answer meanwhile (the first request
+    /// of a year, or the start-up's work): a request that comes then waits for that work
+    /// instead of doing it again beside it.
+    first: Mutex<()>,
 }
 
-/// How long a request waits for figures being updated before it answers with the kept ones.
-const FRESH_WAIT: std::time::Duration = std::time::Duration::from_millis(400);
+/// How long a request waits for figures being updated before it answers with the kept ones: a
+/// small state is worked out in that time, a large one answers at once with the kept figures.
+const FRESH_WAIT: std::time::Duration = std::time::Duration::from_millis(40);
 
 /// How a [`Slow`] value is worked out.
 type Work<T> = fn(&App, &Connection, i32) -> anyhow::Result<T>;
@@ -127,6 +132,7 @@ impl<T: Send + Sync + 'static> Slow<T> {
         Slow {
             kept: Mutex::new(None),
             working: AtomicBool::new(false),
+            first: Mutex::new(()),
         }
     }
 
@@ -175,6 +181,16 @@ impl<T: Send + Sync + 'static> Slow<T> {
                 return Ok((v, true));
             }
             _ => {}
+        }
+        let _first = self
+            .first
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Another request, or the start-up, may have worked them out while this one waited.
+        if let Some((k, v)) = self.kept.lock().ok().and_then(|k| k.clone())
+            && k == key
+        {
+            return Ok((v, false));
         }
         let value = Arc::new(work(app, conn, year)?);
         if let Ok(mut kept) = self.kept.lock() {
