@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{Query, State};
@@ -69,7 +70,7 @@ pub(super) struct Memo<T> {
 }
 
 #[derive(Clone, PartialEq)]
-struct MemoKey {
+pub(super) struct MemoKey {
     database: PathBuf,
     year: i32,
     stamp: String,
@@ -122,7 +123,7 @@ pub(super) struct Slow<T> {
 
 /// How long a request waits for figures being updated before it answers with the kept ones: a
 /// small state is worked out in that time, a large one answers at once with the kept figures.
-const FRESH_WAIT: std::time::Duration = std::time::Duration::from_millis(40);
+const FRESH_WAIT: Duration = Duration::from_millis(40);
 
 /// How a [`Slow`] value is worked out.
 type Work<T> = fn(&App, &Connection, i32) -> anyhow::Result<T>;
@@ -136,14 +137,15 @@ impl<T: Send + Sync + 'static> Slow<T> {
         }
     }
 
-    /// The value, and whether it is being updated (an older one is answered meanwhile).
-    fn get(
+    /// The value: kept, or worked out now when none is kept (only the first request of a year),
+    /// or being updated by a thread (the kept one meanwhile).
+    fn ask(
         &'static self,
         app: &Shared,
         conn: &Connection,
         year: i32,
         work: Work<T>,
-    ) -> Result<(Arc<T>, bool), WebError> {
+    ) -> Result<Asked<T>, WebError> {
         let key = MemoKey {
             database: app.cfg.database(),
             year,
@@ -151,7 +153,7 @@ impl<T: Send + Sync + 'static> Slow<T> {
         };
         let kept = self.kept.lock().ok().and_then(|k| k.clone());
         match kept {
-            Some((k, v)) if k == key => return Ok((v, false)),
+            Some((k, v)) if k == key => return Ok(Asked::Ready(v)),
             Some((k, v)) if k.database == key.database && k.year == key.year => {
                 if !self.working.swap(true, Ordering::SeqCst) {
                     let app = app.clone();
@@ -167,18 +169,11 @@ impl<T: Send + Sync + 'static> Slow<T> {
                         self.working.store(false, Ordering::SeqCst);
                     }
                 }
-                // A small state is worked out in milliseconds: wait that long for the new
-                // figures rather than show old ones.
-                let waited = std::time::Instant::now();
-                while waited.elapsed() < FRESH_WAIT {
-                    std::thread::sleep(std::time::Duration::from_millis(5));
-                    if let Some((k, fresh)) = self.kept.lock().ok().and_then(|k| k.clone())
-                        && k == key
-                    {
-                        return Ok((fresh, false));
-                    }
-                }
-                return Ok((v, true));
+                return Ok(Asked::Updating {
+                    slow: self,
+                    key,
+                    kept: v,
+                });
             }
             _ => {}
         }
@@ -190,13 +185,13 @@ impl<T: Send + Sync + 'static> Slow<T> {
         if let Some((k, v)) = self.kept.lock().ok().and_then(|k| k.clone())
             && k == key
         {
-            return Ok((v, false));
+            return Ok(Asked::Ready(v));
         }
         let value = Arc::new(work(app, conn, year)?);
         if let Ok(mut kept) = self.kept.lock() {
             *kept = Some((key, value.clone()));
         }
-        Ok((value, false))
+        Ok(Asked::Ready(value))
     }
 
     fn refresh(&self, app: &App, year: i32, work: Work<T>) -> anyhow::Result<()> {
@@ -213,6 +208,46 @@ impl<T: Send + Sync + 'static> Slow<T> {
         }
         Ok(())
     }
+}
+
+/// Figures asked of a [`Slow`]: ready, or being updated by a thread.
+pub(super) enum Asked<T: 'static> {
+    Ready(Arc<T>),
+    Updating {
+        slow: &'static Slow<T>,
+        /// The state the new figures are worked out for.
+        key: MemoKey,
+        /// The figures of an earlier state, answered if the new ones are not ready in time.
+        kept: Arc<T>,
+    },
+}
+
+impl<T> Asked<T> {
+    /// The figures, and whether they are being updated: the new ones if they are ready by
+    /// `deadline`, else the kept ones.
+    pub(super) fn answer(self, deadline: Instant) -> (Arc<T>, bool) {
+        let (slow, key, kept) = match self {
+            Asked::Ready(v) => return (v, false),
+            Asked::Updating { slow, key, kept } => (slow, key, kept),
+        };
+        loop {
+            if let Some((k, fresh)) = slow.kept.lock().ok().and_then(|k| k.clone())
+                && k == key
+            {
+                return (fresh, false);
+            }
+            if Instant::now() >= deadline {
+                return (kept, true);
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+/// Until when a request asking now waits for figures being updated. A request asks for every
+/// figure it needs first, so that they are all updated at once, then waits.
+pub(super) fn fresh_deadline() -> Instant {
+    Instant::now() + FRESH_WAIT
 }
 
 /// The summary's figures with the counts of the year's submissions they were made from.
@@ -240,8 +275,8 @@ fn tally(
     app: &Shared,
     conn: &Connection,
     year: i32,
-) -> Result<(Arc<(Summary, Vec<crate::store::summary::Count>)>, bool), WebError> {
-    TALLIES.get(app, conn, year, |app, conn, year| {
+) -> Result<Asked<(Summary, Vec<crate::store::summary::Count>)>, WebError> {
+    TALLIES.ask(app, conn, year, |app, conn, year| {
         let scope = app.cfg.summary_scope(&app.defs, app.clock.as_ref());
         Ok((
             crate::summary::tally(conn, &scope, year)?,
@@ -256,8 +291,8 @@ pub(super) fn owed(
     app: &Shared,
     conn: &Connection,
     year: i32,
-) -> Result<(Arc<Vec<Owed>>, bool), WebError> {
-    OWED.get(app, conn, year, |app, conn, year| {
+) -> Result<Asked<Vec<Owed>>, WebError> {
+    OWED.ask(app, conn, year, |app, conn, year| {
         crate::cycle::owed(conn, &app.cfg.calendar(), Some(year))
     })
 }
@@ -271,7 +306,7 @@ pub(super) fn warm(app: &Shared) {
             crate::store::open(&app.cfg.database()).map_err(|e| WebError::Internal(e.into()))?;
         tally(app, &conn, year)?;
         owed(app, &conn, year)?;
-        years(app, &conn, year)?;
+        years(app, &conn, year, Instant::now())?;
         Ok(())
     };
     if let Err(e) = run() {
@@ -280,12 +315,19 @@ pub(super) fn warm(app: &Shared) {
 }
 
 /// The years to choose from: those with forms, this one, and the one shown.
-pub(super) fn years(app: &Shared, conn: &Connection, shown: i32) -> Result<Vec<i32>, WebError> {
+/// Being updated, the kept ones are answered after `deadline`.
+pub(super) fn years(
+    app: &Shared,
+    conn: &Connection,
+    shown: i32,
+    deadline: Instant,
+) -> Result<Vec<i32>, WebError> {
     // Kept like the figures: listing them reads the whole submissions table.
     let mut years = YEARS_WITH_FORMS
-        .get(app, conn, 0, |_, conn, _| {
+        .ask(app, conn, 0, |_, conn, _| {
             Ok(crate::store::summary::years(conn)?)
         })?
+        .answer(deadline)
         .0
         .as_ref()
         .clone();
@@ -420,10 +462,13 @@ async fn page(
 
 fn overview(app: &Shared, conn: &Connection, year: i32) -> Result<minijinja::Value, WebError> {
     let today = app.clock.today();
-    let (kept, tally_stale) = tally(app, conn, year)?;
+    // Everything asked for first, so that what has changed is updated at once; then answered.
+    let deadline = fresh_deadline();
+    let (tally, owed) = (tally(app, conn, year)?, owed(app, conn, year)?);
+    let years = years(app, conn, year, deadline)?;
+    let (kept, tally_stale) = tally.answer(deadline);
     let (summary, counts) = (&kept.0, &kept.1);
-    let (owed, owed_stale) = owed(app, conn, year)?;
-    let years = years(app, conn, year)?;
+    let (owed, owed_stale) = owed.answer(deadline);
 
     // Department × form from the year's submissions; duplicates count with the form they repeat.
     let mut cells: HashMap<(&str, FormKind), Cell> = HashMap::new();

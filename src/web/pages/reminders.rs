@@ -97,7 +97,8 @@ fn days(today: NaiveDate, due: NaiveDate) -> (Option<i64>, Option<i64>) {
 
 fn reminders(app: &Shared, conn: &Connection, year: i32) -> Result<minijinja::Value, WebError> {
     let today = app.clock.today();
-    let (owed, updating) = overview::owed(app, conn, year)?;
+    let deadline = overview::fresh_deadline();
+    let (owed, updating) = overview::owed(app, conn, year)?.answer(deadline);
     let deadlines: Vec<DeadlineView> = app
         .cfg
         .deadlines
@@ -167,7 +168,7 @@ fn reminders(app: &Shared, conn: &Connection, year: i32) -> Result<minijinja::Va
             status_label: mail.as_ref().map(|m| m.status.label()),
         });
     }
-    let years = overview::years(app, conn, year)?;
+    let years = overview::years(app, conn, year, deadline)?;
     Ok(context! {
         title => "催报",
         year,

@@ -111,7 +111,7 @@ async fn page(
         .db(move |app, conn| {
             Ok((
                 workbook(app, conn, year)?,
-                overview::years(&shared, conn, year)?,
+                overview::years(&shared, conn, year, overview::fresh_deadline())?,
                 crate::store::audit::about(conn, &[format!("summary:{year}")])?,
             ))
         })
