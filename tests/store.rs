@@ -132,6 +132,14 @@ fn a_database_of_0_1_0_is_migrated_forward_with_nothing_lost() {
             .map(|(id, _)| id),
         Some(6)
     );
+    // The same worked out from the conclusions' column (version 12 filled it from the results
+    // 0.1.0 stored), as 待批复 and what is owed read them.
+    let in_force = |key| {
+        jixiao::cycle::approvals::standing(&conn, key)
+            .unwrap()
+            .in_force
+    };
+    assert_eq!((in_force(&nyt), in_force(&jyt)), (Some(2), Some(6)));
     // The approval 0.1.0 recorded reads back as an approval, with who and the note.
     let decisions = jixiao::cycle::approvals::standing(&conn, &jyt)
         .unwrap()
