@@ -11,7 +11,8 @@
 //! include a little more than the server's own time.
 //!
 //! `JIXIAO_BENCH_PROJECTS=N` changes the number of projects; `JIXIAO_BENCH_DUMP=DIR` saves each
-//! page's first answer there.
+//! page's first answer there; `JIXIAO_BENCH_KEEP=1` keeps the setup (its folder is printed), to
+//! time commands on it (`jixiao --config FOLDER/jixiao.toml status`, …).
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -332,7 +333,11 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(30);
-    let tmp = tempfile::tempdir().unwrap();
+    let mut tmp = tempfile::tempdir().unwrap();
+    if std::env::var_os("JIXIAO_BENCH_KEEP").is_some() {
+        tmp.disable_cleanup(true);
+        println!("the setup is kept in {}", tmp.path().display());
+    }
     let config = tmp.path().join("jixiao.toml");
     std::fs::write(&config, config_text()).unwrap();
     for d in 0..DEPARTMENTS {

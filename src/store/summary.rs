@@ -5,6 +5,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::submissions::Outcome;
 use crate::forms::FormKind;
+use crate::rules::review::Conclusion;
 
 /// Submissions of a year counted by department, form and outcome.
 #[derive(Debug, Clone)]
@@ -45,12 +46,16 @@ pub(crate) struct Listed {
     pub(crate) code: Option<String>,
     pub(crate) name: Option<String>,
     pub(crate) project_key: Option<String>,
+    /// A declaration's review conclusion.
+    pub(crate) conclusion: Option<Conclusion>,
 }
 
-/// The current (latest accepted) forms of a year, without their values.
+/// The current (latest accepted) forms of a year, without their values, from the index that
+/// holds them (migration 12).
 pub(crate) fn current_forms(conn: &Connection, year: i32) -> rusqlite::Result<Vec<Listed>> {
-    let mut stmt = conn.prepare(
-        "SELECT id, department, form, project_code, project_name, project_key FROM submissions \
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, department, form, project_code, project_name, project_key, conclusion \
+         FROM submissions INDEXED BY submissions_current \
          WHERE year = ?1 AND outcome = 'accepted' AND superseded_by IS NULL \
          AND form IS NOT NULL AND form_json IS NOT NULL",
     )?;
@@ -62,9 +67,28 @@ pub(crate) fn current_forms(conn: &Connection, year: i32) -> rusqlite::Result<Ve
             code: r.get(3)?,
             name: r.get(4)?,
             project_key: r.get(5)?,
+            conclusion: r
+                .get::<_, Option<String>>(6)?
+                .and_then(|c| Conclusion::parse(&c)),
         })
     })?
     .collect()
+}
+
+/// What the summary's figures need of a current form beyond its listing, as JSON: a
+/// performance report's 资金 total row (`funds.total`), a self-evaluation's verified score
+/// (`score`). SQLite picks them out of the stored form and result, so that the kilobytes of the
+/// rest are not parsed again.
+pub(crate) fn figures_json(
+    conn: &Connection,
+    id: i64,
+) -> rusqlite::Result<(Option<String>, Option<String>)> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT CASE WHEN json_valid(form_json) THEN json_extract(form_json, '$.funds.total') END, \
+         CASE WHEN json_valid(result_json) THEN json_extract(result_json, '$.score') END \
+         FROM submissions WHERE id = ?1",
+    )?;
+    stmt.query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?)))
 }
 
 /// A current form's file, time, stored values and result (both JSON).

@@ -2,7 +2,7 @@
 //! returned, current per form, grades, execution — and what is missing. No I/O: the workbook
 //! writer feeds it one form at a time and writes what it yields.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::check::CheckResult;
 use crate::departments::Department;
@@ -25,6 +25,48 @@ pub(crate) struct Current {
     pub(crate) received_at: String,
     pub(crate) record: FormRecord,
     pub(crate) result: CheckResult,
+}
+
+/// What the summary counts of one current form.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Figures<'a> {
+    pub(crate) department: &'a str,
+    pub(crate) kind: FormKind,
+    /// A declaration's review conclusion.
+    pub(crate) conclusion: Option<Conclusion>,
+    /// A performance report's 执行率, as a fraction.
+    pub(crate) report_rate: Option<f64>,
+    /// A self-evaluation's verified score.
+    pub(crate) score: Option<ScoreFigures>,
+}
+
+/// Of a self-evaluation's verified score ([`crate::score::Score`]), what the summary counts.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub(crate) struct ScoreFigures {
+    pub(crate) computed: f64,
+    /// In percent.
+    pub(crate) execution_rate: f64,
+    pub(crate) grade: String,
+}
+
+impl<'a> Figures<'a> {
+    /// The figures of a form read whole.
+    pub(crate) fn of(c: &'a Current) -> Figures<'a> {
+        Figures {
+            department: &c.department,
+            kind: c.kind,
+            conclusion: c.result.review.as_ref().map(|r| r.conclusion),
+            report_rate: match c.kind {
+                FormKind::PerformanceReport => report_rate(&c.record),
+                _ => None,
+            },
+            score: c.result.score.as_ref().map(|s| ScoreFigures {
+                computed: s.computed,
+                execution_rate: s.execution_rate,
+                grade: s.grade.clone(),
+            }),
+        }
+    }
 }
 
 /// One department's line.
@@ -98,7 +140,7 @@ pub(crate) struct Missing {
 }
 
 /// The summary of a year.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Summary {
     pub(crate) year: i32,
     pub(crate) generated_at: String,
@@ -117,7 +159,11 @@ pub(super) fn fraction(percent: f64) -> f64 {
 
 /// A performance report's 执行率: the total row's 执行数 / 年初预算数, as a fraction.
 pub(crate) fn report_rate(record: &FormRecord) -> Option<f64> {
-    let total = record.funds.get("total")?;
+    total_rate(record.funds.get("total")?)
+}
+
+/// 执行数 / 年初预算数 of a 资金 total row, as a fraction.
+pub(crate) fn total_rate(total: &BTreeMap<String, String>) -> Option<f64> {
     let budget = amount_text(total.get("budget")?)?;
     let spent = amount_text(total.get("spent")?)?;
     if budget.is_zero() {
@@ -229,28 +275,29 @@ impl Tally {
 
     /// Counts one current form.
     pub(crate) fn add(&mut self, c: &Current) {
-        let i = self.row(&c.department, &c.department);
+        self.count(&Figures::of(c));
+    }
+
+    /// Counts one current form's figures.
+    pub(crate) fn count(&mut self, f: &Figures) {
+        let i = self.row(f.department, f.department);
         let grade_names = &self.grade_names;
         let row = &mut self.rows[i];
-        row.current[kind_index(c.kind)] += 1;
-        match c.kind {
+        row.current[kind_index(f.kind)] += 1;
+        match f.kind {
             FormKind::TargetDeclaration => {
-                if c.result
-                    .review
-                    .as_ref()
-                    .is_some_and(|r| r.conclusion == Conclusion::Fail)
-                {
+                if f.conclusion == Some(Conclusion::Fail) {
                     row.not_passed += 1;
                 }
             }
             FormKind::PerformanceReport => {
-                if let Some(r) = report_rate(&c.record) {
+                if let Some(r) = f.report_rate {
                     row.report_rate_sum += r;
                     row.report_rated += 1;
                 }
             }
             FormKind::SelfEvaluation => {
-                if let Some(s) = &c.result.score {
+                if let Some(s) = &f.score {
                     row.score_sum += s.computed;
                     row.scored += 1;
                     row.se_rate_sum += fraction(s.execution_rate);

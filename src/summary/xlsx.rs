@@ -4,7 +4,7 @@
 //! The big sheets stream to temporary files (constant-memory mode), so memory stays flat however
 //! many projects there are. Text from forms is always written as a string, never as a formula.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use rust_decimal::prelude::ToPrimitive;
 
@@ -16,11 +16,13 @@ use rust_xlsxwriter::{
     Worksheet,
 };
 
-use super::tally::{Current, DepartmentRow, Summary, Tally, fraction, kind_index, report_rate};
+use super::tally::{
+    Current, DepartmentRow, Figures, ScoreFigures, Summary, Tally, fraction, kind_index,
+    report_rate, total_rate,
+};
 use super::{DEPARTMENT_SHEET, INDICATOR_SHEET, MISSING_SHEET, NOTES_SHEET, OVERDUE_SHEET, Scope};
 use crate::departments::{self, Department};
 use crate::forms::definitions::{Definitions, FormDef, FormKind, ValueType};
-use crate::forms::project::ProjectKey;
 use crate::forms::values::{amount_text, percent_text_fraction};
 use crate::rules::issue::IssueCode;
 use crate::rules::review::Conclusion;
@@ -115,7 +117,7 @@ fn current_in_order(
             .then_with(|| a.name.cmp(&b.name))
             .then_with(|| a.id.cmp(&b.id))
     });
-    with_approved_declarations(conn, listed)
+    with_approved_declarations(conn, year, listed)
 }
 
 /// The summary's figures alone — the same forms counted in the same order as [`build`] counts
@@ -127,11 +129,35 @@ pub(super) fn tally(conn: &Connection, scope: &Scope, year: i32) -> anyhow::Resu
     let (listed, approval) = current_in_order(conn, &tally, year)?;
     for l in &listed {
         if approval.get(&l.id).copied().is_none_or(Approval::counted) {
-            tally.add(&super::load_current(conn, l)?);
+            tally.count(&figures(conn, l)?);
         }
     }
     let now = scope.now.format("%Y-%m-%d %H:%M:%S").to_string();
     Ok(tally.finish(scope.departments, now))
+}
+
+/// What the summary counts of a listed form, without reading the form whole: a declaration's
+/// conclusion is listed with it; a report's 资金 total row and a self-evaluation's score are
+/// picked out of the stored JSON by SQLite. The same figures as [`Figures::of`] the form read
+/// whole (a test compares the two).
+fn figures<'a>(conn: &Connection, l: &'a Listed) -> anyhow::Result<Figures<'a>> {
+    let (total, score) = match l.kind {
+        FormKind::TargetDeclaration => (None, None),
+        _ => store::summary::figures_json(conn, l.id)
+            .with_context(|| format!("submission {}: stored figures", l.id))?,
+    };
+    Ok(Figures {
+        department: &l.department,
+        kind: l.kind,
+        conclusion: l.conclusion,
+        report_rate: total
+            .filter(|_| l.kind == FormKind::PerformanceReport)
+            .and_then(|j| serde_json::from_str::<BTreeMap<String, String>>(&j).ok())
+            .and_then(|t| total_rate(&t)),
+        score: score
+            .filter(|_| l.kind == FormKind::SelfEvaluation)
+            .and_then(|j| serde_json::from_str::<ScoreFigures>(&j).ok()),
+    })
 }
 
 /// Where a declaration stands with the finance office, as its row on the 绩效目标申报表 sheet
@@ -172,33 +198,44 @@ impl Approval {
 /// declaration's standing.
 fn with_approved_declarations(
     conn: &Connection,
+    year: i32,
     listed: Vec<Listed>,
 ) -> anyhow::Result<(Vec<Listed>, HashMap<i64, Approval>)> {
+    // Every project's standing at once, from the index of the accepted declarations.
+    let projects: HashMap<String, crate::cycle::approvals::Project> =
+        crate::cycle::approvals::projects(conn, Some(year), None)?
+            .into_iter()
+            .map(|p| (p.latest().key.as_str().to_string(), p))
+            .collect();
     let mut out = Vec::with_capacity(listed.len());
     let mut approval = HashMap::new();
     for l in listed {
-        let key = match &l.project_key {
-            Some(k) if l.kind == FormKind::TargetDeclaration => ProjectKey::from_stored(k.clone()),
+        let project = match &l.project_key {
+            Some(k) if l.kind == FormKind::TargetDeclaration => projects.get(k),
             _ => {
                 out.push(l);
                 continue;
             }
         };
-        let standing = crate::cycle::approvals::standing(conn, &key)?;
-        match standing.in_force {
+        let standing = project.map(|p| &p.standing);
+        match standing.and_then(|s| s.in_force) {
             Some(approved) if approved == l.id => {
                 approval.insert(l.id, Approval::InForce);
             }
             Some(approved) => {
                 approval.insert(approved, Approval::InForce);
-                let later = if standing.pending == Some(l.id) {
+                let later = if standing.and_then(|s| s.pending) == Some(l.id) {
                     Approval::Pending
                 } else {
                     Approval::Refused
                 };
                 approval.insert(l.id, later);
+                let conclusion = project
+                    .and_then(|p| p.declarations.iter().find(|d| d.id == approved))
+                    .and_then(|d| d.conclusion);
                 out.push(Listed {
                     id: approved,
+                    conclusion,
                     ..l.clone()
                 });
             }
@@ -994,6 +1031,116 @@ fn notes_sheet(wb: &mut Workbook, scope: &Scope, s: &Summary) -> anyhow::Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::CheckResult;
+    use crate::forms::project::ProjectKey;
+    use crate::forms::record::FormRecord;
+    use crate::store::submissions::{NewSubmission, Outcome};
+
+    /// The three example forms of 农业农村厅 as checked: kind, values, result as JSON.
+    fn examples() -> Vec<(FormKind, FormRecord, serde_json::Value)> {
+        let checker = crate::Checker::new(Definitions::embedded(), crate::Limits::default());
+        ["绩效目标申报表", "绩效运行监控表", "绩效自评表"]
+            .iter()
+            .map(|f| {
+                let path = format!(
+                    "{}/tests/fixtures/examples/农业农村厅-{f}.xlsx",
+                    env!("CARGO_MANIFEST_DIR")
+                );
+                let c = checker.check_bytes(f, &std::fs::read(path).unwrap());
+                assert!(c.result.accepted(), "{f}");
+                let rec = FormRecord::from_form(c.form.as_deref().unwrap());
+                let kind = c.result.form.unwrap();
+                (kind, rec, serde_json::to_value(&c.result).unwrap())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_figures_picked_out_by_sqlite_are_those_of_the_forms_read_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg =
+            crate::config::Config::parse(crate::config::EXAMPLE, &dir.path().join("jixiao.toml"))
+                .unwrap();
+        let mut conn = store::open(&cfg.database()).unwrap();
+        let bases = examples();
+        let tx = conn.transaction().unwrap();
+        let mut approve = Vec::new();
+        let conclusions = ["通过", "修改后通过", "不通过", "通过", "修改后通过", "通过"];
+        for p in 0..24usize {
+            let dept = ["nyt", "jyt"][p % 2];
+            let code = format!("22000026{p:06}");
+            let key = ProjectKey::new(Some(2026), dept, &code);
+            let conclusion = conclusions[p % conclusions.len()];
+            // Two versions of some declarations: a later one while the first is in force.
+            let versions = if p % 5 == 0 { 2 } else { 1 };
+            for (k, (kind, base, result)) in bases.iter().enumerate() {
+                if k > 0 && (conclusion == "不通过" || p % 7 == 3) {
+                    continue;
+                }
+                for v in 0..(if k == 0 { versions } else { 1 }) {
+                    let mut rec = base.clone();
+                    if let Some(total) = rec.funds.get_mut("total") {
+                        total.insert("budget".into(), format!("{}", 100 + p * 37));
+                        total.insert("spent".into(), format!("{}.25", 30 + p * 11));
+                    }
+                    let mut result = result.clone();
+                    if let Some(score) = result.get_mut("score").filter(|s| s.is_object()) {
+                        score["computed"] = (55.0 + p as f64 * 1.7 + 0.01).into();
+                        score["execution_rate"] = (60.0 + p as f64 * 1.3).into();
+                        score["grade"] = ["优", "良", "中", "差"][p % 4].into();
+                    }
+                    if let Some(review) = result.get_mut("review").filter(|r| r.is_object()) {
+                        review["conclusion"] = if v == 1 { "不通过" } else { conclusion }.into();
+                    }
+                    let result: CheckResult = serde_json::from_value(result).unwrap();
+                    let sha = format!("{p}-{k}-{v}");
+                    store::submissions::record(
+                        &tx,
+                        &NewSubmission {
+                            department: dept,
+                            inbox_path: "a.xlsx",
+                            file_name: "a.xlsx",
+                            sha256: &sha,
+                            size: 1,
+                            received_at: "2026-03-01T10:00:00.000+08:00",
+                            outcome: Outcome::Accepted,
+                            form: Some(*kind),
+                            year: Some(2026),
+                            project_key: Some(&key),
+                            project_code: Some(&code),
+                            project_name: Some(&code),
+                            result: Some(&result),
+                            record: Some(&rec),
+                            duplicate_of: None,
+                            archive_path: "x",
+                        },
+                    )
+                    .unwrap();
+                }
+            }
+            if conclusion == "修改后通过" && p % 2 == 0 {
+                approve.push(key);
+            }
+        }
+        tx.commit().unwrap();
+        for key in &approve {
+            let done =
+                crate::cycle::approvals::approve(&conn, key, None, "command", None, "t").unwrap();
+            assert!(done.is_ok());
+        }
+        let defs = Definitions::embedded();
+        let scope = cfg.summary_scope(&defs, &crate::runtime::SystemClock::default());
+        let (whole, _) = build(&conn, &scope, 2026).unwrap();
+        let picked = tally(&conn, &scope, 2026).unwrap();
+        assert_eq!(picked, whole);
+        // Not trivially: every kind of figure was counted.
+        let t = &whole.total;
+        assert!(
+            t.not_passed > 0 && t.report_rated > 0 && t.scored > 0,
+            "{t:?}"
+        );
+        assert!(t.grades.iter().filter(|g| **g > 0).count() >= 3, "{t:?}");
+    }
 
     #[test]
     fn cell_text_drops_forbidden_characters_and_ends_long_text_with_an_ellipsis() {

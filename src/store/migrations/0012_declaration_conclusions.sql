@@ -13,3 +13,9 @@ CREATE INDEX submissions_declarations ON submissions
 -- What is owed (every project of a year with its accepted forms) is read from this one.
 CREATE INDEX submissions_accepted ON submissions (year, project_key, form)
     WHERE outcome = 'accepted';
+-- The current (latest accepted) forms of a year, which the summary and the console's 总览 count,
+-- are listed from this one: `superseded_by` comes after the stored result and form in a row.
+CREATE INDEX submissions_current ON submissions
+    (year, id, department, form, project_code, project_name, project_key, conclusion)
+    WHERE outcome = 'accepted' AND superseded_by IS NULL AND form IS NOT NULL
+    AND form_json IS NOT NULL;
