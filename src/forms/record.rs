@@ -31,7 +31,24 @@ fn text(slot: &Slot) -> Option<String> {
     slot.text()
 }
 
+/// 执行数 / 年初预算数 of a 资金 total row, as a fraction: none without both amounts, or with no
+/// budget.
+pub(crate) fn total_rate(total: &BTreeMap<String, String>) -> Option<f64> {
+    use rust_decimal::prelude::ToPrimitive;
+    let budget = crate::forms::values::amount_text(total.get("budget")?)?;
+    let spent = crate::forms::values::amount_text(total.get("spent")?)?;
+    if budget.is_zero() {
+        return None;
+    }
+    spent.checked_div(budget)?.to_f64()
+}
+
 impl FormRecord {
+    /// A performance report's 执行率: the total row's 执行数 / 年初预算数, as a fraction.
+    pub(crate) fn report_rate(&self) -> Option<f64> {
+        total_rate(self.funds.get("total")?)
+    }
+
     pub fn from_form(form: &RawForm) -> FormRecord {
         let mut funds: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
         for ((row, col), slot) in &form.funds {

@@ -374,18 +374,12 @@ mod tests {
                 "",
             ),
         ] {
-            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
             let params: Vec<rusqlite::types::Value> = if arg.is_empty() {
                 vec![rusqlite::types::Value::Null, rusqlite::types::Value::Null]
             } else {
                 vec![arg.to_string().into()]
             };
-            let plan: Vec<String> = stmt
-                .query_map(rusqlite::params_from_iter(params), |r| r.get(3))
-                .unwrap()
-                .collect::<Result<_, _>>()
-                .unwrap();
-            let plan = plan.join("; ");
+            let plan = crate::store::query_plan(&conn, &sql, &params);
             assert!(
                 plan.contains("USING COVERING INDEX submissions_declarations")
                     && !plan.contains("TEMP B-TREE"),

@@ -106,8 +106,8 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0011_console_indexes.sql"),
     },
     Migration {
-        what: "a declaration's review conclusion has a column, read without its stored result",
-        sql: include_str!("migrations/0012_declaration_conclusions.sql"),
+        what: "conclusions, figures and current forms are read from indexes, not stored results",
+        sql: include_str!("migrations/0012_console_figures.sql"),
     },
 ];
 
@@ -186,6 +186,22 @@ fn migrate(conn: &mut Connection, shown: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// How SQLite would run a query: the details of `EXPLAIN QUERY PLAN`, joined by `; `.
+#[cfg(test)]
+pub(crate) fn query_plan(
+    conn: &Connection,
+    sql: &str,
+    params: &[rusqlite::types::Value],
+) -> String {
+    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+    let plan: Vec<String> = stmt
+        .query_map(rusqlite::params_from_iter(params), |r| r.get(3))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    plan.join("; ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,6 +265,31 @@ mod tests {
                 (4, None)
             ]
         );
+    }
+
+    #[test]
+    fn the_consoles_reads_of_every_project_use_their_covering_indexes() {
+        use rusqlite::types::Value;
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(&dir.path().join("s.db")).unwrap();
+        for (sql, params, index) in [
+            (
+                summary::CURRENT_FORMS,
+                vec![Value::Integer(2026)],
+                "submissions_current",
+            ),
+            (
+                submissions::ACCEPTED_FORMS,
+                vec![Value::Integer(2026)],
+                "submissions_accepted",
+            ),
+        ] {
+            let plan = query_plan(&conn, sql, &params);
+            assert!(
+                plan.contains(&format!("USING COVERING INDEX {index}")),
+                "{plan}"
+            );
+        }
     }
 
     #[test]

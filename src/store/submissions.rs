@@ -207,9 +207,9 @@ pub fn record(tx: &Transaction, s: &NewSubmission) -> rusqlite::Result<i64> {
     tx.execute(
         "INSERT INTO submissions (department, inbox_path, file_name, sha256, size, received_at, \
          stage, outcome, form, year, project_key, project_code, project_name, result_json, \
-         form_json, duplicate_of, supersedes, archive_path, conclusion) \
+         form_json, duplicate_of, supersedes, archive_path, conclusion, figures) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
-         ?19)",
+         ?19, ?20)",
         params![
             s.department,
             s.inbox_path,
@@ -232,6 +232,9 @@ pub fn record(tx: &Transaction, s: &NewSubmission) -> rusqlite::Result<i64> {
             s.result
                 .and_then(|r| r.review.as_ref())
                 .map(|r| r.conclusion.as_str()),
+            (s.outcome == Outcome::Accepted)
+                .then(|| super::summary::KeptFigures::of(s.form, s.result, s.record))
+                .flatten(),
         ],
     )?;
     let id = tx.last_insert_rowid();
@@ -368,15 +371,17 @@ pub(crate) fn accepted_declarations(
     rows.collect()
 }
 
+/// Every (project key, form) of year `?1` with an accepted form.
+pub(crate) const ACCEPTED_FORMS: &str = "SELECT DISTINCT project_key, form FROM submissions \
+    INDEXED BY submissions_accepted WHERE year = ?1 AND outcome = 'accepted' \
+    AND project_key IS NOT NULL AND form IS NOT NULL";
+
 /// Every (project key, form) of `year` with an accepted form, from the index of migration 12.
 pub(crate) fn accepted_forms(
     conn: &Connection,
     year: i32,
 ) -> rusqlite::Result<Vec<(ProjectKey, FormKind)>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT DISTINCT project_key, form FROM submissions INDEXED BY submissions_accepted \
-         WHERE year = ?1 AND outcome = 'accepted' AND project_key IS NOT NULL AND form IS NOT NULL",
-    )?;
+    let mut stmt = conn.prepare_cached(ACCEPTED_FORMS)?;
     let rows = stmt.query_map(params![year], |r| {
         Ok((ProjectKey::from_stored(r.get(0)?), r.get(1)?))
     })?;

@@ -48,17 +48,74 @@ pub(crate) struct Listed {
     pub(crate) project_key: Option<String>,
     /// A declaration's review conclusion.
     pub(crate) conclusion: Option<Conclusion>,
+    /// What the summary counts of the form, kept when it was recorded ([`KeptFigures`] as
+    /// JSON); none for forms recorded before jixiao kept them (or without their values).
+    pub(crate) figures: Option<String>,
 }
+
+/// Of a self-evaluation's verified score ([`crate::score::Score`]), what the summary counts.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct ScoreFigures {
+    pub(crate) computed: f64,
+    /// In percent.
+    pub(crate) execution_rate: f64,
+    pub(crate) grade: String,
+}
+
+impl ScoreFigures {
+    pub(crate) fn of(s: &crate::score::Score) -> ScoreFigures {
+        ScoreFigures {
+            computed: s.computed,
+            execution_rate: s.execution_rate,
+            grade: s.grade.clone(),
+        }
+    }
+}
+
+/// What the summary counts of an accepted performance report (its 执行率) or self-evaluation
+/// (its verified score), kept with it when it is recorded (`submissions.figures`), so that
+/// the console's 总览 counts a year without reading each stored form whole.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct KeptFigures {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) report_rate: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) score: Option<ScoreFigures>,
+}
+
+impl KeptFigures {
+    /// The figures of an accepted form being recorded, as stored (`{}` for a declaration);
+    /// none for one without its values, which the summary does not count.
+    pub(crate) fn of(
+        kind: Option<FormKind>,
+        result: Option<&crate::check::CheckResult>,
+        record: Option<&crate::forms::record::FormRecord>,
+    ) -> Option<String> {
+        let record = record?;
+        let figures = match kind? {
+            FormKind::TargetDeclaration => KeptFigures::default(),
+            FormKind::PerformanceReport => KeptFigures {
+                report_rate: record.report_rate(),
+                score: None,
+            },
+            FormKind::SelfEvaluation => KeptFigures {
+                report_rate: None,
+                score: result?.score.as_ref().map(ScoreFigures::of),
+            },
+        };
+        serde_json::to_string(&figures).ok()
+    }
+}
+
+/// The current forms of year `?1`, from the index that holds them (migration 12).
+pub(crate) const CURRENT_FORMS: &str = "SELECT id, department, form, project_code, project_name, \
+    project_key, conclusion, figures FROM submissions INDEXED BY submissions_current \
+    WHERE year = ?1 AND outcome = 'accepted' AND superseded_by IS NULL AND form IS NOT NULL";
 
 /// The current (latest accepted) forms of a year, without their values, from the index that
 /// holds them (migration 12).
 pub(crate) fn current_forms(conn: &Connection, year: i32) -> rusqlite::Result<Vec<Listed>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, department, form, project_code, project_name, project_key, conclusion \
-         FROM submissions INDEXED BY submissions_current \
-         WHERE year = ?1 AND outcome = 'accepted' AND superseded_by IS NULL \
-         AND form IS NOT NULL AND form_json IS NOT NULL",
-    )?;
+    let mut stmt = conn.prepare_cached(CURRENT_FORMS)?;
     stmt.query_map(params![year], |r| {
         Ok(Listed {
             id: r.get(0)?,
@@ -70,25 +127,27 @@ pub(crate) fn current_forms(conn: &Connection, year: i32) -> rusqlite::Result<Ve
             conclusion: r
                 .get::<_, Option<String>>(6)?
                 .and_then(|c| Conclusion::parse(&c)),
+            figures: r.get(7)?,
         })
     })?
     .collect()
 }
 
-/// What the summary's figures need of a current form beyond its listing, as JSON: a
-/// performance report's 资金 total row (`funds.total`), a self-evaluation's verified score
-/// (`score`). SQLite picks them out of the stored form and result, so that the kilobytes of the
-/// rest are not parsed again.
+/// What the summary's figures need of a current form recorded before its figures were kept:
+/// whether it has its values at all, and as JSON a performance report's 资金 total row
+/// (`funds.total`) and a self-evaluation's verified score (`score`). SQLite picks them out of
+/// the stored form and result, so that the kilobytes of the rest are not parsed again.
 pub(crate) fn figures_json(
     conn: &Connection,
     id: i64,
-) -> rusqlite::Result<(Option<String>, Option<String>)> {
+) -> rusqlite::Result<(bool, Option<String>, Option<String>)> {
     let mut stmt = conn.prepare_cached(
-        "SELECT CASE WHEN json_valid(form_json) THEN json_extract(form_json, '$.funds.total') END, \
+        "SELECT form_json IS NOT NULL, \
+         CASE WHEN json_valid(form_json) THEN json_extract(form_json, '$.funds.total') END, \
          CASE WHEN json_valid(result_json) THEN json_extract(result_json, '$.score') END \
          FROM submissions WHERE id = ?1",
     )?;
-    stmt.query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?)))
+    stmt.query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
 }
 
 /// A current form's file, time, stored values and result (both JSON).
@@ -96,7 +155,8 @@ pub(crate) fn figures_json(
 pub(crate) struct StoredForm {
     pub(crate) file_name: String,
     pub(crate) received_at: String,
-    pub(crate) form_json: String,
+    /// None for a form recorded without its values (not counted).
+    pub(crate) form_json: Option<String>,
     pub(crate) result_json: Option<String>,
 }
 

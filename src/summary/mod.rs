@@ -70,10 +70,14 @@ pub(crate) fn file_name(year: i32) -> String {
     format!("绩效汇总-{year}.xlsx")
 }
 
-/// Reads one current form with its values and result.
-fn load_current(conn: &Connection, l: &Listed) -> anyhow::Result<Current> {
+/// Reads one current form with its values and result; none for a form without its values.
+fn load_current(conn: &Connection, l: &Listed) -> anyhow::Result<Option<Current>> {
     let stored = store::summary::stored_form(conn, l.id)?;
-    let record: FormRecord = serde_json::from_str(&stored.form_json)
+    // A form recorded without its values is not counted (none is, since 0.1.0).
+    let Some(form_json) = &stored.form_json else {
+        return Ok(None);
+    };
+    let record: FormRecord = serde_json::from_str(form_json)
         .with_context(|| format!("submission {}: stored form values", l.id))?;
     let result = match stored.result_json {
         Some(j) => CheckResult::from_stored(&j)
@@ -90,7 +94,7 @@ fn load_current(conn: &Connection, l: &Listed) -> anyhow::Result<Current> {
             review: None,
         },
     };
-    Ok(Current {
+    Ok(Some(Current {
         id: l.id,
         department: l.department.clone(),
         kind: l.kind,
@@ -98,7 +102,7 @@ fn load_current(conn: &Connection, l: &Listed) -> anyhow::Result<Current> {
         received_at: stored.received_at,
         record,
         result,
-    })
+    }))
 }
 
 /// Builds the summary workbook of a year and returns the xlsx bytes.

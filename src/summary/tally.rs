@@ -2,16 +2,15 @@
 //! returned, current per form, grades, execution — and what is missing. No I/O: the workbook
 //! writer feeds it one form at a time and writes what it yields.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use crate::check::CheckResult;
 use crate::departments::Department;
 use crate::forms::definitions::{Definitions, FormKind};
 use crate::forms::record::FormRecord;
-use crate::forms::values::amount_text;
 use crate::rules::review::Conclusion;
 use crate::store::submissions::Outcome;
-use crate::store::summary::Count;
+use crate::store::summary::{Count, ScoreFigures};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
@@ -40,15 +39,6 @@ pub(crate) struct Figures<'a> {
     pub(crate) score: Option<ScoreFigures>,
 }
 
-/// Of a self-evaluation's verified score ([`crate::score::Score`]), what the summary counts.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-pub(crate) struct ScoreFigures {
-    pub(crate) computed: f64,
-    /// In percent.
-    pub(crate) execution_rate: f64,
-    pub(crate) grade: String,
-}
-
 impl<'a> Figures<'a> {
     /// The figures of a form read whole.
     pub(crate) fn of(c: &'a Current) -> Figures<'a> {
@@ -60,11 +50,7 @@ impl<'a> Figures<'a> {
                 FormKind::PerformanceReport => report_rate(&c.record),
                 _ => None,
             },
-            score: c.result.score.as_ref().map(|s| ScoreFigures {
-                computed: s.computed,
-                execution_rate: s.execution_rate,
-                grade: s.grade.clone(),
-            }),
+            score: c.result.score.as_ref().map(ScoreFigures::of),
         }
     }
 }
@@ -159,17 +145,7 @@ pub(super) fn fraction(percent: f64) -> f64 {
 
 /// A performance report's 执行率: the total row's 执行数 / 年初预算数, as a fraction.
 pub(crate) fn report_rate(record: &FormRecord) -> Option<f64> {
-    total_rate(record.funds.get("total")?)
-}
-
-/// 执行数 / 年初预算数 of a 资金 total row, as a fraction.
-pub(crate) fn total_rate(total: &BTreeMap<String, String>) -> Option<f64> {
-    let budget = amount_text(total.get("budget")?)?;
-    let spent = amount_text(total.get("spent")?)?;
-    if budget.is_zero() {
-        return None;
-    }
-    spent.checked_div(budget)?.to_f64()
+    record.report_rate()
 }
 
 pub(super) fn kind_index(kind: FormKind) -> usize {

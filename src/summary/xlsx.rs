@@ -17,17 +17,17 @@ use rust_xlsxwriter::{
 };
 
 use super::tally::{
-    Current, DepartmentRow, Figures, ScoreFigures, Summary, Tally, fraction, kind_index,
-    report_rate, total_rate,
+    Current, DepartmentRow, Figures, Summary, Tally, fraction, kind_index, report_rate,
 };
 use super::{DEPARTMENT_SHEET, INDICATOR_SHEET, MISSING_SHEET, NOTES_SHEET, OVERDUE_SHEET, Scope};
 use crate::departments::{self, Department};
 use crate::forms::definitions::{Definitions, FormDef, FormKind, ValueType};
+use crate::forms::record::total_rate;
 use crate::forms::values::{amount_text, percent_text_fraction};
 use crate::rules::issue::IssueCode;
 use crate::rules::review::Conclusion;
 use crate::store;
-use crate::store::summary::Listed;
+use crate::store::summary::{KeptFigures, Listed, ScoreFigures};
 use crate::text::{normalize, parse_decimal};
 
 /// Builds the workbook and also returns the summary it was made from.
@@ -77,7 +77,9 @@ pub(super) fn build(
         for (ws, kind) in head[1..].iter_mut().zip(FormKind::ALL) {
             let mut forms = FormWriter::new(ws, &st, defs.form(kind))?;
             while let Some(l) = next.next_if(|l| l.kind == kind) {
-                let c = super::load_current(conn, l)?;
+                let Some(c) = super::load_current(conn, l)? else {
+                    continue;
+                };
                 let status = approval.get(&l.id).copied();
                 forms.row(scope.departments, &c, status)?;
                 if status.is_none_or(Approval::counted) {
@@ -128,8 +130,10 @@ pub(super) fn tally(conn: &Connection, scope: &Scope, year: i32) -> anyhow::Resu
     let mut tally = Tally::new(scope.departments, scope.defs, year, &counts);
     let (listed, approval) = current_in_order(conn, &tally, year)?;
     for l in &listed {
-        if approval.get(&l.id).copied().is_none_or(Approval::counted) {
-            tally.count(&figures(conn, l)?);
+        if approval.get(&l.id).copied().is_none_or(Approval::counted)
+            && let Some(f) = figures(conn, l)?
+        {
+            tally.count(&f);
         }
     }
     let now = scope.now.format("%Y-%m-%d %H:%M:%S").to_string();
@@ -137,27 +141,37 @@ pub(super) fn tally(conn: &Connection, scope: &Scope, year: i32) -> anyhow::Resu
 }
 
 /// What the summary counts of a listed form, without reading the form whole: a declaration's
-/// conclusion is listed with it; a report's 资金 total row and a self-evaluation's score are
-/// picked out of the stored JSON by SQLite. The same figures as [`Figures::of`] the form read
-/// whole (a test compares the two).
-fn figures<'a>(conn: &Connection, l: &'a Listed) -> anyhow::Result<Figures<'a>> {
-    let (total, score) = match l.kind {
-        FormKind::TargetDeclaration => (None, None),
-        _ => store::summary::figures_json(conn, l.id)
-            .with_context(|| format!("submission {}: stored figures", l.id))?,
+/// conclusion, and a report's or self-evaluation's figures kept when it was recorded, are
+/// listed with it; for a form recorded before figures were kept, SQLite picks its 资金 total row
+/// or score out of the stored JSON. The same figures as [`Figures::of`] the form read whole (a
+/// test compares the two); none for a form without its values, which is not counted.
+fn figures<'a>(conn: &Connection, l: &'a Listed) -> anyhow::Result<Option<Figures<'a>>> {
+    let kept = match &l.figures {
+        Some(kept) => serde_json::from_str(kept)
+            .with_context(|| format!("submission {}: kept figures", l.id))?,
+        None => {
+            let (values, total, score) = store::summary::figures_json(conn, l.id)
+                .with_context(|| format!("submission {}: stored figures", l.id))?;
+            if !values {
+                return Ok(None);
+            }
+            KeptFigures {
+                report_rate: total
+                    .and_then(|j| serde_json::from_str::<BTreeMap<String, String>>(&j).ok())
+                    .and_then(|t| total_rate(&t)),
+                score: score.and_then(|j| serde_json::from_str::<ScoreFigures>(&j).ok()),
+            }
+        }
     };
-    Ok(Figures {
+    Ok(Some(Figures {
         department: &l.department,
         kind: l.kind,
         conclusion: l.conclusion,
-        report_rate: total
-            .filter(|_| l.kind == FormKind::PerformanceReport)
-            .and_then(|j| serde_json::from_str::<BTreeMap<String, String>>(&j).ok())
-            .and_then(|t| total_rate(&t)),
-        score: score
-            .filter(|_| l.kind == FormKind::SelfEvaluation)
-            .and_then(|j| serde_json::from_str::<ScoreFigures>(&j).ok()),
-    })
+        report_rate: kept
+            .report_rate
+            .filter(|_| l.kind == FormKind::PerformanceReport),
+        score: kept.score.filter(|_| l.kind == FormKind::SelfEvaluation),
+    }))
 }
 
 /// Where a declaration stands with the finance office, as its row on the 绩效目标申报表 sheet
@@ -1056,7 +1070,7 @@ mod tests {
     }
 
     #[test]
-    fn the_figures_picked_out_by_sqlite_are_those_of_the_forms_read_whole() {
+    fn the_figures_kept_or_picked_out_by_sqlite_are_those_of_the_forms_read_whole() {
         let dir = tempfile::tempdir().unwrap();
         let cfg =
             crate::config::Config::parse(crate::config::EXAMPLE, &dir.path().join("jixiao.toml"))
@@ -1131,8 +1145,20 @@ mod tests {
         let defs = Definitions::embedded();
         let scope = cfg.summary_scope(&defs, &crate::runtime::SystemClock::default());
         let (whole, _) = build(&conn, &scope, 2026).unwrap();
-        let picked = tally(&conn, &scope, 2026).unwrap();
-        assert_eq!(picked, whole);
+        // The figures kept when the forms were recorded.
+        let kept: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM submissions WHERE figures IS NOT NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(kept, 63, "every accepted form");
+        assert_eq!(tally(&conn, &scope, 2026).unwrap(), whole);
+        // Forms recorded before figures were kept: picked out of their stored JSON.
+        conn.execute("UPDATE submissions SET figures = NULL WHERE id % 2 = 0", [])
+            .unwrap();
+        assert_eq!(tally(&conn, &scope, 2026).unwrap(), whole);
         // Not trivially: every kind of figure was counted.
         let t = &whole.total;
         assert!(
