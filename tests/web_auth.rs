@@ -177,6 +177,142 @@ fn after_login_only_a_local_next_is_followed() {
         ],
     );
     assert!(page.url.starts_with(&server.url), "{}", page.url);
+    // Browsers drop a tab from an address: `/<tab>/evil.example` would be `//evil.example`.
+    for next in ["/\t/evil.example/", "/\\evil.example/", "/\n/evil.example/"] {
+        let c = server.client();
+        let login = c.get("/login");
+        let token = web_support::hidden(&login.body, "token").unwrap();
+        let page = c.post_raw(
+            "/login",
+            &[
+                ("token", &token),
+                ("next", next),
+                ("name", "查看员"),
+                ("password", PASSWORD),
+            ],
+        );
+        assert_eq!(page.url, format!("{}/", server.url), "{next:?}");
+    }
+}
+
+/// (name, ip) of the failed logins recorded, and how many `login_failed` audit entries.
+fn failures(setup: &Setup) -> (Vec<(String, String)>, i64) {
+    let db = setup.db();
+    let rows = db
+        .prepare("SELECT name, ip FROM login_failures ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let audited = db
+        .query_row(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'login_failed'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    (rows, audited)
+}
+
+#[test]
+fn guesses_made_at_once_are_each_counted_before_they_are_checked() {
+    let setup = Setup::new();
+    let server = setup.serve();
+    let c = server.client();
+    let login = c.get("/login");
+    let token = web_support::hidden(&login.body, "token").unwrap();
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let guesses: Vec<_> = (0..12)
+            .map(|n| {
+                let (c, token) = (&c, &token);
+                s.spawn(move || {
+                    let guess = format!("猜的密码{n}");
+                    c.post_raw(
+                        "/login",
+                        &[("token", token), ("name", "审核员"), ("password", &guess)],
+                    )
+                    .status
+                })
+            })
+            .collect();
+        guesses.into_iter().map(|g| g.join().unwrap()).collect()
+    });
+    // Five guesses were checked; the others were refused unchecked, whatever their timing.
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        7,
+        "{statuses:?}"
+    );
+    let (rows, audited) = failures(&setup);
+    assert_eq!((rows.len(), audited), (5, 5));
+}
+
+#[test]
+fn a_name_no_account_can_have_is_refused_without_being_recorded() {
+    let setup = Setup::new();
+    let server = setup.serve();
+    let c = server.client();
+    let login = c.get("/login");
+    let token = web_support::hidden(&login.body, "token").unwrap();
+    let long = "名".repeat(65);
+    let page = c.post_raw(
+        "/login",
+        &[("token", &token), ("name", &long), ("password", "x")],
+    );
+    assert_eq!(page.status, 401);
+    assert_eq!(failures(&setup), (Vec::new(), 0));
+    // A body far larger than a login form is refused unread.
+    let huge = "名".repeat(20_000);
+    let page = c.post_raw(
+        "/login",
+        &[("token", &token), ("name", &huge), ("password", "x")],
+    );
+    assert_eq!(page.status, 413);
+    assert_eq!(failures(&setup), (Vec::new(), 0));
+}
+
+#[test]
+fn behind_the_proxy_failures_count_against_the_address_it_forwards() {
+    let setup = Setup::new();
+    let server = setup.serve();
+    let c = server.client();
+    // Each answer is a login form with a new token (and its cookie).
+    let token =
+        std::cell::RefCell::new(web_support::hidden(&c.get("/login").body, "token").unwrap());
+    let guess = |name: &str, forwarded: &str| {
+        let res = c
+            .http
+            .post(format!("{}/login", server.url))
+            .header("X-Forwarded-For", forwarded)
+            .form(&[
+                ("token", token.borrow().as_str()),
+                ("name", name),
+                ("password", "错的"),
+            ])
+            .send()
+            .unwrap();
+        let status = res.status().as_u16();
+        *token.borrow_mut() = web_support::hidden(&res.text().unwrap(), "token").unwrap();
+        status
+    };
+    // 30 failures from one office's address (under several names, 5 each at most) …
+    for n in 0..30 {
+        assert_eq!(guess(&format!("某人{}", n / 5), "203.0.113.9"), 401, "{n}");
+    }
+    assert_eq!(guess("某人9", "203.0.113.9"), 429);
+    // … do not lock out the others behind the same proxy.
+    assert_eq!(guess("某人9", "198.51.100.7"), 401);
+    let (rows, _) = failures(&setup);
+    assert_eq!(rows.last().unwrap().1, "198.51.100.7");
+    assert_eq!(rows[0].1, "203.0.113.9");
+    // A forged first address in the header does not hide the one the proxy appended.
+    assert_eq!(guess("某人10", "10.9.9.9, 203.0.113.9"), 429);
 }
 
 #[test]

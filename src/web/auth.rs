@@ -233,7 +233,13 @@ impl<T: serde::de::DeserializeOwned> FromRequest<Shared> for Posted<T> {
 
 pub(crate) fn routes() -> Router<Shared> {
     Router::new()
-        .route("/login", get(login_page).post(login))
+        // A login form is a few hundred bytes: a larger body is refused unread.
+        .route(
+            "/login",
+            get(login_page)
+                .post(login)
+                .layer(axum::extract::DefaultBodyLimit::max(16 * 1024)),
+        )
         .route("/logout", post(logout))
 }
 
@@ -292,6 +298,33 @@ enum Outcome {
     Throttled,
 }
 
+/// The longest account name (`jixiao user add` refuses longer ones): a longer name is refused
+/// before anything is recorded of it.
+pub(crate) const MAX_NAME_CHARS: usize = 64;
+
+/// Password checks running at once (argon2id: 19 MiB and tens of milliseconds each); other
+/// logins wait their turn.
+static CHECKING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// The address a login comes from: the peer's, or — when the peer is this machine, as a reverse
+/// proxy in front of the console is — the last address of its `X-Forwarded-For`, which the proxy
+/// set. Elsewhere the header is anyone's to write, and ignored.
+fn client_address(peer: &SocketAddr, headers: &HeaderMap) -> String {
+    let forwarded = || {
+        headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|a| a.trim().parse::<std::net::IpAddr>().ok())
+            .next_back()
+    };
+    match peer.ip() {
+        ip if ip.is_loopback() => forwarded().unwrap_or(ip).to_string(),
+        ip => ip.to_string(),
+    }
+}
+
 async fn login(
     State(app): State<Shared>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -304,64 +337,13 @@ async fn login(
         return Err(WebError::Csrf);
     }
     let name = f.name.trim().to_string();
-    let ip = peer.ip().to_string();
-    let password = f.password;
+    let ip = client_address(&peer, &headers);
     let hours = i64::from(app.web.session_hours.max(1));
-    let outcome = app
-        .db(move |app, conn| {
-            let now = Utc::now();
-            let since = (now - chrono::Duration::minutes(WINDOW_MINUTES)).to_rfc3339();
-            let (by_name, by_ip) = accounts::failures_since(conn, &name, &ip, &since)?;
-            if by_name >= MAX_FAILURES_PER_NAME || by_ip >= MAX_FAILURES_PER_ADDRESS {
-                audit::record(
-                    conn,
-                    &app.now_text(),
-                    &name,
-                    "login_throttled",
-                    &format!("user:{name}"),
-                    &ip,
-                )?;
-                return Ok(Outcome::Throttled);
-            }
-            let user = accounts::user_by_name(conn, &name)?.filter(|u| !u.disabled);
-            let hash = user
-                .as_ref()
-                .map_or(dummy_hash().to_string(), |u| u.password_hash.clone());
-            let ok = verify_password(&password, &hash) && user.is_some();
-            let Some(user) = user.filter(|_| ok) else {
-                accounts::note_failure(conn, &name, &ip, &now.to_rfc3339())?;
-                audit::record(
-                    conn,
-                    &app.now_text(),
-                    &name,
-                    "login_failed",
-                    &format!("user:{name}"),
-                    &ip,
-                )?;
-                return Ok(Outcome::Wrong);
-            };
-            let token = random_token()?;
-            let csrf = random_token()?;
-            accounts::create_session(
-                conn,
-                &sha(&token),
-                user.id,
-                &csrf,
-                &now.to_rfc3339(),
-                &(now + chrono::Duration::hours(hours)).to_rfc3339(),
-            )?;
-            accounts::clear_failures(conn, &name, &since)?;
-            audit::record(
-                conn,
-                &app.now_text(),
-                &user.name,
-                "login",
-                &format!("user:{}", user.name),
-                &ip,
-            )?;
-            Ok(Outcome::Ok { token })
-        })
-        .await?;
+    let outcome = if name.chars().count() > MAX_NAME_CHARS {
+        Outcome::Wrong
+    } else {
+        attempt(&app, name, ip, f.password, hours).await?
+    };
     match outcome {
         Outcome::Ok { token } => {
             let next = if is_local_path(&f.next) {
@@ -407,6 +389,98 @@ async fn login(
             Ok(res)
         }
     }
+}
+
+/// One login attempt, counted before its password is checked — so that attempts made at once
+/// cannot pass the limits together — and forgiven when it succeeds. A name or address over its
+/// limit is refused without a check; the failure that reaches a limit is recorded once as such.
+async fn attempt(
+    app: &Shared,
+    name: String,
+    ip: String,
+    password: String,
+    hours: i64,
+) -> Result<Outcome, WebError> {
+    let started = Utc::now();
+    let since = (started - chrono::Duration::minutes(WINDOW_MINUTES)).to_rfc3339();
+    let (n, i, s) = (name.clone(), ip.clone(), since.clone());
+    let allowed = app
+        .db(move |_, conn| {
+            let tx = conn.transaction()?;
+            let (by_name, by_ip) = accounts::failures_since(&tx, &n, &i, &s)?;
+            if by_name >= MAX_FAILURES_PER_NAME || by_ip >= MAX_FAILURES_PER_ADDRESS {
+                return Ok(None);
+            }
+            accounts::note_failure(&tx, &n, &i, &started.to_rfc3339())?;
+            tx.commit()?;
+            Ok(Some((by_name + 1, by_ip + 1)))
+        })
+        .await?;
+    let Some((by_name, by_ip)) = allowed else {
+        return Ok(Outcome::Throttled);
+    };
+    let n = name.clone();
+    let user = app
+        .db(move |_, conn| Ok(accounts::user_by_name(conn, &n)?.filter(|u| !u.disabled)))
+        .await?;
+    let (n, i) = (name, ip);
+    let hash = user
+        .as_ref()
+        .map_or(dummy_hash().to_string(), |u| u.password_hash.clone());
+    let ok = {
+        let _turn = CHECKING
+            .acquire()
+            .await
+            .map_err(|e| WebError::Internal(e.into()))?;
+        tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+            .await
+            .map_err(|e| WebError::Internal(e.into()))?
+    };
+    app.db(move |app, conn| {
+        let now = Utc::now();
+        let Some(user) = user.filter(|_| ok) else {
+            audit::record(
+                conn,
+                &app.now_text(),
+                &n,
+                "login_failed",
+                &format!("user:{n}"),
+                &i,
+            )?;
+            if by_name == MAX_FAILURES_PER_NAME || by_ip == MAX_FAILURES_PER_ADDRESS {
+                audit::record(
+                    conn,
+                    &app.now_text(),
+                    &n,
+                    "login_throttled",
+                    &format!("user:{n}"),
+                    &i,
+                )?;
+            }
+            return Ok(Outcome::Wrong);
+        };
+        let token = random_token()?;
+        let csrf = random_token()?;
+        accounts::create_session(
+            conn,
+            &sha(&token),
+            user.id,
+            &csrf,
+            &now.to_rfc3339(),
+            &(now + chrono::Duration::hours(hours)).to_rfc3339(),
+        )?;
+        accounts::clear_failures(conn, &n, &since)?;
+        audit::record(
+            conn,
+            &app.now_text(),
+            &user.name,
+            "login",
+            &format!("user:{}", user.name),
+            &i,
+        )?;
+        Ok(Outcome::Ok { token })
+    })
+    .await
 }
 
 #[derive(Deserialize)]

@@ -179,7 +179,13 @@ pub(crate) fn escape(s: &str) -> String {
 
 /// A path on this site (`/submissions?x=1`), never another site (`//evil`, `https://…`).
 pub(crate) fn is_local_path(p: &str) -> bool {
-    p.starts_with('/') && !p.starts_with("//") && !p.starts_with("/\\") && !p.contains(['\r', '\n'])
+    // Browsers drop tabs and line breaks from an address and read `\` as `/`: `/\t/evil` would
+    // be `//evil`. The console's own addresses are percent-encoded and have none of them.
+    p.starts_with('/')
+        && !p.starts_with("//")
+        && !p
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
 }
 
 /// Percent-encodes a query component.
