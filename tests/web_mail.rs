@@ -115,6 +115,8 @@ fn a_failed_message_is_shown_with_its_reason_and_a_reviewer_retries_it() {
     assert!(page.body.contains("id=\"count-failed\""), "{}", page.body);
     assert!(list_row(&viewer, "?status=failed", 1).is_some());
     assert!(list_row(&viewer, "?status=sent", 1).is_none());
+    // A page past the end, however far, shows the last one.
+    assert!(list_row(&viewer, "?status=failed&page=400000000000000000", 1).is_some());
     assert!(list_row(&viewer, "?department=nyt", 1).is_some());
     assert!(list_row(&viewer, "?department=jyt", 1).is_none());
 

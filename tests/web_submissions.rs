@@ -168,6 +168,9 @@ fn the_list_shows_every_submission_newest_first_and_filters_work() {
     assert_eq!(listed(&c, "?year=2025"), Vec::<i64>::new());
     // Nonsense in the query filters nothing rather than failing.
     assert_eq!(listed(&c, "?year=abc&form=x&outcome=y&page=-3").len(), 9);
+    // A page past the end, however far, shows the last one.
+    assert_eq!(listed(&c, "?page=400000000000000000").len(), 9);
+    assert_eq!(listed(&c, "?page=99999999999999999999999").len(), 9);
     // The filters are kept in the form.
     let page = c.get("/submissions?department=jyt&q=%E8%90%A5%E5%85%BB");
     assert!(page.body.contains("<option value=\"jyt\" selected>"));

@@ -188,6 +188,15 @@ pub(crate) fn is_local_path(p: &str) -> bool {
             .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
 }
 
+/// A page number from an address: 1 when it is missing or not a number, and never so large that
+/// the rows before it could not be counted.
+pub(crate) fn page_number(text: &str) -> usize {
+    text.trim()
+        .parse::<usize>()
+        .unwrap_or(1)
+        .clamp(1, 1_000_000)
+}
+
 /// Percent-encodes a query component.
 pub(crate) fn form_urlencoded_component(s: &str) -> String {
     serde_urlencoded::to_string([("", s)])

@@ -19,7 +19,7 @@ use crate::store::accounts::Role;
 use crate::store::approvals::{Action, Declared};
 use crate::text::normalize;
 use crate::web::auth::{Posted, Who};
-use crate::web::page::{WebError, form_urlencoded_component, render, see_other, v};
+use crate::web::page::{WebError, form_urlencoded_component, page_number, render, see_other, v};
 use crate::web::{App, Shared};
 
 /// This page's templates.
@@ -85,8 +85,7 @@ impl Filter {
     }
 
     fn pages(&self) -> (usize, usize) {
-        let page = |p: &str| p.trim().parse::<usize>().unwrap_or(1).max(1);
-        (page(&self.page), page(&self.fpage))
+        (page_number(&self.page), page_number(&self.fpage))
     }
 
     /// The page's address with this filter, on these pages of its two lists.

@@ -18,7 +18,7 @@ use crate::mail::{MailError, OutboxRow, Status};
 use crate::store;
 use crate::store::accounts::Role;
 use crate::web::auth::{Posted, Who};
-use crate::web::page::{WebError, form_urlencoded_component, render, see_other, v};
+use crate::web::page::{WebError, form_urlencoded_component, page_number, render, see_other, v};
 use crate::web::{App, Shared};
 
 /// This page's templates.
@@ -143,20 +143,30 @@ async fn page(
 ) -> Result<Html<String>, WebError> {
     let status = STATUSES.into_iter().find(|s| s.as_str() == f.status.trim());
     let department = Some(f.department.trim().to_string()).filter(|d| !d.is_empty());
-    let page: usize = f.page.trim().parse().unwrap_or(1).max(1);
+    let asked = page_number(&f.page);
     let dept = department.clone();
-    let (rows, total, counts) = app
+    let (rows, total, counts, page) = app
         .db(move |app, conn| {
-            let (rows, total) = crate::store::outbox::list_page(
-                conn,
-                status,
-                dept.as_deref(),
-                PER_PAGE,
-                (page - 1) * PER_PAGE,
-            )?;
+            let list = |page: usize| {
+                crate::store::outbox::list_page(
+                    conn,
+                    status,
+                    dept.as_deref(),
+                    PER_PAGE,
+                    (page - 1) * PER_PAGE,
+                )
+            };
+            let mut page = asked;
+            let (mut rows, total) = list(page)?;
+            // A page past the end shows the last one.
+            let pages = total.div_ceil(PER_PAGE).max(1);
+            if page > pages {
+                page = pages;
+                rows = list(page)?.0;
+            }
             let shown: Vec<MessageView> = rows.iter().map(|r| view(app, r)).collect();
             let counts = outbox::counts(conn).map_err(mail_error)?;
-            Ok((shown, total, counts))
+            Ok((shown, total, counts, page))
         })
         .await?;
     let shown_counts: Vec<_> = STATUSES

@@ -21,7 +21,7 @@ use crate::store::audit;
 use crate::store::browse::{self, Filter, FormFilter};
 use crate::store::submissions::{self, Outcome};
 use crate::web::auth::Who;
-use crate::web::page::{WebError, download, form_urlencoded_component, render, v};
+use crate::web::page::{WebError, download, form_urlencoded_component, page_number, render, v};
 use crate::web::{App, Shared};
 
 /// This page's templates.
@@ -155,11 +155,18 @@ async fn list(
     Query(q): Query<ListQuery>,
 ) -> Result<Html<String>, WebError> {
     let filter = q.filter();
-    let page = q.page.trim().parse::<usize>().unwrap_or(1).max(1);
-    let (listed, years) = app
+    let asked = page_number(&q.page);
+    let (listed, years, page) = app
         .db(move |_, conn| {
-            let listed = browse::list(conn, &filter, (page - 1) * PER_PAGE, PER_PAGE)?;
-            Ok((listed, browse::years(conn)?))
+            let mut page = asked;
+            let mut listed = browse::list(conn, &filter, (page - 1) * PER_PAGE, PER_PAGE)?;
+            // A page past the end shows the last one.
+            let pages = listed.total.div_ceil(PER_PAGE).max(1);
+            if page > pages {
+                page = pages;
+                listed = browse::list(conn, &filter, (page - 1) * PER_PAGE, PER_PAGE)?;
+            }
+            Ok((listed, browse::years(conn)?, page))
         })
         .await?;
     let pages = listed.total.div_ceil(PER_PAGE).max(1);
