@@ -89,6 +89,12 @@ fn a_declaration_for_revision_is_approved_and_revoked_by_a_reviewer_only() {
         &[("key", KEY), ("version", "1"), ("note", "查看员批复")],
     );
     assert_eq!(page.status, 403, "{}", page.body);
+    assert!(
+        page.body
+            .contains("账号“查看员”的角色是查看员，这项操作需要审核员角色。"),
+        "{}",
+        page.body
+    );
     let page = viewer.post(
         "/approvals",
         "/approvals/revoke",

@@ -289,6 +289,15 @@ fn downloads_give_the_original_the_letter_and_the_annotated_workbook() {
     assert_eq!(letter.status, 200);
     assert!(letter.header("content-type").contains("wordprocessingml"));
     assert!(zip_entry(&letter.bytes, "word/document.xml").contains("退回"));
+    // Each letter of the page's table is downloaded by its own number.
+    let page = c.get(&format!("/submissions/{id}"));
+    let link = web_support::link(&page.body, "href", "/letter?n=").expect("a letter's link");
+    let own = c.get(&link);
+    assert_eq!((own.status, &own.bytes), (200, &letter.bytes));
+    assert_eq!(
+        c.get(&format!("/submissions/{id}/letter?n=99999")).status,
+        404
+    );
     let annotated = c.get(&format!("/submissions/{id}/annotated"));
     assert_eq!(annotated.status, 200);
     assert!(annotated.header("content-type").contains("spreadsheetml"));

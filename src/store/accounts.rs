@@ -37,9 +37,9 @@ impl Role {
     /// The role's name on the pages.
     pub fn label(self) -> &'static str {
         match self {
-            Role::Viewer => "查看",
-            Role::Reviewer => "审核",
-            Role::Admin => "管理",
+            Role::Viewer => "查看员",
+            Role::Reviewer => "审核员",
+            Role::Admin => "管理员",
         }
     }
 }

@@ -331,10 +331,12 @@ pub(crate) fn letters(conn: &Connection, id: i64) -> rusqlite::Result<Vec<Letter
 pub(crate) fn letter_docx(
     conn: &Connection,
     id: i64,
+    letter: Option<i64>,
 ) -> rusqlite::Result<Option<(String, Vec<u8>)>> {
     conn.query_row(
-        "SELECT file_name, docx FROM issued_letters WHERE submission_id = ?1 ORDER BY id LIMIT 1",
-        params![id],
+        "SELECT file_name, docx FROM issued_letters WHERE submission_id = ?1 \
+         AND (?2 IS NULL OR id = ?2) ORDER BY id LIMIT 1",
+        params![id, letter],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )
     .optional()

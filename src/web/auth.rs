@@ -128,7 +128,7 @@ impl Who {
             Ok(())
         } else {
             Err(WebError::Forbidden(format!(
-                "账号“{}”的角色是“{}”，这项操作需要“{}”角色。",
+                "账号“{}”的角色是{}，这项操作需要{}角色。",
                 self.name(),
                 self.role().label(),
                 role.label()

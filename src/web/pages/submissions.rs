@@ -504,14 +504,26 @@ fn content_type(name: &str) -> &'static str {
     }
 }
 
+/// Which of a submission's letters to download (`?n=` its number); the first without it.
+#[derive(Deserialize)]
+struct WhichLetter {
+    #[serde(default)]
+    n: String,
+}
+
 async fn letter(
     State(app): State<Shared>,
     _who: Who,
     UrlPath(raw): UrlPath<String>,
+    Query(which): Query<WhichLetter>,
 ) -> Result<Response, WebError> {
     let id = submission_id(&raw)?;
+    let letter = match which.n.trim() {
+        "" => None,
+        n => Some(n.parse::<i64>().map_err(|_| WebError::NotFound)?),
+    };
     let (name, bytes) = app
-        .db(move |_, conn| browse::letter_docx(conn, id)?.ok_or(WebError::NotFound))
+        .db(move |_, conn| browse::letter_docx(conn, id, letter)?.ok_or(WebError::NotFound))
         .await?;
     Ok(download(&name, crate::mail::DOCX, bytes))
 }
