@@ -245,7 +245,7 @@ fn approving_a_declaration_concluded_fail_is_refused_with_the_reason() {
         &[("key", KEY), ("version", "1"), ("note", "强行批复")],
     );
     assert_eq!(page.status, 200, "{}", page.body);
-    assert!(page.url.contains("error="), "{}", page.url);
+    assert!(!page.url.contains("error="), "{}", page.url);
     assert!(
         page.body.contains("class=\"message error\"")
             && page.body.contains("审核结论为“不通过”")
@@ -331,6 +331,14 @@ fn an_adjustment_request_is_listed_as_such_until_approved() {
     let in_force = table(&page.body, "in-force");
     assert!(in_force.contains("id=\"in-force-1\""), "{in_force}");
     assert!(in_force.contains("自动生效"), "{in_force}");
+    // No address makes the page say something of its own.
+    let forged = c.get("/approvals?done=%E5%B7%B2%E6%89%B9%E5%A4%8D%E5%85%A8%E9%83%A8");
+    assert!(!forged.body.contains("已批复全部"), "{}", forged.body);
+    assert!(
+        !forged.body.contains("class=\"message ok\""),
+        "{}",
+        forged.body
+    );
     // Another department's filter lists nothing.
     let other = c.get("/approvals?department=jyt");
     assert!(!table(&other.body, "approvals").contains("id=\"approve-2\""));

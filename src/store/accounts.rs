@@ -144,6 +144,8 @@ pub struct Session {
     pub user: User,
     pub csrf: String,
     pub token_hash: String,
+    /// What the console said after the session's last action, not yet shown.
+    pub message: Option<String>,
 }
 
 pub fn create_session(
@@ -171,7 +173,7 @@ pub fn session(
     now: &str,
 ) -> rusqlite::Result<Option<Session>> {
     conn.query_row(
-        "SELECT u.id, u.name, u.role, u.password_hash, u.created_at, u.disabled, s.csrf
+        "SELECT u.id, u.name, u.role, u.password_hash, u.created_at, u.disabled, s.csrf, s.message
          FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled = 0",
         params![token_hash, now],
@@ -180,10 +182,24 @@ pub fn session(
                 user: user_row(r)?,
                 csrf: r.get(6)?,
                 token_hash: token_hash.to_string(),
+                message: r.get(7)?,
             })
         },
     )
     .optional()
+}
+
+/// Keeps (or, with none, forgets) what the console says to a session after an action.
+pub fn set_message(
+    conn: &Connection,
+    token_hash: &str,
+    message: Option<&str>,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE sessions SET message = ?2 WHERE token_hash = ?1",
+        params![token_hash, message],
+    )?;
+    Ok(())
 }
 
 pub fn end_session(conn: &Connection, token_hash: &str) -> rusqlite::Result<()> {

@@ -109,6 +109,10 @@ const MIGRATIONS: &[Migration] = &[
         what: "conclusions, figures and current forms are read from indexes, not stored results",
         sql: include_str!("migrations/0012_console_figures.sql"),
     },
+    Migration {
+        what: "the console's message after an action is kept with the session",
+        sql: include_str!("migrations/0013_session_messages.sql"),
+    },
 ];
 
 /// The schema version this jixiao writes.

@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use chrono::Utc;
 use minijinja::context;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::page::{WebError, is_local_path, render_plain, see_other};
@@ -106,6 +106,37 @@ fn set_cookie(name: &str, value: &str, max_age: i64, path: &str, secure: bool) -
     .expect("cookie text is ASCII")
 }
 
+/// What the console says after an action: what was done, or why it was not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Said {
+    pub(crate) ok: bool,
+    pub(crate) text: String,
+}
+
+impl Said {
+    pub(crate) fn done(text: impl Into<String>) -> Said {
+        Said {
+            ok: true,
+            text: text.into(),
+        }
+    }
+
+    pub(crate) fn refused(text: impl Into<String>) -> Said {
+        Said {
+            ok: false,
+            text: text.into(),
+        }
+    }
+
+    /// As the pages show it: `done` or `error`.
+    pub(crate) fn view(said: Option<&Said>) -> minijinja::Value {
+        context! {
+            done => said.filter(|s| s.ok).map(|s| s.text.clone()),
+            error => said.filter(|s| !s.ok).map(|s| s.text.clone()),
+        }
+    }
+}
+
 /// The logged-in person of a request. Extracting it from a request without a live session
 /// answers with the login page (and back here after).
 #[derive(Debug, Clone)]
@@ -134,6 +165,22 @@ impl Who {
                 role.label()
             )))
         }
+    }
+
+    /// Says `said` on the next page this session sees: kept with the session, never in an
+    /// address (where anyone could write a message of their own into a link).
+    pub(crate) fn tell(&self, conn: &rusqlite::Connection, said: &Said) -> rusqlite::Result<()> {
+        let text = serde_json::to_string(said).ok();
+        accounts::set_message(conn, &self.session.token_hash, text.as_deref())
+    }
+
+    /// What the console said after this session's last action, forgotten once read.
+    pub(crate) fn told(&self, conn: &rusqlite::Connection) -> rusqlite::Result<Option<Said>> {
+        let Some(text) = &self.session.message else {
+            return Ok(None);
+        };
+        accounts::set_message(conn, &self.session.token_hash, None)?;
+        Ok(serde_json::from_str(text).ok())
     }
 
     /// Refuses unless `token` is this session's CSRF token.

@@ -18,7 +18,7 @@ use crate::store;
 use crate::store::accounts::Role;
 use crate::store::approvals::{Action, Declared};
 use crate::text::normalize;
-use crate::web::auth::{Posted, Who};
+use crate::web::auth::{Posted, Said, Who};
 use crate::web::page::{WebError, form_urlencoded_component, page_number, render, see_other, v};
 use crate::web::{App, Shared};
 
@@ -64,10 +64,6 @@ struct Filter {
     /// The page of the projects with targets in force.
     #[serde(default)]
     fpage: String,
-    #[serde(default)]
-    done: String,
-    #[serde(default)]
-    error: String,
 }
 
 impl Filter {
@@ -332,8 +328,10 @@ async fn page(
 ) -> Result<Html<String>, WebError> {
     let (year, department, needle) = (f.year(), f.department(), f.needle());
     let (page, fpage) = f.pages();
-    let (candidates, in_force, recent, years) = app
+    let reader = who.clone();
+    let (candidates, in_force, recent, years, said) = app
         .db(move |app, conn| {
+            let said = reader.told(conn)?;
             let mut projects = approvals::projects(conn, year, department.as_deref())?;
             if let Some(needle) = &needle {
                 projects.retain(|p| matches(p, needle));
@@ -393,7 +391,7 @@ async fn page(
                 })
                 .collect::<Result<_, WebError>>()?;
             let years = store::approvals::declared_years(conn)?;
-            Ok((candidates, in_force, recent, years))
+            Ok((candidates, in_force, recent, years, said))
         })
         .await?;
     let departments: Vec<_> = app
@@ -432,8 +430,7 @@ async fn page(
             year => f.year.trim(),
             department => f.department.trim(),
             q => f.q.trim(),
-            done => f.done,
-            error => f.error,
+            said => Said::view(said.as_ref()),
         },
     )
 }
@@ -526,6 +523,7 @@ async fn decide(
 ) -> Result<Response, WebError> {
     let Posted { who, form } = posted;
     who.require(Role::Reviewer)?;
+    let teller = who.clone();
     let key_text = form.key.trim().to_string();
     if key_text.is_empty() {
         return Err(WebError::BadRequest("缺少项目。".into()));
@@ -593,9 +591,10 @@ async fn decide(
             query.push(format!("{k}={}", form_urlencoded_component(val.trim())));
         }
     }
-    match outcome {
-        Ok(done) => query.push(format!("done={}", form_urlencoded_component(&done))),
-        Err(error) => query.push(format!("error={}", form_urlencoded_component(&error))),
-    }
+    let said = match outcome {
+        Ok(done) => Said::done(done),
+        Err(refused) => Said::refused(refused),
+    };
+    app.db(move |_, conn| Ok(teller.tell(conn, &said)?)).await?;
     Ok(see_other(&format!("/approvals?{}", query.join("&"))))
 }

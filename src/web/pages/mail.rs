@@ -17,7 +17,7 @@ use crate::mail::outbox::{self, Recipients, Retried};
 use crate::mail::{MailError, OutboxRow, Status};
 use crate::store;
 use crate::store::accounts::Role;
-use crate::web::auth::{Posted, Who};
+use crate::web::auth::{Posted, Said, Who};
 use crate::web::page::{WebError, form_urlencoded_component, page_number, render, see_other, v};
 use crate::web::{App, Shared};
 
@@ -204,14 +204,6 @@ async fn page(
     )
 }
 
-#[derive(Deserialize, Default)]
-struct Said {
-    #[serde(default)]
-    done: String,
-    #[serde(default)]
-    error: String,
-}
-
 /// The configuration as the file says now (the administrator may have corrected an address
 /// since the service started), else as loaded at start.
 fn current_config(app: &App) -> (Config, bool) {
@@ -244,10 +236,11 @@ async fn message(
     State(app): State<Shared>,
     who: Who,
     Path(id): Path<i64>,
-    Query(said): Query<Said>,
 ) -> Result<Html<String>, WebError> {
-    let (msg, body, attachments, audit, submissions, current, fresh) = app
+    let reader = who.clone();
+    let (msg, body, attachments, audit, submissions, current, fresh, said) = app
         .db(move |app, conn| {
+            let said = reader.told(conn)?;
             let row = outbox::get(conn, id).map_err(mail_error)?;
             let contents = outbox::contents(conn, id).map_err(mail_error)?;
             let (body, attachments) = (contents.body, v(&contents.attachments));
@@ -265,6 +258,7 @@ async fn message(
                 submissions_of(&row),
                 current,
                 fresh,
+                said,
             ))
         })
         .await?;
@@ -282,8 +276,7 @@ async fn message(
             current,
             fresh,
             config_file => app.cfg.file.display().to_string(),
-            done => said.done,
-            error => said.error,
+            said => Said::view(said.as_ref()),
         },
     )
 }
@@ -300,6 +293,7 @@ async fn retry(
 ) -> Result<Response, WebError> {
     let who = posted.who;
     who.require(Role::Reviewer)?;
+    let teller = who.clone();
     let said = app
         .db(move |app, conn| {
             let row = outbox::get(conn, id).map_err(mail_error)?;
@@ -337,9 +331,10 @@ async fn retry(
             Ok(Ok(done))
         })
         .await?;
-    let query = match said {
-        Ok(done) => format!("done={}", form_urlencoded_component(&done)),
-        Err(error) => format!("error={}", form_urlencoded_component(&error)),
+    let said = match said {
+        Ok(done) => Said::done(done),
+        Err(refused) => Said::refused(refused),
     };
-    Ok(see_other(&format!("/mail/{id}?{query}")))
+    app.db(move |_, conn| Ok(teller.tell(conn, &said)?)).await?;
+    Ok(see_other(&format!("/mail/{id}")))
 }
