@@ -147,13 +147,23 @@ fn a_held_review_letter_goes_out_only_when_a_reviewer_signs_it() {
         &[("relevance", RELEVANCE), ("feasibility", "")],
     );
     assert_eq!(preview.status, 200, "{}", preview.body);
-    assert!(preview.url.contains(&letter_page), "{}", preview.url);
+    // The words are posted back, never put in the address (an opinion may be long).
+    assert!(!preview.url.contains("relevance"), "{}", preview.url);
     assert!(preview.body.contains(RELEVANCE), "{}", preview.body);
     assert!(preview.body.contains("（待审核人填写）"));
-    let docx = reviewer.get(&format!(
-        "/signoff/{id}/preview.docx?relevance={}",
-        form_urlencoded(RELEVANCE)
-    ));
+    let long = "论证充分，".repeat(2_000);
+    let preview = reviewer.post(
+        &letter_page,
+        &format!("/signoff/{id}/preview"),
+        &[("relevance", long.as_str())],
+    );
+    assert_eq!(preview.status, 200);
+    assert!(preview.body.contains(&long));
+    let docx = reviewer.post(
+        &letter_page,
+        &format!("/signoff/{id}/preview.docx"),
+        &[("relevance", RELEVANCE)],
+    );
     assert_eq!(docx.status, 200);
     assert!(
         docx.header("content-disposition").contains("attachment"),
@@ -170,6 +180,7 @@ fn a_held_review_letter_goes_out_only_when_a_reviewer_signs_it() {
         &[("relevance", RELEVANCE), ("feasibility", "  ")],
     );
     assert_eq!(missing.status, 200);
+    assert!(!missing.url.contains("relevance"), "{}", missing.url);
     assert!(
         missing.body.contains("请填写“实施方案的可行性”的审核意见"),
         "{}",
@@ -310,9 +321,11 @@ fn a_departments_text_stays_text_on_the_signoff_pages() {
         );
     }
     // The reviewer's own words are text too.
-    let page = c.get(&format!(
-        "/signoff/{id}?relevance=%3Cscript%3Ex%3C%2Fscript%3E"
-    ));
+    let page = c.post(
+        &format!("/signoff/{id}"),
+        &format!("/signoff/{id}/preview"),
+        &[("relevance", "<script>x</script>")],
+    );
     assert!(!page.body.contains("<script>x"), "{}", page.body);
     assert!(page.body.contains("&lt;script&gt;x&lt;&#x2f;script&gt;"));
 }

@@ -5,7 +5,7 @@
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::response::{Html, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::DateTime;
 use minijinja::context;
@@ -17,7 +17,7 @@ use crate::store::accounts::Role;
 use crate::store::held::{self, Held, HeldStatus};
 use crate::web::Shared;
 use crate::web::auth::{Posted, Who};
-use crate::web::page::{WebError, download, form_urlencoded_component, render, see_other, v};
+use crate::web::page::{WebError, download, render, see_other, v};
 
 /// This page's templates.
 pub(super) const TEMPLATES: &[(&str, &str)] = &[
@@ -32,7 +32,10 @@ pub(super) fn routes() -> Router<Shared> {
     Router::new()
         .route("/signoff", get(list))
         .route("/signoff/{id}", get(letter))
-        .route("/signoff/{id}/preview.docx", get(preview_docx))
+        .route(
+            "/signoff/{id}/preview.docx",
+            get(preview_docx_unsigned).post(preview_docx),
+        )
         .route("/signoff/{id}/preview", post(preview))
         .route("/signoff/{id}/sign", post(sign))
 }
@@ -97,7 +100,7 @@ async fn list(State(app): State<Shared>, who: Who) -> Result<Html<String>, WebEr
     )
 }
 
-/// The reviewer's words as typed (query of a preview, or the posted form).
+/// The reviewer's words as typed (the posted form).
 #[derive(Debug, Default, Deserialize)]
 struct Words {
     #[serde(default)]
@@ -116,27 +119,11 @@ impl Words {
             opinion: self.opinion.clone(),
         }
     }
-
-    /// The words as a query string, to come back to the page with them.
-    fn query(&self) -> String {
-        [
-            ("relevance", &self.relevance),
-            ("feasibility", &self.feasibility),
-            ("opinion", &self.opinion),
-        ]
-        .iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| format!("{k}={}", form_urlencoded_component(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-    }
 }
 
-/// The letter page's query: the words typed so far and what happened.
+/// The letter page's query: what happened.
 #[derive(Debug, Default, Deserialize)]
 struct LetterQuery {
-    #[serde(flatten)]
-    words: Words,
     /// `signed` after signing.
     #[serde(default)]
     done: Option<String>,
@@ -162,7 +149,40 @@ async fn letter(
     Path(id): Path<i64>,
     Query(q): Query<LetterQuery>,
 ) -> Result<Html<String>, WebError> {
-    let opinions = q.words.opinions();
+    let error = match q.error.as_deref() {
+        Some("signed") => Some(Shown::AlreadySigned),
+        _ => None,
+    };
+    show(
+        &app,
+        &who,
+        id,
+        Words::default(),
+        q.done.as_deref() == Some("signed"),
+        error,
+    )
+    .await
+}
+
+/// Why a letter was not signed, as its page says.
+enum Shown {
+    /// The reviewer's opinions were not all written.
+    Missing,
+    AlreadySigned,
+}
+
+/// A held letter's page, with the reviewer's words typed so far in its form and in the letter
+/// shown. The words are posted, never put in an address: an opinion may be long, and is not
+/// for the browser's history or a proxy's log.
+async fn show(
+    app: &Shared,
+    who: &Who,
+    id: i64,
+    words: Words,
+    done: bool,
+    error: Option<Shown>,
+) -> Result<Html<String>, WebError> {
+    let opinions = words.opinions();
     let (row, text, audit) = app
         .db(move |app, conn| {
             let Some(h) = held::of_submission(conn, id)? else {
@@ -182,17 +202,16 @@ async fn letter(
         })
         .await?;
     let kind = LetterKind::from_id(&row.held.kind);
-    let error = match q.error.as_deref() {
-        Some("missing") => kind
-            .and_then(|k| q.words.opinions().missing(k))
+    let error = match error {
+        Some(Shown::Missing) => kind
+            .and_then(|k| words.opinions().missing(k))
             .map(str::to_string),
-        Some("signed") => Some("这封函件已由他人签发，未再次签发。".to_string()),
-        _ => None,
+        Some(Shown::AlreadySigned) => Some("这封函件已由他人签发，未再次签发。".to_string()),
+        None => None,
     };
-    let words_query = q.words.query();
     render(
-        &app,
-        &who,
+        app,
+        who,
         "signoff",
         "signoff_letter.html",
         context! {
@@ -200,24 +219,36 @@ async fn letter(
             text => v(&text),
             review => kind == Some(LetterKind::TargetReview),
             words => context! {
-                relevance => q.words.relevance,
-                feasibility => q.words.feasibility,
-                opinion => q.words.opinion,
+                relevance => words.relevance,
+                feasibility => words.feasibility,
+                opinion => words.opinion,
             },
-            words_query,
-            done => q.done.as_deref() == Some("signed"),
+            done,
             error,
             audit => v(&audit),
         },
     )
 }
 
+/// The letter as it would go out, as a .docx: with the words posted from its page (下载预览),
+/// or with none.
 async fn preview_docx(
+    State(app): State<Shared>,
+    Path(id): Path<i64>,
+    posted: Posted<Words>,
+) -> Result<Response, WebError> {
+    docx_of(&app, id, posted.form).await
+}
+
+async fn preview_docx_unsigned(
     State(app): State<Shared>,
     _who: Who,
     Path(id): Path<i64>,
-    Query(words): Query<Words>,
 ) -> Result<Response, WebError> {
+    docx_of(&app, id, Words::default()).await
+}
+
+async fn docx_of(app: &Shared, id: i64, words: Words) -> Result<Response, WebError> {
     let opinions = words.opinions();
     let letter = app
         .db(move |app, conn| {
@@ -234,15 +265,15 @@ async fn preview_docx(
     ))
 }
 
-/// 预览: back to the letter's page with the words typed (nothing is recorded).
-async fn preview(Path(id): Path<i64>, posted: Posted<Words>) -> Result<Response, WebError> {
+/// 预览: the letter's page with the words typed (nothing is recorded).
+async fn preview(
+    State(app): State<Shared>,
+    Path(id): Path<i64>,
+    posted: Posted<Words>,
+) -> Result<Html<String>, WebError> {
     posted.who.require(Role::Reviewer)?;
-    let q = posted.form.query();
-    Ok(see_other(&if q.is_empty() {
-        format!("/signoff/{id}")
-    } else {
-        format!("/signoff/{id}?{q}")
-    }))
+    let Posted { who, form } = posted;
+    show(&app, &who, id, form, false, None).await
 }
 
 /// 签发: issues the number, writes the letter with the reviewer's words and queues its mail.
@@ -253,23 +284,26 @@ async fn sign(
 ) -> Result<Response, WebError> {
     posted.who.require(Role::Reviewer)?;
     let Posted { who, form } = posted;
-    app.db(move |app, conn| {
-        let office = app.cfg.office(&app.letters, &app.defs);
-        let now = app.clock.now();
-        match signoff::sign(conn, &office, id, &form.opinions(), who.name(), now) {
-            Ok(_) => Ok(see_other(&format!("/signoff/{id}?done=signed"))),
-            Err(SignError::Missing(_)) => {
-                let q = form.query();
-                Ok(see_other(&format!(
-                    "/signoff/{id}?error=missing{}{q}",
-                    if q.is_empty() { "" } else { "&" }
-                )))
+    let opinions = form.opinions();
+    let signer = who.name().to_string();
+    let signed = app
+        .db(move |app, conn| {
+            let office = app.cfg.office(&app.letters, &app.defs);
+            let now = app.clock.now();
+            match signoff::sign(conn, &office, id, &opinions, &signer, now) {
+                Ok(_) => Ok(Ok(())),
+                Err(SignError::Missing(_)) => Ok(Err(Shown::Missing)),
+                Err(SignError::AlreadySigned { .. }) => Ok(Err(Shown::AlreadySigned)),
+                Err(e) => Err(sign_error(e)),
             }
-            Err(SignError::AlreadySigned { .. }) => {
-                Ok(see_other(&format!("/signoff/{id}?error=signed")))
-            }
-            Err(e) => Err(sign_error(e)),
-        }
-    })
-    .await
+        })
+        .await?;
+    match signed {
+        Ok(()) => Ok(see_other(&format!("/signoff/{id}?done=signed"))),
+        Err(Shown::AlreadySigned) => Ok(see_other(&format!("/signoff/{id}?error=signed"))),
+        // Back to the page with the words typed, saying what is missing.
+        Err(missing) => Ok(show(&app, &who, id, form, false, Some(missing))
+            .await?
+            .into_response()),
+    }
 }
