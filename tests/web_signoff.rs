@@ -291,10 +291,6 @@ fn a_held_review_letter_goes_out_only_when_a_reviewer_signs_it() {
     );
 }
 
-fn form_urlencoded(s: &str) -> String {
-    s.bytes().map(|b| format!("%{b:02X}")).collect()
-}
-
 #[test]
 fn a_departments_text_stays_text_on_the_signoff_pages() {
     let setup = holding();

@@ -271,7 +271,19 @@ async fn upload(
                     .as_deref()
                     .unwrap_or("上传的文件"),
             );
-            let trial = judge(app, conn, &code, &file_name, up.bytes, up.size)?;
+            let subject = format!("{TRIAL_SUBJECT}{file_name}");
+            let trial = match judge(app, conn, &code, &file_name, up.bytes, up.size) {
+                Ok(trial) => trial,
+                Err(e) => {
+                    // A try that failed is recorded too, with why.
+                    let why = match &e {
+                        WebError::BadRequest(m) => m.clone(),
+                        _ => "处理失败（见服务日志）".to_string(),
+                    };
+                    who.audit(app, conn, "trial", &subject, &format!("未完成：{why}"))?;
+                    return Err(e);
+                }
+            };
             let detail = match (&trial.result, &trial.refused) {
                 (_, Some(why)) => format!("未审：{why}"),
                 (Some(r), None) if r.accepted() => match (&r.review, &r.score) {
@@ -284,13 +296,7 @@ async fn upload(
             };
             // The subject names the file, under a prefix of its own: a file named like another
             // subject (`submission:12`) is not taken for it.
-            who.audit(
-                app,
-                conn,
-                "trial",
-                &format!("{TRIAL_SUBJECT}{file_name}"),
-                &detail,
-            )?;
+            who.audit(app, conn, "trial", &subject, &detail)?;
             Ok(trial)
         })
         .await?;
