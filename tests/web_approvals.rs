@@ -331,6 +331,15 @@ fn an_adjustment_request_is_listed_as_such_until_approved() {
     let in_force = table(&page.body, "in-force");
     assert!(in_force.contains("id=\"in-force-1\""), "{in_force}");
     assert!(in_force.contains("自动生效"), "{in_force}");
+    // A note longer than the form allows is refused, and nothing recorded.
+    let long = "同".repeat(501);
+    let page = c.post(
+        "/approvals",
+        "/approvals/approve",
+        &[("key", KEY), ("version", "2"), ("note", long.as_str())],
+    );
+    assert_eq!(page.status, 400, "{}", page.body);
+    assert!(page.body.contains("500"), "{}", page.body);
     // No address makes the page say something of its own.
     let forged = c.get("/approvals?done=%E5%B7%B2%E6%89%B9%E5%A4%8D%E5%85%A8%E9%83%A8");
     assert!(!forged.body.contains("已批复全部"), "{}", forged.body);

@@ -408,3 +408,27 @@ fn the_daemon_serves_the_console_when_web_is_configured() {
     let c = server.login("查看员");
     assert_eq!(c.get("/audit").status, 200);
 }
+
+#[test]
+fn an_odd_address_gets_the_consoles_own_answer() {
+    let setup = Setup::new();
+    let server = setup.serve();
+    let c = server.login("审核员");
+    for path in [
+        "/mail/abc",
+        "/signoff/abc",
+        "/signoff/abc/preview.docx",
+        "/submissions/abc",
+        "/mail/99999999999999999999",
+    ] {
+        let page = c.get(path);
+        assert_eq!(page.status, 404, "{path}: {}", page.body);
+        assert!(
+            page.body.contains("没有这个页面或记录"),
+            "{path}: {}",
+            page.body
+        );
+    }
+    let page = c.get("/audit?limit=abc");
+    assert_eq!(page.status, 200, "{}", page.body);
+}

@@ -188,6 +188,25 @@ pub(crate) fn is_local_path(p: &str) -> bool {
             .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
 }
 
+/// A record's number from the address (`/mail/12`): anything else is no such page — the
+/// console's 404, not a bare 400.
+pub(crate) struct Id(pub(crate) i64);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Id {
+    type Rejection = WebError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| WebError::NotFound)?;
+        raw.parse().map(Id).map_err(|_| WebError::NotFound)
+    }
+}
+
 /// A page number from an address: 1 when it is missing or not a number, and never so large that
 /// the rows before it could not be counted.
 pub(crate) fn page_number(text: &str) -> usize {

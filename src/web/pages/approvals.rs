@@ -42,6 +42,8 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/approvals/revoke", post(revoke))
 }
 
+/// The longest note of an approval or revocation (the form's `maxlength`).
+const MAX_NOTE_CHARS: usize = 500;
 /// How many of the latest decisions the page lists.
 const RECENT: usize = 50;
 /// Declarations to approve on a page of their list.
@@ -537,6 +539,14 @@ async fn decide(
         ),
     };
     let note = Some(form.note.trim().to_string()).filter(|n| !n.is_empty());
+    if note
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS)
+    {
+        return Err(WebError::BadRequest(format!(
+            "意见不能超过 {MAX_NOTE_CHARS} 字。"
+        )));
+    }
     let outcome = app
         .db(move |app, conn| {
             let key = ProjectKey::from_stored(key_text);

@@ -23,7 +23,7 @@ pub(super) fn routes() -> Router<Shared> {
 #[derive(Deserialize)]
 struct Filter {
     #[serde(default)]
-    limit: Option<usize>,
+    limit: String,
 }
 
 /// How many entries the page lists unless told otherwise.
@@ -34,7 +34,12 @@ async fn page(
     who: Who,
     Query(f): Query<Filter>,
 ) -> Result<Html<String>, WebError> {
-    let limit = f.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, 5000);
+    let limit = f
+        .limit
+        .trim()
+        .parse::<usize>()
+        .unwrap_or(DEFAULT_LIMIT)
+        .clamp(1, 5000);
     let entries = app
         .db(move |_, conn| Ok(audit::recent(conn, limit)?))
         .await?;

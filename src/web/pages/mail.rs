@@ -5,7 +5,7 @@
 //! sender picks a retried message up within its poll interval (2 s).
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::{Html, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
@@ -18,7 +18,9 @@ use crate::mail::{MailError, OutboxRow, Status};
 use crate::store;
 use crate::store::accounts::Role;
 use crate::web::auth::{Posted, Said, Who};
-use crate::web::page::{WebError, form_urlencoded_component, page_number, render, see_other, v};
+use crate::web::page::{
+    Id, WebError, form_urlencoded_component, page_number, render, see_other, v,
+};
 use crate::web::{App, Shared};
 
 /// This page's templates.
@@ -235,7 +237,7 @@ fn submissions_of(row: &OutboxRow) -> Vec<i64> {
 async fn message(
     State(app): State<Shared>,
     who: Who,
-    Path(id): Path<i64>,
+    Id(id): Id,
 ) -> Result<Html<String>, WebError> {
     let reader = who.clone();
     let (msg, body, attachments, audit, submissions, current, fresh, said) = app
@@ -288,7 +290,7 @@ struct Nothing {}
 /// entry; back to the message with what was done or why not.
 async fn retry(
     State(app): State<Shared>,
-    Path(id): Path<i64>,
+    Id(id): Id,
     posted: Posted<Nothing>,
 ) -> Result<Response, WebError> {
     let who = posted.who;

@@ -4,7 +4,7 @@
 //! signs it (签发): `cycle::signoff` issues the number and queues the mail only then.
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::DateTime;
@@ -17,7 +17,7 @@ use crate::store::accounts::Role;
 use crate::store::held::{self, Held, HeldStatus};
 use crate::web::Shared;
 use crate::web::auth::{Posted, Who};
-use crate::web::page::{WebError, download, render, see_other, v};
+use crate::web::page::{Id, WebError, download, render, see_other, v};
 
 /// This page's templates.
 pub(super) const TEMPLATES: &[(&str, &str)] = &[
@@ -146,7 +146,7 @@ fn sign_error(e: SignError) -> WebError {
 async fn letter(
     State(app): State<Shared>,
     who: Who,
-    Path(id): Path<i64>,
+    Id(id): Id,
     Query(q): Query<LetterQuery>,
 ) -> Result<Html<String>, WebError> {
     let error = match q.error.as_deref() {
@@ -234,7 +234,7 @@ async fn show(
 /// or with none.
 async fn preview_docx(
     State(app): State<Shared>,
-    Path(id): Path<i64>,
+    Id(id): Id,
     posted: Posted<Words>,
 ) -> Result<Response, WebError> {
     docx_of(&app, id, posted.form).await
@@ -243,7 +243,7 @@ async fn preview_docx(
 async fn preview_docx_unsigned(
     State(app): State<Shared>,
     _who: Who,
-    Path(id): Path<i64>,
+    Id(id): Id,
 ) -> Result<Response, WebError> {
     docx_of(&app, id, Words::default()).await
 }
@@ -268,7 +268,7 @@ async fn docx_of(app: &Shared, id: i64, words: Words) -> Result<Response, WebErr
 /// 预览: the letter's page with the words typed (nothing is recorded).
 async fn preview(
     State(app): State<Shared>,
-    Path(id): Path<i64>,
+    Id(id): Id,
     posted: Posted<Words>,
 ) -> Result<Html<String>, WebError> {
     posted.who.require(Role::Reviewer)?;
@@ -279,7 +279,7 @@ async fn preview(
 /// 签发: issues the number, writes the letter with the reviewer's words and queues its mail.
 async fn sign(
     State(app): State<Shared>,
-    Path(id): Path<i64>,
+    Id(id): Id,
     posted: Posted<Words>,
 ) -> Result<Response, WebError> {
     posted.who.require(Role::Reviewer)?;
