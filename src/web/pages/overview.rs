@@ -9,7 +9,6 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -64,9 +63,34 @@ impl YearQuery {
     }
 }
 
-/// A value kept until the state changes.
+/// A value kept until the state changes, for each of the last few years asked for.
 pub(super) struct Memo<T> {
-    kept: Mutex<Option<(MemoKey, Arc<T>)>>,
+    kept: Mutex<Kept<T>>,
+}
+
+/// How many years' values are kept: this year, last year, and a few more looked at.
+const KEPT_YEARS: usize = 4;
+
+/// Values kept by database and year, the latest kept last.
+struct Kept<T>(Vec<(MemoKey, Arc<T>)>);
+
+impl<T> Kept<T> {
+    /// The value kept for the key's database and year, whatever state it was worked out for.
+    fn of(&self, key: &MemoKey) -> Option<(MemoKey, Arc<T>)> {
+        self.0
+            .iter()
+            .find(|(k, _)| k.database == key.database && k.year == key.year)
+            .map(|(k, v)| (k.clone(), v.clone()))
+    }
+
+    fn keep(&mut self, key: MemoKey, value: Arc<T>) {
+        self.0
+            .retain(|(k, _)| !(k.database == key.database && k.year == key.year));
+        self.0.push((key, value));
+        if self.0.len() > KEPT_YEARS {
+            self.0.remove(0);
+        }
+    }
 }
 
 #[derive(Clone, PartialEq)]
@@ -79,7 +103,7 @@ pub(super) struct MemoKey {
 impl<T> Memo<T> {
     const fn new() -> Memo<T> {
         Memo {
-            kept: Mutex::new(None),
+            kept: Mutex::new(Kept(Vec::new())),
         }
     }
 
@@ -95,26 +119,27 @@ impl<T> Memo<T> {
             year,
             stamp: crate::store::summary::stamp(conn)?,
         };
-        if let Some((k, v)) = self.kept.lock().ok().as_deref().and_then(Option::as_ref)
-            && *k == key
+        if let Some((k, v)) = self.kept.lock().ok().and_then(|kept| kept.of(&key))
+            && k == key
         {
-            return Ok(v.clone());
+            return Ok(v);
         }
         let value = Arc::new(work()?);
         if let Ok(mut kept) = self.kept.lock() {
-            *kept = Some((key, value.clone()));
+            kept.keep(key, value.clone());
         }
         Ok(value)
     }
 }
 
-/// Figures that take seconds with thousands of projects (the summary's, what is owed): kept per
-/// database and year like [`Memo`]; but when the state has changed since, the kept figures are
+/// Figures that take long with thousands of projects (the summary's, what is owed): kept per
+/// database and year like [`Memo`] (the last few years asked for); but when the state has changed since, the kept figures are
 /// answered at once, marked as being updated, while a thread works the new ones out on a
 /// connection of its own. Only the first request of a year waits for them.
 pub(super) struct Slow<T> {
-    kept: Mutex<Option<(MemoKey, Arc<T>)>>,
-    working: AtomicBool,
+    kept: Mutex<Kept<T>>,
+    /// The years whose figures a thread is updating.
+    working: Mutex<Vec<i32>>,
     /// Held while figures are worked out with none kept to answer meanwhile (the first request
     /// of a year, or the start-up's work): a request that comes then waits for that work
     /// instead of doing it again beside it.
@@ -131,8 +156,8 @@ type Work<T> = fn(&App, &Connection, i32) -> anyhow::Result<T>;
 impl<T: Send + Sync + 'static> Slow<T> {
     const fn new() -> Slow<T> {
         Slow {
-            kept: Mutex::new(None),
-            working: AtomicBool::new(false),
+            kept: Mutex::new(Kept(Vec::new())),
+            working: Mutex::new(Vec::new()),
             first: Mutex::new(()),
         }
     }
@@ -151,11 +176,11 @@ impl<T: Send + Sync + 'static> Slow<T> {
             year,
             stamp: crate::store::summary::stamp(conn)?,
         };
-        let kept = self.kept.lock().ok().and_then(|k| k.clone());
+        let kept = self.kept.lock().ok().and_then(|kept| kept.of(&key));
         match kept {
             Some((k, v)) if k == key => return Ok(Asked::Ready(v)),
-            Some((k, v)) if k.database == key.database && k.year == key.year => {
-                if !self.working.swap(true, Ordering::SeqCst) {
+            Some((_, v)) => {
+                if self.start_working(year) {
                     let app = app.clone();
                     let spawned = std::thread::Builder::new()
                         .name("console-figures".into())
@@ -163,10 +188,10 @@ impl<T: Send + Sync + 'static> Slow<T> {
                             if let Err(e) = self.refresh(&app, year, work) {
                                 tracing::error!(error = %format!("{e:#}"), year, "console: updating the figures failed");
                             }
-                            self.working.store(false, Ordering::SeqCst);
+                            self.stop_working(year);
                         });
                     if spawned.is_err() {
-                        self.working.store(false, Ordering::SeqCst);
+                        self.stop_working(year);
                     }
                 }
                 return Ok(Asked::Updating {
@@ -175,23 +200,41 @@ impl<T: Send + Sync + 'static> Slow<T> {
                     kept: v,
                 });
             }
-            _ => {}
+            None => {}
         }
         let _first = self
             .first
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         // Another request, or the start-up, may have worked them out while this one waited.
-        if let Some((k, v)) = self.kept.lock().ok().and_then(|k| k.clone())
+        if let Some((k, v)) = self.kept.lock().ok().and_then(|kept| kept.of(&key))
             && k == key
         {
             return Ok(Asked::Ready(v));
         }
         let value = Arc::new(work(app, conn, year)?);
         if let Ok(mut kept) = self.kept.lock() {
-            *kept = Some((key, value.clone()));
+            kept.keep(key, value.clone());
         }
         Ok(Asked::Ready(value))
+    }
+
+    /// Whether this request starts updating the year's figures (no thread is at it yet).
+    fn start_working(&self, year: i32) -> bool {
+        let Ok(mut working) = self.working.lock() else {
+            return false;
+        };
+        if working.contains(&year) {
+            return false;
+        }
+        working.push(year);
+        true
+    }
+
+    fn stop_working(&self, year: i32) {
+        if let Ok(mut working) = self.working.lock() {
+            working.retain(|y| *y != year);
+        }
     }
 
     fn refresh(&self, app: &App, year: i32, work: Work<T>) -> anyhow::Result<()> {
@@ -204,7 +247,7 @@ impl<T: Send + Sync + 'static> Slow<T> {
         };
         let value = Arc::new(work(app, &conn, year)?);
         if let Ok(mut kept) = self.kept.lock() {
-            *kept = Some((key, value));
+            kept.keep(key, value);
         }
         Ok(())
     }
@@ -231,7 +274,7 @@ impl<T> Asked<T> {
             Asked::Updating { slow, key, kept } => (slow, key, kept),
         };
         loop {
-            if let Some((k, fresh)) = slow.kept.lock().ok().and_then(|k| k.clone())
+            if let Some((k, fresh)) = slow.kept.lock().ok().and_then(|kept| kept.of(&key))
                 && k == key
             {
                 return (fresh, false);
@@ -577,4 +620,38 @@ fn overview(app: &Shared, conn: &Connection, year: i32) -> Result<minijinja::Val
         grade_chart => grade_chart.map(minijinja::Value::from_safe_string),
         rate_chart => rate_chart.map(minijinja::Value::from_safe_string),
     })
+}
+
+#[cfg(test)]
+mod kept_tests {
+    use super::*;
+
+    fn key(year: i32, stamp: &str) -> MemoKey {
+        MemoKey {
+            database: PathBuf::from("/srv/jixiao/state/jixiao.db"),
+            year,
+            stamp: stamp.into(),
+        }
+    }
+
+    #[test]
+    fn each_year_keeps_its_own_figures_and_the_oldest_year_goes_first() {
+        let mut kept = Kept(Vec::new());
+        kept.keep(key(2026, "a"), Arc::new(1));
+        kept.keep(key(2025, "a"), Arc::new(2));
+        // Asked for 2026 in a later state: its kept figures, with the state they are of.
+        let (k, v) = kept.of(&key(2026, "b")).unwrap();
+        assert_eq!((k.stamp.as_str(), *v), ("a", 1));
+        kept.keep(key(2026, "b"), Arc::new(3));
+        assert_eq!(*kept.of(&key(2026, "b")).unwrap().1, 3);
+        assert_eq!(*kept.of(&key(2025, "b")).unwrap().1, 2);
+        for year in 2021..=2024 {
+            kept.keep(key(year, "b"), Arc::new(year));
+        }
+        // Four years are kept: 2025 and 2026 were kept before the four others.
+        assert_eq!(kept.0.len(), KEPT_YEARS);
+        assert!(kept.of(&key(2025, "b")).is_none());
+        assert!(kept.of(&key(2026, "b")).is_none());
+        assert_eq!(*kept.of(&key(2021, "b")).unwrap().1, 2021);
+    }
 }
