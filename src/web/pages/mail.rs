@@ -302,9 +302,7 @@ async fn retry(
             let (cfg, _) = current_config(app);
             let current = recipients(&cfg, &row);
             let now = app.clock.now().to_utc();
-            // The retry and its audit entry are recorded together, or neither.
-            let tx = conn.transaction()?;
-            let done = match outbox::retry(&tx, id, now, current.as_ref()) {
+            let done = match outbox::retry(conn, id, now, current.as_ref()) {
                 Ok(Retried::Hurried) => "已安排立即发送。".to_string(),
                 Ok(Retried::Requeued) => "已重新排队，收件人不变。".to_string(),
                 Ok(Retried::Readdressed(r)) => {
@@ -331,8 +329,7 @@ async fn retry(
                 }
                 Err(e) => return Err(mail_error(e)),
             };
-            who.audit(app, &tx, "retry", &format!("outbox:{id}"), &done)?;
-            tx.commit()?;
+            who.audit(app, conn, "retry", &format!("outbox:{id}"), &done)?;
             Ok(Ok(done))
         })
         .await?;
