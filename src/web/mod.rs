@@ -48,12 +48,15 @@ pub(crate) struct App {
     pub(crate) launch: crate::worker::Launch,
     pub(crate) worker: Mutex<Option<crate::worker::Worker>>,
     pool: Mutex<Vec<Connection>>,
+    /// One per connection that may be open at once: more requests wait their turn rather than
+    /// open more.
+    slots: tokio::sync::Semaphore,
     pub(crate) templates: minijinja::Environment<'static>,
 }
 
 pub(crate) type Shared = Arc<App>;
 
-/// The most connections kept open between requests.
+/// The most connections kept open between requests, and open at once.
 const POOL: usize = 8;
 
 impl App {
@@ -76,6 +79,7 @@ impl App {
             launch,
             worker: Mutex::new(None),
             pool: Mutex::new(vec![conn]),
+            slots: tokio::sync::Semaphore::new(POOL),
             templates: page::templates()?,
         })
     }
@@ -87,14 +91,19 @@ impl App {
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
     }
 
-    /// Runs `f` with a database connection on a blocking thread.
+    /// Runs `f` with a database connection on a blocking thread; at most [`POOL`] at once.
     pub(crate) async fn db<T, F>(self: &Arc<Self>, f: F) -> Result<T, WebError>
     where
         T: Send + 'static,
         F: FnOnce(&App, &mut Connection) -> Result<T, WebError> + Send + 'static,
     {
         let app = self.clone();
-        tokio::task::spawn_blocking(move || {
+        let slot = self
+            .slots
+            .acquire()
+            .await
+            .map_err(|e| WebError::Internal(e.into()))?;
+        let out = tokio::task::spawn_blocking(move || {
             let pooled = app.pool.lock().map_err(|_| poisoned())?.pop();
             let mut conn = match pooled {
                 Some(c) => c,
@@ -109,7 +118,9 @@ impl App {
             out
         })
         .await
-        .map_err(|e| WebError::Internal(anyhow::anyhow!("a page's work stopped: {e}")))?
+        .map_err(|e| WebError::Internal(anyhow::anyhow!("a page's work stopped: {e}")))?;
+        drop(slot);
+        out
     }
 }
 
