@@ -40,6 +40,28 @@ pub struct CheckResult {
 }
 
 impl CheckResult {
+    /// An accepted form's result with nothing found, reviewed as `conclusion` when given: what
+    /// the tests of the year cycle and the store record.
+    #[cfg(test)]
+    pub(crate) fn reviewed(
+        form: Option<FormKind>,
+        conclusion: Option<crate::rules::review::Conclusion>,
+    ) -> CheckResult {
+        CheckResult {
+            file: "a.xlsx".into(),
+            form,
+            status: Status::Accepted,
+            project: None,
+            errors: Vec::new(),
+            warnings: Vec::new(),
+            score: None,
+            review: conclusion.map(|conclusion| crate::rules::review::Review {
+                conclusion,
+                findings: Vec::new(),
+            }),
+        }
+    }
+
     pub fn accepted(&self) -> bool {
         self.status == Status::Accepted
     }

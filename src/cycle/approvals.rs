@@ -327,25 +327,12 @@ pub(crate) fn measure_against_approved(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::{CheckResult, Status};
-    use crate::rules::review::Review;
+    use crate::check::CheckResult;
 
     fn decl(id: i64, conclusion: Option<Conclusion>) -> StoredDeclaration {
         StoredDeclaration {
             id,
-            result: Some(CheckResult {
-                file: format!("{id}.xlsx"),
-                form: None,
-                status: Status::Accepted,
-                project: None,
-                errors: Vec::new(),
-                warnings: Vec::new(),
-                score: None,
-                review: conclusion.map(|conclusion| Review {
-                    conclusion,
-                    findings: Vec::new(),
-                }),
-            }),
+            result: Some(CheckResult::reviewed(None, conclusion)),
             record: None,
         }
     }

@@ -415,26 +415,9 @@ pub(crate) fn overdue_by_department(items: &[Owed]) -> BTreeMap<String, Vec<&Owe
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::{CheckResult, Status};
+    use crate::check::CheckResult;
     use crate::forms::project::ProjectKey;
-    use crate::rules::review::Review;
     use crate::store::submissions::{NewSubmission, Outcome};
-
-    fn result(form: FormKind, conclusion: Option<Conclusion>) -> CheckResult {
-        CheckResult {
-            file: "a.xlsx".into(),
-            form: Some(form),
-            status: Status::Accepted,
-            project: None,
-            errors: Vec::new(),
-            warnings: Vec::new(),
-            score: None,
-            review: conclusion.map(|conclusion| Review {
-                conclusion,
-                findings: Vec::new(),
-            }),
-        }
-    }
 
     /// Records an accepted form of project `code` of 农业农村厅, 2026, named `name`.
     fn record(
@@ -446,7 +429,7 @@ mod tests {
         received_at: &str,
     ) -> i64 {
         let key = ProjectKey::new(Some(2026), "nyt", code);
-        let result = result(form, conclusion);
+        let result = CheckResult::reviewed(Some(form), conclusion);
         let sha = format!("{code}{name}{received_at}{form:?}");
         let tx = conn.transaction().unwrap();
         let id = store::submissions::record(

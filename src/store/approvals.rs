@@ -307,19 +307,7 @@ mod tests {
     }
 
     fn reviewed(conclusion: Conclusion) -> crate::check::CheckResult {
-        crate::check::CheckResult {
-            file: "a.xlsx".into(),
-            form: Some(FormKind::TargetDeclaration),
-            status: crate::check::Status::Accepted,
-            project: None,
-            errors: Vec::new(),
-            warnings: Vec::new(),
-            score: None,
-            review: Some(crate::rules::review::Review {
-                conclusion,
-                findings: Vec::new(),
-            }),
-        }
+        crate::check::CheckResult::reviewed(Some(FormKind::TargetDeclaration), Some(conclusion))
     }
 
     #[test]

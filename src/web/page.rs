@@ -216,6 +216,34 @@ pub(crate) fn page_number(text: &str) -> usize {
         .clamp(1, 1_000_000)
 }
 
+/// A query of the fields that are not empty (trimmed, percent-encoded):
+/// `query(&[("year", "2026"), ("q", "")])` is `year=2026`.
+pub(crate) fn query(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, v)| format!("{k}={}", form_urlencoded_component(v.trim())))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// A page's address with the [`query`] of `fields`; the path alone when all are empty.
+pub(crate) fn address(path: &str, fields: &[(&str, &str)]) -> String {
+    match query(fields) {
+        q if q.is_empty() => path.to_string(),
+        q => format!("{path}?{q}"),
+    }
+}
+
+/// A page number as a query field: none for the first page.
+pub(crate) fn page_field(page: usize) -> String {
+    if page > 1 {
+        page.to_string()
+    } else {
+        String::new()
+    }
+}
+
 /// Percent-encodes a query component.
 pub(crate) fn form_urlencoded_component(s: &str) -> String {
     serde_urlencoded::to_string([("", s)])
@@ -299,6 +327,24 @@ mod tests {
         assert!(!is_local_path("/\\evil.example/"));
         assert!(!is_local_path("https://evil.example/"));
         assert!(!is_local_path("/a\r\nSet-Cookie: x"));
+    }
+
+    #[test]
+    fn an_address_carries_only_the_fields_given() {
+        assert_eq!(
+            address(
+                "/approvals",
+                &[
+                    ("year", " 2026 "),
+                    ("q", ""),
+                    ("q2", "农技 推广"),
+                    ("page", &page_field(1))
+                ]
+            ),
+            "/approvals?year=2026&q2=%E5%86%9C%E6%8A%80+%E6%8E%A8%E5%B9%BF"
+        );
+        assert_eq!(address("/mail", &[("page", &page_field(1))]), "/mail");
+        assert_eq!(query(&[("page", &page_field(3))]), "page=3");
     }
 
     #[test]

@@ -19,7 +19,10 @@ use crate::store::accounts::Role;
 use crate::store::approvals::{Action, Declared};
 use crate::text::normalize;
 use crate::web::auth::{Posted, Said, Who};
-use crate::web::page::{WebError, form_urlencoded_component, page_number, render, see_other, v};
+use crate::web::page::{
+    WebError, address, form_urlencoded_component, page_field, page_number, query, render,
+    see_other, v,
+};
 use crate::web::{App, Shared};
 
 /// This page's templates.
@@ -88,27 +91,16 @@ impl Filter {
 
     /// The page's address with this filter, on these pages of its two lists.
     fn url(&self, page: usize, fpage: usize) -> String {
-        let mut parts = Vec::new();
-        for (k, val) in [
-            ("year", &self.year),
-            ("department", &self.department),
-            ("q", &self.q),
-        ] {
-            if !val.trim().is_empty() {
-                parts.push(format!("{k}={}", form_urlencoded_component(val.trim())));
-            }
-        }
-        if page > 1 {
-            parts.push(format!("page={page}"));
-        }
-        if fpage > 1 {
-            parts.push(format!("fpage={fpage}"));
-        }
-        if parts.is_empty() {
-            "/approvals".to_string()
-        } else {
-            format!("/approvals?{}", parts.join("&"))
-        }
+        address(
+            "/approvals",
+            &[
+                ("year", &self.year),
+                ("department", &self.department),
+                ("q", &self.q),
+                ("page", &page_field(page)),
+                ("fpage", &page_field(fpage)),
+            ],
+        )
     }
 }
 
@@ -591,20 +583,18 @@ async fn decide(
             Ok(Ok(format!("{what}{now_in_force}")))
         })
         .await?;
-    let mut query = Vec::new();
-    for (k, val) in [
-        ("year", &form.year),
-        ("department", &form.department),
-        ("q", &form.q),
-    ] {
-        if !val.trim().is_empty() {
-            query.push(format!("{k}={}", form_urlencoded_component(val.trim())));
-        }
-    }
     let said = match outcome {
         Ok(done) => Said::done(done),
         Err(refused) => Said::refused(refused),
     };
     app.db(move |_, conn| Ok(teller.tell(conn, &said)?)).await?;
-    Ok(see_other(&format!("/approvals?{}", query.join("&"))))
+    // Back to the list as it was filtered.
+    Ok(see_other(&format!(
+        "/approvals?{}",
+        query(&[
+            ("year", &form.year),
+            ("department", &form.department),
+            ("q", &form.q),
+        ])
+    )))
 }

@@ -21,7 +21,7 @@ use crate::store::audit;
 use crate::store::browse::{self, Filter, FormFilter};
 use crate::store::submissions::{self, Outcome};
 use crate::web::auth::Who;
-use crate::web::page::{WebError, download, form_urlencoded_component, page_number, render, v};
+use crate::web::page::{WebError, address, download, page_field, page_number, render, v};
 use crate::web::{App, Shared};
 
 /// This page's templates.
@@ -85,26 +85,17 @@ impl ListQuery {
 
     /// The list's address with this query on page `page`.
     fn url(&self, page: usize) -> String {
-        let mut parts = Vec::new();
-        for (k, val) in [
-            ("year", &self.year),
-            ("department", &self.department),
-            ("form", &self.form),
-            ("outcome", &self.outcome),
-            ("q", &self.q),
-        ] {
-            if !val.trim().is_empty() {
-                parts.push(format!("{k}={}", form_urlencoded_component(val.trim())));
-            }
-        }
-        if page > 1 {
-            parts.push(format!("page={page}"));
-        }
-        if parts.is_empty() {
-            "/submissions".to_string()
-        } else {
-            format!("/submissions?{}", parts.join("&"))
-        }
+        address(
+            "/submissions",
+            &[
+                ("year", &self.year),
+                ("department", &self.department),
+                ("form", &self.form),
+                ("outcome", &self.outcome),
+                ("q", &self.q),
+                ("page", &page_field(page)),
+            ],
+        )
     }
 }
 
